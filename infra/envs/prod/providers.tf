@@ -1,0 +1,18 @@
+provider "aws" {
+  region = var.aws_region
+
+  default_tags {
+    tags = local.tags
+  }
+}
+
+# CloudFront only uses WAF web ACLs and ACM certificates from us-east-1, and the WAF metrics
+# (hence their alarm) live there too.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+
+  default_tags {
+    tags = local.tags
+  }
+}

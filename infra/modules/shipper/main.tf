@@ -1,0 +1,236 @@
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  region         = data.aws_region.current.name
+  account_id     = data.aws_caller_identity.current.account_id
+  parameter_path = "/${var.function_name}/settings"
+  # The shipper's own group is never shipped: its lines would trigger the shipper again, forever.
+  own_log_group = "/aws/lambda/${var.function_name}"
+}
+
+# ---------------------------------------------------------------- credentials and settings
+
+# The secret's value (JSON: url, cloud_id, api_key, username, password) is put with
+# `aws secretsmanager put-secret-value` by an operator, so it is never in git or in Terraform state.
+resource "aws_secretsmanager_secret" "elasticsearch" {
+  #checkov:skip=CKV2_AWS_57:The API key is issued by Elasticsearch; rotating it needs a rotation Lambda that talks to the cluster, which we don't have yet. Rotate by creating a new key and putting it here.
+  name                    = "${var.function_name}/elasticsearch"
+  description             = "Elasticsearch credentials of the log shipper (JSON: url, cloud_id, api_key, username, password)."
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = 7
+  tags                    = var.tags
+}
+
+resource "aws_ssm_parameter" "setting" {
+  #checkov:skip=CKV_AWS_337:Same reason as CKV2_AWS_34 below: non-secret settings.
+  #checkov:skip=CKV2_AWS_34:These are non-secret settings (target mode, namespace, URLs of public endpoints); the credentials are in Secrets Manager.
+  for_each    = var.settings
+  name        = "${local.parameter_path}/${each.key}"
+  description = "Shipper setting ${each.key} (docs/CONTRACTS.md)"
+  type        = "String"
+  value       = each.value
+  tags        = var.tags
+}
+
+# ---------------------------------------------------------------- function
+
+data "archive_file" "placeholder" {
+  type             = "zip"
+  output_path      = "${path.module}/.build/placeholder.zip"
+  output_file_mode = "0755"
+
+  source {
+    filename = "bootstrap"
+    content  = "#!/bin/sh\necho 'placeholder: deploy the code with .github/workflows/deploy-backend.yml' >&2\nexit 1\n"
+  }
+}
+
+resource "aws_cloudwatch_log_group" "shipper" {
+  #checkov:skip=CKV_AWS_338:The shipper's own lines are only for troubleshooting recent runs; its per-invocation health docs are in Elasticsearch.
+  name              = local.own_log_group
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sqs_queue" "failures" {
+  name                      = "${var.function_name}-failures"
+  kms_master_key_id         = var.kms_key_arn
+  message_retention_seconds = 1209600 # 14 days, the SQS maximum: time to fix the cluster and replay.
+  tags                      = var.tags
+}
+
+data "aws_iam_policy_document" "assume_lambda" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "shipper" {
+  name               = var.function_name
+  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "shipper" {
+  statement {
+    sid       = "ElasticsearchCredentials"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.elasticsearch.arn]
+  }
+
+  statement {
+    sid = "OwnParameters"
+    # Its own path only: the settings, and the SecureString that ELASTICSEARCH_SSM_PARAMETER may
+    # point at instead of the secret (docs/CONTRACTS.md).
+    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+    resources = ["arn:aws:ssm:${local.region}:${local.account_id}:parameter/${var.function_name}/*"]
+  }
+
+  statement {
+    sid = "Key"
+    # Only through the services that hold data encrypted with it for this function.
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values = [
+        "secretsmanager.${local.region}.amazonaws.com",
+        "ssm.${local.region}.amazonaws.com",
+        "sqs.${local.region}.amazonaws.com",
+        "lambda.${local.region}.amazonaws.com",
+      ]
+    }
+  }
+
+  statement {
+    sid = "OnFailureDestination"
+    # Lambda sends failed async events to the destination with the function's role.
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failures.arn]
+  }
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.shipper.arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "shipper" {
+  name   = var.function_name
+  role   = aws_iam_role.shipper.id
+  policy = data.aws_iam_policy_document.shipper.json
+}
+
+resource "aws_lambda_function" "shipper" {
+  #checkov:skip=CKV_AWS_116:Invoked asynchronously by CloudWatch Logs; failures go to the on-failure destination (aws_lambda_function_event_invoke_config), which keeps the error context a DLQ would drop.
+  #checkov:skip=CKV_AWS_117:Sends to Elasticsearch over its public HTTPS endpoint (Elastic Cloud); a VPC would need a NAT gateway and protect nothing.
+  #checkov:skip=CKV_AWS_115:Reserving concurrency fails on accounts with the default low concurrency quota; the shipper bounds its own bulk size and retries.
+  #checkov:skip=CKV_AWS_272:Code is built and deployed by our own CI (OIDC role, update-function-code); no AWS Signer profile is set up.
+  #checkov:skip=CKV_AWS_50:The shipper writes one health document per invocation to Elasticsearch and EMF metrics; X-Ray traces of CloudWatch Logs invocations add nothing.
+  function_name = var.function_name
+  description   = "Ships CloudWatch Logs subscription batches to Elasticsearch (binary shipper)"
+  role          = aws_iam_role.shipper.arn
+  runtime       = "provided.al2023"
+  architectures = ["arm64"]
+  handler       = "bootstrap"
+  memory_size   = var.memory_size
+  timeout       = var.timeout_seconds
+  kms_key_arn   = var.kms_key_arn
+
+  filename         = var.artifact_dir == null ? data.archive_file.placeholder.output_path : "${var.artifact_dir}/shipper/bootstrap.zip"
+  source_code_hash = var.artifact_dir == null ? data.archive_file.placeholder.output_base64sha256 : filebase64sha256("${var.artifact_dir}/shipper/bootstrap.zip")
+
+  environment {
+    # Settings come from their SSM parameters, so Parameter Store shows exactly what runs.
+    variables = merge(
+      { for name, parameter in aws_ssm_parameter.setting : name => parameter.value },
+      { ELASTICSEARCH_SECRET_ARN = aws_secretsmanager_secret.elasticsearch.arn },
+    )
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.shipper.name
+  }
+
+  lifecycle {
+    ignore_changes = [filename, source_code_hash]
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lambda_function_event_invoke_config" "shipper" {
+  function_name                = aws_lambda_function.shipper.function_name
+  maximum_retry_attempts       = var.maximum_retry_attempts
+  maximum_event_age_in_seconds = var.maximum_event_age_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failures.arn
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.shipper]
+}
+
+# ---------------------------------------------------------------- subscriptions
+
+resource "aws_lambda_permission" "logs" {
+  for_each      = var.use_account_subscription_policy ? tomap({}) : var.log_group_names
+  statement_id  = "AllowLogs-${each.key}"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.shipper.function_name
+  principal     = "logs.amazonaws.com"
+  source_arn    = "arn:aws:logs:${local.region}:${local.account_id}:log-group:${each.value}:*"
+}
+
+resource "aws_cloudwatch_log_subscription_filter" "ship" {
+  for_each        = var.use_account_subscription_policy ? tomap({}) : var.log_group_names
+  name            = "to-${var.function_name}"
+  log_group_name  = each.value
+  filter_pattern  = var.filter_pattern
+  destination_arn = aws_lambda_function.shipper.arn
+
+  depends_on = [aws_lambda_permission.logs]
+}
+
+resource "aws_lambda_permission" "logs_account" {
+  count          = var.use_account_subscription_policy ? 1 : 0
+  statement_id   = "AllowLogsAccountPolicy"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.shipper.function_name
+  principal      = "logs.amazonaws.com"
+  source_arn     = "arn:aws:logs:${local.region}:${local.account_id}:*"
+  source_account = local.account_id
+}
+
+resource "aws_cloudwatch_log_account_policy" "ship" {
+  count       = var.use_account_subscription_policy ? 1 : 0
+  policy_name = "to-${var.function_name}"
+  policy_type = "SUBSCRIPTION_FILTER_POLICY"
+  policy_document = jsonencode({
+    DestinationArn = aws_lambda_function.shipper.arn
+    FilterPattern  = var.filter_pattern
+  })
+  # Excluding its own group is what stops the shipper from shipping (and triggering) itself.
+  selection_criteria = "LogGroupName NOT IN [\"${local.own_log_group}\"]"
+
+  depends_on = [aws_lambda_permission.logs_account]
+}

@@ -830,7 +830,24 @@ mod tests {
         let port = free_port();
         let dir =
             std::env::temp_dir().join(format!("shipper-setup-noida-{}-{port}", std::process::id()));
-        let child = Command::new("noida-db")
+        // The `noida-db` script on PATH is a Python wrapper that runs the real binary as a
+        // child: killing the wrapper would leave the server running. Start the binary itself.
+        let bin = Command::new("python3")
+            .args([
+                "-c",
+                "from importlib.resources import files; print(files('noida_db').joinpath('noida-db'))",
+            ])
+            .output()
+            .expect("python3");
+        assert!(
+            bin.status.success(),
+            "noida-db not installed (pip install noida-db) and NOIDA_URL unset"
+        );
+        let bin = String::from_utf8(bin.stdout)
+            .expect("utf8")
+            .trim()
+            .to_owned();
+        let child = Command::new(bin)
             .args(["start", "--data-dir"])
             .arg(&dir)
             .args([

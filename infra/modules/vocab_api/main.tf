@@ -20,8 +20,9 @@ locals {
       table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
     }
     me = {
-      binary        = "vocab-me"
-      table_actions = ["dynamodb:GetItem", "dynamodb:Query"]
+      binary = "vocab-me"
+      # Reads the profile with an UpdateItem (if_not_exists created_at) and counts lists by Query.
+      table_actions = ["dynamodb:UpdateItem", "dynamodb:Query"]
     }
   }
 

@@ -97,6 +97,13 @@ def attr(body: dict, name: str, default: Any = None) -> Any:
     return value[0]
 
 
+def bare(expr: Any) -> Any:
+    """A bare reference the parsers render differently (`aws` vs `${aws}`) as plain text."""
+    if isinstance(expr, str) and expr.startswith("${") and expr.endswith("}"):
+        return expr[2:-1]
+    return expr
+
+
 def blocks(body: dict, name: str) -> list[dict]:
     return body.get(name, [])
 

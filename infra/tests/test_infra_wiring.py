@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from infra_hcl import (
-    INFRA, Module, attr, env_dirs, module_call_problems, module_dirs, subscription_problems,
+    INFRA, Module, attr, bare, env_dirs, load_text, module_call_problems, module_dirs, subscription_problems,
     undeclared_variable_problems,
 )
 
@@ -170,3 +170,28 @@ def test_state_lives_on_hcp_terraform_with_a_documented_local_fallback(prod):
     readme = (INFRA / "README.md").read_text()
     for needle in ("TF_CLOUD_ORGANIZATION", "TF_WORKSPACE", "local_backend_override.tf"):
         assert needle in readme, f"infra/README.md does not explain {needle}"
+
+
+def _aliased_providers(mod: Module) -> dict[str, str]:
+    """alias => region of the aliased aws providers of a root module."""
+    found = {}
+    for path in sorted(mod.path.glob("*.tf")):
+        for entry in load_text(path.read_text()).get("provider", []):
+            body = entry.get("aws")
+            if body and attr(body, "alias"):
+                found[attr(body, "alias")] = attr(body, "region")
+    return found
+
+
+def test_regional_resources_use_the_provider_of_the_region_that_serves_them(modules, prod):
+    providers = _aliased_providers(prod)
+    assert providers["us_east_1"] == "us-east-1"
+    assert providers["chatbot"] == "us-east-2"  # AWS Chatbot has no endpoint in most regions
+    chatbot = modules["alarms"].resource("aws_chatbot_slack_channel_configuration")["alerts"]
+    assert attr(chatbot, "provider") == "${aws.chatbot}"
+    edge = modules["edge"]
+    for rtype in ("aws_wafv2_web_acl", "aws_acm_certificate", "aws_acm_certificate_validation"):
+        for name, res in edge.resource(rtype).items():
+            assert attr(res, "provider") == "${aws.us_east_1}", f"{rtype}.{name} must be in us-east-1 for CloudFront"
+    passed = {bare(k): bare(v) for k, v in attr(prod.modules["alarms"], "providers").items()}
+    assert passed == {"aws": "aws", "aws.us_east_1": "aws.us_east_1", "aws.chatbot": "aws.chatbot"}

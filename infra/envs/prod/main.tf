@@ -103,6 +103,7 @@ module "alarms" {
   providers = {
     aws           = aws
     aws.us_east_1 = aws.us_east_1
+    aws.chatbot   = aws.chatbot
   }
 
   slack_team_id              = var.slack_team_id

@@ -16,3 +16,14 @@ provider "aws" {
     tags = local.tags
   }
 }
+
+# AWS Chatbot's API is served from us-east-2 only (it is a global service); the channel
+# configuration is created through this provider.
+provider "aws" {
+  alias  = "chatbot"
+  region = "us-east-2"
+
+  default_tags {
+    tags = local.tags
+  }
+}

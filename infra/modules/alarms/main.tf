@@ -142,6 +142,7 @@ resource "aws_iam_role_policy" "chatbot" {
 }
 
 resource "aws_chatbot_slack_channel_configuration" "alerts" {
+  provider           = aws.chatbot
   configuration_name = "vocab-alerts"
   iam_role_arn       = aws_iam_role.chatbot.arn
   slack_team_id      = var.slack_team_id

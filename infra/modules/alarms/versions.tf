@@ -5,8 +5,10 @@ terraform {
     aws = {
       source  = "hashicorp/aws"
       version = ">= 5.80, < 7.0"
-      # Metrics of a CLOUDFRONT-scope web ACL exist only in us-east-1, so its alarm (and topic) live there.
-      configuration_aliases = [aws.us_east_1]
+      # us_east_1: metrics of a CLOUDFRONT-scope web ACL exist only there, so its alarm (and
+      # topic) live there. chatbot: AWS Chatbot is a global service whose API is served from
+      # us-east-2 (there is no chatbot endpoint in most regions, us-east-1 included).
+      configuration_aliases = [aws.us_east_1, aws.chatbot]
     }
   }
 }

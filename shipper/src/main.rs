@@ -1,1 +1,47 @@
-fn main() {}
+//! Set-up only: tracing, config, clients, then the Lambda runtime or the CLI.
+
+use std::sync::Arc;
+
+use clap::Parser;
+use lambda_runtime::{LambdaEvent, service_fn};
+use shipper::config::Config;
+use shipper::handler::{self, Invocation, Shipper};
+use shipper::service::{self, EsBulkClient};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+fn main() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        rt.block_on(lambda_main())
+    } else {
+        // CLI: parse arguments before anything else so `--help` is instant.
+        let cli = shipper::cli::Cli::parse();
+        tracing_subscriber::registry()
+            .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .init();
+        let code = rt.block_on(shipper::cli::main(cli));
+        std::process::exit(code);
+    }
+}
+
+async fn lambda_main() -> anyhow::Result<()> {
+    let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "shipper".into());
+    tracing_subscriber::registry()
+        .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with(log_schema::ecs_layer(std::io::stdout, "shipper").with_static_field(log_schema::field::FAAS_NAME, function_name.clone()))
+        .init();
+    // A bad setting fails the init phase with the variable's name, before any event is taken.
+    let cfg = Config::from_env()?;
+    let conn = shipper::secrets::resolve(&cfg).await?;
+    let client = service::build_client(&conn)?;
+    let shipper = Arc::new(Shipper::from_config(&cfg, Arc::new(EsBulkClient::new(client)), function_name));
+    lambda_runtime::run(service_fn(move |ev: LambdaEvent<Invocation>| {
+        let shipper = shipper.clone();
+        async move { handler::handle(&shipper, ev).await }
+    }))
+    .await
+    .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
+}

@@ -1,0 +1,483 @@
+//! The same code as a command line tool: transform, ship (replay/backfill), setup, follow.
+
+use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::decode::{self, LogEvent, LogsData};
+use crate::document::{self, BatchContext};
+use crate::handler::{RawPayload, Shipper};
+use crate::metrics::Summary;
+use crate::request_builder;
+use crate::service::{self, EsBulkClient};
+
+#[derive(Debug, Parser)]
+#[command(name = "shipper", version, about = "CloudWatch Logs → Elasticsearch. Runs as a Lambda when started by Lambda; otherwise this CLI.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the exact `_bulk` NDJSON the Lambda would send for payload files. No network.
+    ///
+    /// Input: Lambda payloads (`{"awslogs":{"data":…}}`), Kinesis events, the decoded inner
+    /// JSON (`{"messageType":…}`) or dead-letter records, one JSON object or JSONL of them.
+    Transform {
+        /// Files to read; `-` or none = standard input.
+        files: Vec<PathBuf>,
+    },
+    /// Replay payload files into Elasticsearch (backfill, re-drive of dead letters).
+    Ship {
+        /// Elasticsearch URL (default: ELASTICSEARCH_URL).
+        #[arg(long)]
+        url: Option<String>,
+        /// Files to read; `-` or none = standard input.
+        files: Vec<PathBuf>,
+    },
+    /// Create or update the ILM policy, index templates and Kibana saved objects. Idempotent.
+    Setup {
+        /// Print every request instead of sending it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Elasticsearch URL (default: ELASTICSEARCH_URL).
+        #[arg(long)]
+        url: Option<String>,
+        /// Kibana URL (default: KIBANA_URL); without it, saved objects are skipped.
+        #[arg(long)]
+        kibana_url: Option<String>,
+    },
+    /// Tail application log lines and ship them as CloudWatch-shaped batches, through the same
+    /// code path as the Lambda (the local docker-compose pipeline uses this).
+    Follow {
+        /// The log group the lines are shipped as (e.g. /aws/lambda/vocab-api-local).
+        #[arg(long)]
+        log_group: String,
+        #[arg(long, default_value = "local")]
+        log_stream: String,
+        /// Elasticsearch URL (default: ELASTICSEARCH_URL).
+        #[arg(long)]
+        url: Option<String>,
+        /// Ship a batch at least this often.
+        #[arg(long, default_value_t = 1000)]
+        flush_ms: u64,
+        /// Stop at end of file instead of waiting for more lines.
+        #[arg(long)]
+        once: bool,
+        /// File to follow; `-` or none = standard input.
+        file: Option<PathBuf>,
+    },
+}
+
+/// A CLI failure: one line, naming the file and position where there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{file}:{line}:{column}: {message}")]
+    Input { file: String, line: usize, column: usize, message: String },
+    #[error("{file}: {source}")]
+    Io { file: String, source: std::io::Error },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
+    #[error(transparent)]
+    Client(#[from] service::ClientError),
+    #[error("{0}")]
+    Delivery(String),
+    #[error("setup: {0}")]
+    Setup(String),
+}
+
+/// One payload read from a file, with where it started.
+pub struct Positioned {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub payload: RawPayload,
+}
+
+impl Positioned {
+    fn error(&self, message: impl Into<String>) -> CliError {
+        CliError::Input { file: self.file.clone(), line: self.line, column: self.column, message: message.into() }
+    }
+}
+
+fn display_name(p: &Path) -> String {
+    if p.as_os_str() == "-" { "<stdin>".into() } else { p.display().to_string() }
+}
+
+fn read_all(p: &Path) -> Result<Vec<u8>, CliError> {
+    let mut buf = Vec::new();
+    let r = if p.as_os_str() == "-" {
+        std::io::stdin().lock().read_to_end(&mut buf)
+    } else {
+        std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut buf))
+    };
+    r.map_err(|source| CliError::Io { file: display_name(p), source })?;
+    Ok(buf)
+}
+
+fn line_col(buf: &[u8], offset: usize) -> (usize, usize) {
+    let before = &buf[..offset.min(buf.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+/// Reads every payload of `files` (`-` = stdin): one JSON object, or JSONL of them.
+pub fn read_payloads(files: &[PathBuf]) -> Result<Vec<Positioned>, CliError> {
+    let stdin = [PathBuf::from("-")];
+    let files = if files.is_empty() { &stdin[..] } else { files };
+    let mut out = Vec::new();
+    for f in files {
+        let name = display_name(f);
+        let buf = read_all(f)?;
+        let mut stream = serde_json::Deserializer::from_slice(&buf).into_iter::<Value>();
+        loop {
+            let start = stream.byte_offset();
+            let start = start + buf[start..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+            let (line, column) = line_col(&buf, start);
+            match stream.next() {
+                None => break,
+                Some(Err(e)) => {
+                    return Err(CliError::Input {
+                        file: name,
+                        line: e.line(),
+                        column: e.column(),
+                        message: format!("not JSON: {e}"),
+                    });
+                }
+                Some(Ok(v)) => {
+                    let payloads = payloads_of(v).map_err(|message| CliError::Input {
+                        file: name.clone(),
+                        line,
+                        column,
+                        message,
+                    })?;
+                    out.extend(payloads.into_iter().map(|payload| Positioned { file: name.clone(), line, column, payload }));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The payloads one JSON input object carries.
+fn payloads_of(v: Value) -> Result<Vec<RawPayload>, String> {
+    if let Some(src) = v.get("_source") {
+        return payloads_of(src.clone());
+    }
+    if let Some(d) = v.pointer("/awslogs/data") {
+        return match d.as_str() {
+            Some(s) => Ok(vec![RawPayload::Base64(s.to_owned())]),
+            None => Err("awslogs.data is not a string".into()),
+        };
+    }
+    if let Some(records) = v.get("Records").and_then(Value::as_array) {
+        return records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let data = r.pointer("/kinesis/data").and_then(Value::as_str).ok_or(format!("Records[{i}].kinesis.data is missing"))?;
+                base64::engine::general_purpose::STANDARD
+                    .decode(data)
+                    .map(RawPayload::Bytes)
+                    .map_err(|e| format!("Records[{i}].kinesis.data is not base64: {e}"))
+            })
+            .collect();
+    }
+    if v.get("messageType").is_some() {
+        return Ok(vec![RawPayload::Bytes(serde_json::to_vec(&v).unwrap_or_default())]);
+    }
+    if let Some(p) = v.pointer("/deadletter/payload").and_then(Value::as_str) {
+        return Ok(vec![if p.starts_with('{') {
+            RawPayload::Bytes(p.as_bytes().to_vec())
+        } else {
+            RawPayload::Base64(p.to_owned())
+        }]);
+    }
+    Err("not a CloudWatch Logs payload: expected awslogs.data, Records[].kinesis.data, messageType or deadletter.payload".into())
+}
+
+/// Inflates one payload, or says why not (with its position).
+fn inflate(p: &Positioned) -> Result<Vec<u8>, CliError> {
+    let r = match &p.payload {
+        RawPayload::Base64(s) => decode::inflate_base64(s),
+        RawPayload::Bytes(b) => decode::inflate(b),
+    };
+    r.map_err(|e| p.error(e.to_string()))
+}
+
+/// `shipper transform`: payloads → the `_bulk` NDJSON, on `out`.
+pub fn transform(files: &[PathBuf], cfg: &Config, out: &mut dyn Write) -> Result<u64, CliError> {
+    let naming = cfg.naming();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let mut n = 0u64;
+    let mut buf = Vec::with_capacity(1 << 20);
+    let io = |e| CliError::Io { file: "<stdout>".into(), source: e };
+    for p in read_payloads(files)? {
+        let json = inflate(&p)?;
+        let data = decode::parse_logs_data(&json).map_err(|e| p.error(e.to_string()))?;
+        if data.is_control_message() {
+            continue;
+        }
+        let ctx = BatchContext::new(&data, &naming, cfg.aws_region.as_deref(), now_ms);
+        for ev in &data.log_events {
+            let doc = document::build(&ctx, &naming, ev);
+            request_builder::write_item(&mut buf, &doc);
+            n += 1;
+            if buf.len() > (1 << 20) {
+                out.write_all(&buf).map_err(io)?;
+                buf.clear();
+            }
+        }
+    }
+    out.write_all(&buf).map_err(io)?;
+    out.flush().map_err(io)?;
+    Ok(n)
+}
+
+/// Builds a shipper for the CLI from the environment, with `url` overriding ELASTICSEARCH_URL.
+pub async fn cli_shipper(cfg: &Config, url: Option<String>) -> Result<(Shipper, elasticsearch::Elasticsearch), CliError> {
+    let mut cfg = cfg.clone();
+    if url.is_some() {
+        cfg.elasticsearch_url = url;
+    }
+    let conn = crate::secrets::resolve(&cfg).await?;
+    let client = service::build_client(&conn)?;
+    let bulk = Arc::new(EsBulkClient::new(client.clone()));
+    let mut shipper = Shipper::from_config(&cfg, bulk, "shipper-cli".into());
+    // No Lambda deadline here: retries get SHIPPER_MAX_RETRY_MS per batch.
+    shipper.deadline_margin = Duration::ZERO;
+    Ok((shipper, client))
+}
+
+/// Progress on stderr: rewritten in place on a terminal, a line every few seconds otherwise.
+struct Progress {
+    tty: bool,
+    last: Instant,
+    started: Instant,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let now = Instant::now();
+        Progress { tty: std::io::stderr().is_terminal(), last: now, started: now }
+    }
+    fn line(done: usize, total: usize, s: &Summary, secs: f64) -> String {
+        format!(
+            "payloads {done}/{total}  events {}  indexed {}  already present {}  dead-lettered {}  retried {}  {:.0} events/s",
+            s.received,
+            s.stats.indexed,
+            s.stats.already_present,
+            s.dead_lettered,
+            s.stats.retried,
+            s.received as f64 / secs.max(1e-3)
+        )
+    }
+    fn tick(&mut self, done: usize, total: usize, s: &Summary) {
+        let every = if self.tty { Duration::from_millis(200) } else { Duration::from_secs(5) };
+        if self.last.elapsed() < every && done < total {
+            return;
+        }
+        self.last = Instant::now();
+        let l = Self::line(done, total, s, self.started.elapsed().as_secs_f64());
+        if self.tty {
+            eprint!("\r\x1b[2K{l}");
+        } else {
+            eprintln!("{l}");
+        }
+    }
+    fn finish(&self) {
+        if self.tty {
+            eprintln!();
+        }
+    }
+}
+
+/// `shipper ship`: every payload of `files` into Elasticsearch. Input is checked whole
+/// before anything is sent, so a typo in line 9,000 doesn't leave a half-done backfill.
+pub async fn ship(files: &[PathBuf], cfg: &Config, url: Option<String>) -> Result<Summary, CliError> {
+    let payloads = read_payloads(files)?;
+    for p in &payloads {
+        let json = inflate(p)?;
+        decode::parse_logs_data(&json).map_err(|e| p.error(e.to_string()))?;
+    }
+    let (shipper, _) = cli_shipper(cfg, url).await?;
+    let total = payloads.len();
+    let mut progress = Progress::new();
+    let mut summary = Summary::default();
+    let mut done = 0;
+    let execution = format!("cli-{}", std::process::id());
+    let mut it = payloads.into_iter().peekable();
+    while it.peek().is_some() {
+        // About 10,000 events per call: the Lambda's own batch size at most.
+        let group: Vec<RawPayload> = it.by_ref().take(8).map(|p| p.payload).collect();
+        let n = group.len();
+        let outcome = shipper.ship(group, Instant::now() + cfg.max_retry(), &execution).await;
+        summary.received += outcome.summary.received;
+        summary.dead_lettered += outcome.summary.dead_lettered;
+        summary.control_messages += outcome.summary.control_messages;
+        summary.stats.add(&outcome.summary.stats);
+        done += n;
+        progress.tick(done, total, &summary);
+        if let Err(e) = outcome.into_result() {
+            progress.finish();
+            return Err(CliError::Delivery(format!("stopped after {done} of {total} payloads: {e}")));
+        }
+    }
+    progress.finish();
+    Ok(summary)
+}
+
+/// Prints the end-of-run summary of `ship`.
+pub fn print_summary(s: &Summary, secs: f64) {
+    eprintln!(
+        "done: {} events in {:.1}s: {} indexed, {} already present, {} dead-lettered, {} requests, {} bytes sent",
+        s.received, secs, s.stats.indexed, s.stats.already_present, s.dead_lettered, s.stats.requests, s.stats.bytes_sent
+    );
+}
+
+/// An event id for line `offset` of a followed stream: the same line always gets the same id,
+/// so restarting `follow` over the same file re-sends 409s, not duplicates.
+pub fn follow_event_id(log_group: &str, log_stream: &str, offset: u64) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(format!("{log_group}\n{log_stream}").as_bytes());
+    format!("{:016x}{offset:020}", u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]))
+}
+
+/// Builds the inner CloudWatch JSON for followed lines `(offset, timestamp_ms, line)`.
+pub fn follow_batch(log_group: &str, log_stream: &str, lines: &[(u64, i64, String)]) -> Vec<u8> {
+    let data = LogsData {
+        message_type: "DATA_MESSAGE".into(),
+        owner: std::env::var("AWS_ACCOUNT_ID").unwrap_or_else(|_| "000000000000".into()).into(),
+        log_group: log_group.into(),
+        log_stream: log_stream.into(),
+        subscription_filters: vec!["shipper-follow".into()],
+        log_events: lines
+            .iter()
+            .map(|(off, ts, l)| LogEvent {
+                id: follow_event_id(log_group, log_stream, *off),
+                timestamp: *ts,
+                message: l.as_str().into(),
+                extracted_fields: None,
+            })
+            .collect(),
+        policy_level: None,
+    };
+    serde_json::to_vec(&data).unwrap_or_default()
+}
+
+/// `shipper follow`: lines of `file` (or stdin) → CloudWatch-shaped batches → ship.
+pub async fn follow(
+    cfg: &Config,
+    url: Option<String>,
+    log_group: &str,
+    log_stream: &str,
+    file: Option<PathBuf>,
+    flush: Duration,
+    once: bool,
+) -> Result<Summary, CliError> {
+    use tokio::io::AsyncBufReadExt;
+    let (shipper, _) = cli_shipper(cfg, url).await?;
+    let name = file.as_deref().map(display_name).unwrap_or_else(|| "<stdin>".into());
+    let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match &file {
+        Some(p) if p.as_os_str() != "-" => Box::new(
+            tokio::fs::File::open(p).await.map_err(|source| CliError::Io { file: name.clone(), source })?,
+        ),
+        _ => Box::new(tokio::io::stdin()),
+    };
+    let mut reader = tokio::io::BufReader::new(reader);
+    let mut summary = Summary::default();
+    let mut pending: Vec<(u64, i64, String)> = Vec::new();
+    let mut offset = 0u64;
+    let mut last_flush = Instant::now();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = tokio::time::timeout(flush, reader.read_line(&mut line)).await;
+        let eof = match read {
+            Ok(Ok(0)) => true,
+            Ok(Ok(n)) => {
+                if line.ends_with('\n') {
+                    pending.push((offset, chrono::Utc::now().timestamp_millis(), std::mem::take(&mut line)));
+                }
+                offset += n as u64;
+                false
+            }
+            Ok(Err(source)) => return Err(CliError::Io { file: name, source }),
+            Err(_) => false,
+        };
+        let due = last_flush.elapsed() >= flush || pending.len() >= 5_000 || (eof && !pending.is_empty());
+        if due && !pending.is_empty() {
+            let batch = follow_batch(log_group, log_stream, &pending);
+            let outcome = shipper.ship(vec![RawPayload::Bytes(batch)], Instant::now() + cfg.max_retry(), "follow").await;
+            summary.received += outcome.summary.received;
+            summary.dead_lettered += outcome.summary.dead_lettered;
+            summary.stats.add(&outcome.summary.stats);
+            match outcome.into_result() {
+                Ok(_) => pending.clear(),
+                // Keep the lines and try again at the next flush: nothing is dropped.
+                Err(e) => tracing::warn!(error.message = %e, lines = pending.len(), "batch not delivered; will retry"),
+            }
+            last_flush = Instant::now();
+        }
+        if eof {
+            if once || file.is_none() || file.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+                if pending.is_empty() {
+                    return Ok(summary);
+                }
+            } else {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+}
+
+/// Runs the CLI; returns the process exit code.
+pub async fn main(cli: Cli) -> i32 {
+    let started = Instant::now();
+    let cfg = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("shipper: {e}");
+            return 2;
+        }
+    };
+    let result = match cli.command {
+        Command::Transform { files } => {
+            let stdout = std::io::stdout();
+            let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+            transform(&files, &cfg, &mut out).map(|_| ())
+        }
+        Command::Ship { url, files } => ship(&files, &cfg, url).await.map(|s| print_summary(&s, started.elapsed().as_secs_f64())),
+        Command::Follow { log_group, log_stream, url, flush_ms, once, file } => {
+            follow(&cfg, url, &log_group, &log_stream, file, Duration::from_millis(flush_ms), once)
+                .await
+                .map(|s| print_summary(&s, started.elapsed().as_secs_f64()))
+        }
+        Command::Setup { dry_run, url, kibana_url } => setup(&cfg, url, kibana_url, dry_run).await,
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("shipper: {e}");
+            match e {
+                CliError::Input { .. } | CliError::Config(_) => 2,
+                _ => 1,
+            }
+        }
+    }
+}
+
+async fn setup(cfg: &Config, url: Option<String>, kibana_url: Option<String>, dry_run: bool) -> Result<(), CliError> {
+    let _ = (cfg, url, kibana_url, dry_run);
+    Err(CliError::Setup("not wired yet".into()))
+}

@@ -1,0 +1,330 @@
+//! Lambda events (CloudWatch Logs subscription, Kinesis) → decode → documents → delivery.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_lambda_events::event::kinesis::KinesisEventRecord;
+use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
+use base64::Engine;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::{Deserialize, Serialize};
+use tracing::{error, info, warn};
+
+use crate::decode::{self, DecodeError, LogsData};
+use crate::deliver::{self, DeliverOptions};
+use crate::document::{self, BatchContext, Document};
+use crate::metrics::{self, Summary};
+use crate::service::BulkClient;
+use crate::target::Naming;
+use crate::dead_letter;
+
+/// One subscription payload as it arrived.
+#[derive(Debug, Clone)]
+pub enum RawPayload {
+    /// `awslogs.data`: base64 of gzip/zlib JSON.
+    Base64(String),
+    /// Already-decoded bytes: a Kinesis record's data (gzip JSON), or plain inner JSON.
+    Bytes(Vec<u8>),
+}
+
+/// The Lambda event: a subscription payload or a Kinesis batch. Deserialized once into
+/// whichever keys are present, without buffering the other shape.
+#[derive(Debug, Deserialize)]
+pub struct Invocation {
+    #[serde(default)]
+    pub awslogs: Option<AwsLogs>,
+    #[serde(rename = "Records", default)]
+    pub records: Option<Vec<KinesisEventRecord>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AwsLogs {
+    pub data: String,
+}
+
+/// The Lambda's answer: `{}` for a subscription, the partial-failure report for Kinesis.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Kinesis(KinesisEventResponse),
+    Done(Summary),
+}
+
+impl Serialize for Summary {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_json::json!({
+            "received": self.received,
+            "indexed": self.stats.indexed,
+            "already_present": self.stats.already_present,
+            "retried": self.stats.retried,
+            "dead_lettered": self.dead_lettered,
+            "control_messages": self.control_messages,
+        })
+        .serialize(s)
+    }
+}
+
+/// Why an invocation could not finish. Lambda retries the whole event (async invocations
+/// twice, then the on-failure destination); fixed `_id`s make that re-delivery safe.
+#[derive(Debug, thiserror::Error)]
+pub enum ShipError {
+    #[error("{undelivered} of {received} events not delivered before the deadline: {last_error}")]
+    Undelivered { undelivered: usize, received: u64, last_error: String },
+    #[error("Elasticsearch refused the shipper itself ({0}); check the credentials")]
+    Fatal(String),
+    #[error("event is neither a CloudWatch Logs subscription payload nor a Kinesis batch")]
+    UnknownEvent,
+}
+
+impl From<ShipError> for Diagnostic {
+    fn from(e: ShipError) -> Diagnostic {
+        let error_type = match e {
+            ShipError::Undelivered { .. } => "Shipper.Retryable",
+            ShipError::Fatal(_) => "Shipper.Fatal",
+            ShipError::UnknownEvent => "Shipper.UnknownEvent",
+        };
+        Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
+    }
+}
+
+/// Everything an invocation needs, built once per Lambda process.
+pub struct Shipper {
+    pub client: Arc<dyn BulkClient>,
+    pub naming: Naming,
+    pub region: Option<String>,
+    pub opts: DeliverOptions,
+    pub health_docs: bool,
+    pub function_name: String,
+    /// Retries stop this long before the Lambda deadline, leaving time to answer.
+    pub deadline_margin: std::time::Duration,
+}
+
+/// The outcome of shipping a set of payloads.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub summary: Summary,
+    /// Payloads (by position) not fully delivered.
+    pub failed: Vec<usize>,
+    pub fatal: Option<String>,
+    pub last_error: Option<String>,
+    pub undelivered: usize,
+}
+
+impl Outcome {
+    pub fn into_result(self) -> Result<Summary, ShipError> {
+        if let Some(f) = self.fatal {
+            return Err(ShipError::Fatal(f));
+        }
+        if !self.failed.is_empty() {
+            return Err(ShipError::Undelivered {
+                undelivered: self.undelivered,
+                received: self.summary.received,
+                last_error: self.last_error.unwrap_or_else(|| "out of time".into()),
+            });
+        }
+        Ok(self.summary)
+    }
+}
+
+/// A payload after decoding: its events (borrowing the inflated buffer) or why not.
+enum Decoded<'a> {
+    Data(LogsData<'a>),
+    Control,
+    Bad { raw: Vec<u8>, reason: String },
+}
+
+/// base64 → compressed bytes; an error keeps the original text for the dead letter.
+fn to_bytes(p: RawPayload) -> Result<Vec<u8>, (Vec<u8>, DecodeError)> {
+    match p {
+        RawPayload::Bytes(b) => Ok(b),
+        RawPayload::Base64(s) => base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .map_err(|e| (s.into_bytes(), DecodeError::Base64(e))),
+    }
+}
+
+impl Shipper {
+    /// Ships every payload; returns per-payload failures (for Kinesis) and the counts.
+    pub async fn ship(&self, payloads: Vec<RawPayload>, stop_at: Instant, execution: &str) -> Outcome {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        // Stage 1: inflate every payload into an owned buffer.
+        let inflated: Vec<Result<Vec<u8>, (Vec<u8>, DecodeError)>> = payloads
+            .into_iter()
+            .map(|p| {
+                let bytes = to_bytes(p)?;
+                decode::inflate(&bytes).map_err(|e| (bytes, e))
+            })
+            .collect();
+        // Stage 2: parse, borrowing from the buffers.
+        let decoded: Vec<Decoded<'_>> = inflated
+            .iter()
+            .map(|r| match r {
+                Ok(json) => match decode::parse_logs_data(json) {
+                    Ok(d) if d.is_control_message() => Decoded::Control,
+                    Ok(d) => Decoded::Data(d),
+                    Err(e) => Decoded::Bad { raw: json.clone(), reason: e.to_string() },
+                },
+                Err((raw, e)) => Decoded::Bad { raw: raw.clone(), reason: e.to_string() },
+            })
+            .collect();
+
+        let mut out = Outcome::default();
+        // Stage 3: documents, remembering where each came from.
+        let mut docs: Vec<Document> = Vec::new();
+        let mut origin: Vec<(usize, usize)> = Vec::new();
+        for (pi, d) in decoded.iter().enumerate() {
+            match d {
+                Decoded::Data(data) => {
+                    let ctx = BatchContext::new(data, &self.naming, self.region.as_deref(), now_ms);
+                    docs.reserve(data.log_events.len());
+                    for (ei, ev) in data.log_events.iter().enumerate() {
+                        docs.push(document::build(&ctx, &self.naming, ev));
+                        origin.push((pi, ei));
+                    }
+                    out.summary.received += data.log_events.len() as u64;
+                }
+                Decoded::Control => out.summary.control_messages += 1,
+                Decoded::Bad { .. } => out.summary.undecodable += 1,
+            }
+        }
+
+        // Stage 4: deliver.
+        let first = deliver::deliver(self.client.as_ref(), &docs, &self.opts, stop_at).await;
+        out.summary.stats.add(&first.stats);
+        let mut failed = vec![false; decoded.len()];
+        for &i in &first.undelivered {
+            failed[origin[i].0] = true;
+        }
+        out.undelivered += first.undelivered.len();
+        out.fatal = first.fatal.clone();
+        out.last_error = first.last_error.clone();
+
+        // Stage 5: dead letters for refused events and undecodable payloads.
+        let mut dl_docs = Vec::new();
+        let mut dl_origin = Vec::new();
+        for r in &first.rejected {
+            let (pi, ei) = origin[r.doc];
+            if let Decoded::Data(data) = &decoded[pi] {
+                warn!(
+                    aws.cloudwatch.log_group = %data.log_group,
+                    event.id = %data.log_events[ei].id,
+                    error.type = %r.error_type,
+                    error.message = %r.reason,
+                    "event refused by Elasticsearch; dead-lettering it"
+                );
+                dl_docs.push(dead_letter::for_rejected(data, &data.log_events[ei], &docs[r.doc], r, &self.naming, now_ms));
+                dl_origin.push(pi);
+            }
+        }
+        for (pi, d) in decoded.iter().enumerate() {
+            if let Decoded::Bad { raw, reason } = d {
+                error!(error.type = "undecodable_payload", error.message = %reason, bytes = raw.len(), "payload could not be decoded; dead-lettering it raw");
+                dl_docs.push(dead_letter::for_undecodable(raw, "subscription payload", reason, &self.naming, now_ms));
+                dl_origin.push(pi);
+            }
+        }
+        drop(docs);
+        if !dl_docs.is_empty() {
+            if out.fatal.is_some() {
+                for &pi in &dl_origin {
+                    failed[pi] = true;
+                }
+            } else {
+                let dl = deliver::deliver(self.client.as_ref(), &dl_docs, &self.opts, stop_at).await;
+                out.summary.stats.requests += dl.stats.requests;
+                out.summary.stats.bytes_sent += dl.stats.bytes_sent;
+                out.summary.stats.bulk_latency += dl.stats.bulk_latency;
+                out.summary.stats.retried += dl.stats.retried;
+                out.summary.dead_lettered = dl.stats.indexed + dl.stats.already_present;
+                for &i in dl.undelivered.iter().chain(dl.rejected.iter().map(|r| &r.doc)) {
+                    failed[dl_origin[i]] = true;
+                }
+                for r in &dl.rejected {
+                    error!(error.type = %r.error_type, error.message = %r.reason, "the dead-letter stream refused a record");
+                    out.last_error = Some(format!("dead-letter stream refused a record: {}: {}", r.error_type, r.reason));
+                }
+                out.undelivered += dl.undelivered.len() + dl.rejected.len();
+                if out.fatal.is_none() {
+                    out.fatal = dl.fatal;
+                }
+                if dl.last_error.is_some() && out.last_error.is_none() {
+                    out.last_error = dl.last_error;
+                }
+            }
+        }
+        out.failed = failed.iter().enumerate().filter(|(_, f)| **f).map(|(i, _)| i).collect();
+
+        // Stage 6: report. The health document is best effort: it must never fail the batch.
+        if self.health_docs && out.fatal.is_none() && (out.summary.received > 0 || out.summary.undecodable > 0) {
+            let h = metrics::health_doc(&out.summary, execution, self.region.as_deref(), &self.naming, now_ms);
+            let r = deliver::deliver(self.client.as_ref(), std::slice::from_ref(&h), &self.opts, stop_at).await;
+            if !r.undelivered.is_empty() || !r.rejected.is_empty() {
+                warn!("health document not indexed");
+            }
+        }
+        out
+    }
+}
+
+/// The Lambda handler: one invocation.
+pub async fn handle(shipper: &Shipper, event: LambdaEvent<Invocation>) -> Result<Answer, ShipError> {
+    let started = Instant::now();
+    // Lambda's deadline is wall-clock ms; turn it into a monotonic instant minus the margin.
+    let deadline_ms = event.context.deadline as i64;
+    let left_ms = (deadline_ms - chrono::Utc::now().timestamp_millis()).max(0) as u64;
+    let stop_at = started + std::time::Duration::from_millis(left_ms).saturating_sub(shipper.deadline_margin);
+    let execution = event.context.request_id.clone();
+    let inv = event.payload;
+    let (payloads, seqs) = if let Some(a) = inv.awslogs {
+        (vec![RawPayload::Base64(a.data)], None)
+    } else if let Some(records) = inv.records {
+        let seqs: Vec<String> = records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
+        let p = records.into_iter().map(|r| RawPayload::Bytes(r.kinesis.data.0)).collect();
+        (p, Some(seqs))
+    } else {
+        return Err(ShipError::UnknownEvent);
+    };
+    let outcome = shipper.ship(payloads, stop_at, &execution).await;
+    println!("{}", metrics::emf_line(&outcome.summary, &shipper.function_name, chrono::Utc::now().timestamp_millis()));
+    let s = &outcome.summary;
+    info!(
+        faas.execution = %execution,
+        received = s.received, indexed = s.stats.indexed, already_present = s.stats.already_present,
+        retried = s.stats.retried, dead_lettered = s.dead_lettered, requests = s.stats.requests,
+        bytes_sent = s.stats.bytes_sent, elapsed_ms = started.elapsed().as_millis() as u64,
+        "invocation finished"
+    );
+    match seqs {
+        // Kinesis: report the failed records; Lambda retries from the first of them.
+        Some(seqs) if outcome.fatal.is_none() => {
+            let mut resp = KinesisEventResponse::default();
+            for i in &outcome.failed {
+                let mut f = KinesisBatchItemFailure::default();
+                f.item_identifier = seqs.get(*i).cloned();
+                resp.batch_item_failures.push(f);
+            }
+            Ok(Answer::Kinesis(resp))
+        }
+        _ => outcome.into_result().map(Answer::Done),
+    }
+}
+
+impl Shipper {
+    /// A shipper with the settings of `cfg`, sending through `client`.
+    pub fn from_config(cfg: &crate::config::Config, client: Arc<dyn BulkClient>, function_name: String) -> Self {
+        Shipper {
+            client,
+            naming: cfg.naming(),
+            region: cfg.aws_region.clone(),
+            opts: DeliverOptions {
+                limits: cfg.limits(),
+                gzip: cfg.gzip(),
+                request_timeout: cfg.request_timeout(),
+                ..DeliverOptions::default()
+            },
+            health_docs: cfg.health_docs(),
+            function_name,
+            deadline_margin: cfg.deadline_margin(),
+        }
+    }
+}

@@ -1,0 +1,691 @@
+//! One log message → its structured parts: application JSON, a Lambda platform line, or text.
+//!
+//! Known keys become ECS fields; every other application key goes, unchanged, under the one
+//! `flattened` field `app`, so an application can log `"status": "ok"` in one line and
+//! `"status": 200` in the next without a mapping conflict.
+
+use serde_json::{Map, Value};
+
+/// What a message says, beyond the message itself. `None` = not present.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Parsed {
+    /// Replaces the raw message when the line is structured (e.g. the JSON's `message`).
+    pub message: Option<String>,
+    pub level: Option<String>,
+    pub logger: Option<String>,
+    pub http_method: Option<String>,
+    pub url_path: Option<String>,
+    pub url_query: Option<String>,
+    pub http_route: Option<String>,
+    pub status_code: Option<u16>,
+    /// Nanoseconds.
+    pub duration_ns: Option<i64>,
+    pub user_id: Option<String>,
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+    pub error_stack_trace: Option<String>,
+    pub faas_execution: Option<String>,
+    pub faas_version: Option<String>,
+    pub coldstart: Option<bool>,
+    pub service_name: Option<String>,
+    /// `platform.start`, `platform.report`, …: set for Lambda platform lines only.
+    pub action: Option<&'static str>,
+    pub report: Option<Report>,
+    pub xray_trace_id: Option<String>,
+    pub runtime_version: Option<String>,
+    pub runtime_version_arn: Option<String>,
+    /// Everything else the application wrote (the `flattened` field).
+    pub app: Map<String, Value>,
+}
+
+/// The numbers of a Lambda `REPORT` line.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+pub struct Report {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billed_duration_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_size_mb: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_memory_used_mb: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_duration_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_duration_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// Parses one CloudWatch message (the trailing newline already trimmed).
+pub fn parse(message: &str) -> Parsed {
+    let mut p = Parsed::default();
+    let trimmed = message.trim();
+    if trimmed.starts_with('{') && trimmed.ends_with('}') {
+        if let Ok(obj) = serde_json::from_str::<Map<String, Value>>(trimmed) {
+            if obj.get("type").and_then(Value::as_str).is_some_and(|t| t.starts_with("platform.")) {
+                platform_json(obj, &mut p);
+            } else {
+                application_json(obj, &mut p);
+            }
+            return p;
+        }
+        // Malformed JSON stays text: fall through.
+    } else if platform_text(message, &mut p) {
+        return p;
+    } else if runtime_prefixed(message, &mut p) {
+        return p;
+    }
+    text(message, &mut p);
+    p
+}
+
+// ---- application JSON ----------------------------------------------------------------------
+
+/// Where a known key goes. Aliases are the spellings seen in the wild (tracing, pino, winston,
+/// Powertools, zap, logrus) for the same ECS field.
+#[derive(Clone, Copy)]
+enum Slot {
+    Message,
+    Level,
+    Logger,
+    Method,
+    Path,
+    Route,
+    Status,
+    DurationNs,
+    DurationMs,
+    DurationS,
+    UserId,
+    TraceId,
+    SpanId,
+    ErrorType,
+    ErrorMessage,
+    ErrorStack,
+    Error,
+    Execution,
+    Service,
+    ColdStart,
+    /// The app's own timestamp: CloudWatch's event timestamp is `@timestamp`, drop this one.
+    Timestamp,
+    /// The vocab API's domain object: merged into `app` rather than nested as `app.app`.
+    App,
+}
+
+fn slot(key: &str) -> Option<Slot> {
+    use Slot::*;
+    Some(match key {
+        "message" | "msg" => Message,
+        "log.level" | "level" | "severity" | "lvl" | "levelname" => Level,
+        "log.logger" | "target" | "logger" | "logger_name" | "name_of_logger" => Logger,
+        "http.request.method" | "method" | "http_method" | "httpMethod" => Method,
+        "url.path" | "path" | "uri" | "url" | "rawPath" | "raw_path" => Path,
+        "http.route" | "route" | "routeKey" => Route,
+        "http.response.status_code" | "status" | "status_code" | "statusCode" | "http_status" => Status,
+        "event.duration" | "duration_ns" => DurationNs,
+        "latency_ms" | "duration_ms" | "elapsed_ms" | "durationMs" | "latencyMs" | "response_time_ms" => DurationMs,
+        "duration_s" | "latency_s" | "elapsed" => DurationS,
+        "user.id" | "user_id" | "userId" => UserId,
+        "trace.id" | "trace_id" | "traceId" | "xray_trace_id" => TraceId,
+        "span.id" | "span_id" | "spanId" => SpanId,
+        "error.type" | "error_type" | "exception_type" => ErrorType,
+        "error.message" | "error_message" => ErrorMessage,
+        "error.stack_trace" | "stack_trace" | "stack" | "stacktrace" | "exception" => ErrorStack,
+        "error" | "err" => Error,
+        "faas.execution" | "request_id" | "requestId" | "aws_request_id" | "awsRequestId" | "function_request_id" => Execution,
+        "service.name" | "service" => Service,
+        "faas.coldstart" | "cold_start" | "coldStart" => ColdStart,
+        "@timestamp" | "timestamp" | "time" | "ts" => Timestamp,
+        "app" => App,
+        _ => return None,
+    })
+}
+
+/// Top-level objects whose keys may be ECS fields written nested (`{"http":{"route":..}}`).
+fn is_ecs_namespace(key: &str) -> bool {
+    matches!(
+        key,
+        "http" | "url" | "user" | "trace" | "span" | "error" | "log" | "faas" | "service" | "event"
+    )
+}
+
+fn application_json(mut obj: Map<String, Value>, p: &mut Parsed) {
+    // tracing-subscriber's JSON format: event fields under `fields`, span fields under
+    // `span`/`spans`. The event's fields win over span fields, so they are applied last.
+    let fields = match obj.remove("fields") {
+        Some(Value::Object(f)) => Some(f),
+        Some(other) => {
+            obj.insert("fields".into(), other);
+            None
+        }
+        None => None,
+    };
+    let span = obj.remove("span");
+    let spans = obj.remove("spans");
+    if let Some(Value::Array(spans)) = &spans {
+        for s in spans {
+            if let Value::Object(s) = s {
+                for (k, v) in s {
+                    if k != "name" {
+                        promote_span_field(k, v, p);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(Value::Object(s)) = &span {
+        for (k, v) in s {
+            if k != "name" {
+                promote_span_field(k, v, p);
+            }
+        }
+    }
+    for (k, v) in obj {
+        apply(k, v, p);
+    }
+    if let Some(f) = fields {
+        for (k, v) in f {
+            apply(k, v, p);
+        }
+    }
+    // Spans are context worth keeping (their names, their other fields) under app.
+    if let Some(s) = span {
+        p.app.insert("span".into(), s);
+    }
+    if let Some(s) = spans {
+        p.app.insert("spans".into(), s);
+    }
+}
+
+/// Span fields only fill what the event itself leaves empty.
+fn promote_span_field(k: &str, v: &Value, p: &mut Parsed) {
+    let Some(s) = slot(k) else { return };
+    match s {
+        Slot::Execution if p.faas_execution.is_none() => p.faas_execution = as_string(v),
+        Slot::UserId if p.user_id.is_none() => p.user_id = as_string(v),
+        Slot::TraceId if p.trace_id.is_none() => p.trace_id = as_string(v),
+        Slot::Method if p.http_method.is_none() => p.http_method = as_string(v).map(|m| m.to_ascii_uppercase()),
+        Slot::Route if p.http_route.is_none() => p.http_route = as_string(v),
+        _ => {}
+    }
+}
+
+fn apply(key: String, value: Value, p: &mut Parsed) {
+    // `url`/`error`/`service` are both a plain alias and an ECS namespace: an object means
+    // the namespace.
+    let namespace_object = value.is_object() && is_ecs_namespace(&key);
+    if let (false, Some(s)) = (namespace_object, slot(&key)) {
+        if fill(s, &key, value, p) {
+            return;
+        }
+        // `fill` refused (e.g. `status: "ok"` is not a status code): keep it as app data.
+        return;
+    }
+    if is_ecs_namespace(&key) {
+        if let Value::Object(inner) = value {
+            let mut rest = Map::new();
+            for (k, v) in inner {
+                let dotted = format!("{key}.{k}");
+                match (slot(&dotted), v) {
+                    (Some(s), v) => {
+                        let _ = fill(s, &dotted, v, p);
+                    }
+                    // One more level: `{"http":{"request":{"method":..}}}`.
+                    (None, Value::Object(deeper)) => {
+                        let mut deeper_rest = Map::new();
+                        for (k2, v2) in deeper {
+                            let dotted2 = format!("{dotted}.{k2}");
+                            match slot(&dotted2) {
+                                Some(s) => {
+                                    let _ = fill(s, &dotted2, v2, p);
+                                }
+                                None => {
+                                    deeper_rest.insert(k2, v2);
+                                }
+                            }
+                        }
+                        if !deeper_rest.is_empty() {
+                            rest.insert(k, Value::Object(deeper_rest));
+                        }
+                    }
+                    (None, v) => {
+                        rest.insert(k, v);
+                    }
+                }
+            }
+            if !rest.is_empty() {
+                p.app.insert(key, Value::Object(rest));
+            }
+            return;
+        }
+    }
+    p.app.insert(key, value);
+}
+
+/// Puts `value` in its ECS slot. Returns false when the value doesn't fit the slot; the
+/// original key/value then goes to `app`, so nothing the application wrote is lost.
+fn fill(s: Slot, key: &str, value: Value, p: &mut Parsed) -> bool {
+    let ok = match s {
+        Slot::Message => set_str(&mut p.message, &value),
+        Slot::Level => set_with(&mut p.level, &value, |l| Some(normalize_level(l))),
+        Slot::Logger => set_str(&mut p.logger, &value),
+        Slot::Method => set_with(&mut p.http_method, &value, |m| Some(m.to_ascii_uppercase())),
+        Slot::Path => match value.as_str() {
+            Some(u) => {
+                let (path, query) = split_query(u);
+                p.url_path = Some(path.to_owned());
+                if let Some(q) = query {
+                    p.url_query = Some(q.to_owned());
+                }
+                true
+            }
+            None => false,
+        },
+        Slot::Route => set_str(&mut p.http_route, &value),
+        Slot::Status => match as_u16(&value) {
+            Some(c) => {
+                p.status_code = Some(c);
+                true
+            }
+            None => false,
+        },
+        Slot::DurationNs => set_num(&mut p.duration_ns, &value, 1.0),
+        Slot::DurationMs => set_num(&mut p.duration_ns, &value, 1e6),
+        Slot::DurationS => set_num(&mut p.duration_ns, &value, 1e9),
+        Slot::UserId => set_id(&mut p.user_id, &value),
+        Slot::TraceId => set_id(&mut p.trace_id, &value),
+        Slot::SpanId => set_id(&mut p.span_id, &value),
+        Slot::ErrorType => set_str(&mut p.error_type, &value),
+        Slot::ErrorMessage => set_str(&mut p.error_message, &value),
+        Slot::ErrorStack => set_str(&mut p.error_stack_trace, &value),
+        Slot::Error => match &value {
+            Value::String(m) => {
+                p.error_message = Some(m.clone());
+                true
+            }
+            Value::Object(e) => {
+                let t = e.get("type").or_else(|| e.get("kind")).or_else(|| e.get("name"));
+                let m = e.get("message").or_else(|| e.get("msg"));
+                let st = e.get("stack_trace").or_else(|| e.get("stack"));
+                if let Some(t) = t.and_then(Value::as_str) {
+                    p.error_type = Some(t.to_owned());
+                }
+                if let Some(m) = m.and_then(Value::as_str) {
+                    p.error_message = Some(m.to_owned());
+                }
+                if let Some(st) = st.and_then(Value::as_str) {
+                    p.error_stack_trace = Some(st.to_owned());
+                }
+                t.is_some() || m.is_some()
+            }
+            _ => false,
+        },
+        Slot::Execution => set_id(&mut p.faas_execution, &value),
+        Slot::Service => set_str(&mut p.service_name, &value),
+        Slot::ColdStart => match value.as_bool() {
+            Some(b) => {
+                p.coldstart = Some(b);
+                true
+            }
+            None => false,
+        },
+        Slot::Timestamp => true,
+        Slot::App => match value {
+            Value::Object(inner) => {
+                for (k, v) in inner {
+                    p.app.insert(k, v);
+                }
+                return true;
+            }
+            other => {
+                p.app.insert(key.to_owned(), other);
+                return true;
+            }
+        },
+    };
+    if !ok {
+        p.app.insert(key.to_owned(), value);
+    }
+    true
+}
+
+fn set_str(dst: &mut Option<String>, v: &Value) -> bool {
+    match v.as_str() {
+        Some(s) => {
+            *dst = Some(s.to_owned());
+            true
+        }
+        None => false,
+    }
+}
+
+fn set_with(dst: &mut Option<String>, v: &Value, f: impl Fn(&str) -> Option<String>) -> bool {
+    match v.as_str().and_then(f) {
+        Some(s) => {
+            *dst = Some(s);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Ids are keywords; an integer id is still an id.
+fn set_id(dst: &mut Option<String>, v: &Value) -> bool {
+    match as_string(v) {
+        Some(s) => {
+            *dst = Some(s);
+            true
+        }
+        None => false,
+    }
+}
+
+fn as_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn set_num(dst: &mut Option<i64>, v: &Value, scale: f64) -> bool {
+    let n = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n) if n.is_finite() && n >= 0.0 && n * scale < i64::MAX as f64 => {
+            *dst = Some((n * scale).round() as i64);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn as_u16(v: &Value) -> Option<u16> {
+    let n = match v {
+        Value::Number(n) => n.as_u64()?,
+        Value::String(s) => s.trim().parse::<u64>().ok()?,
+        _ => return None,
+    };
+    (100..=599).contains(&n).then_some(n as u16)
+}
+
+fn split_query(u: &str) -> (&str, Option<&str>) {
+    match u.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (u, None),
+    }
+}
+
+/// `WARNING`, `Warn`, `W`… → ECS's lower-case level names.
+pub fn normalize_level(l: &str) -> String {
+    let l = l.trim().trim_matches(|c| c == '[' || c == ']');
+    match l.to_ascii_lowercase().as_str() {
+        "warning" | "warn" | "w" => "warn".into(),
+        "err" | "error" | "e" => "error".into(),
+        "information" | "info" | "i" => "info".into(),
+        "dbg" | "debug" | "d" => "debug".into(),
+        "trace" | "t" => "trace".into(),
+        "fatal" | "critical" | "crit" | "panic" | "emergency" | "alert" => "fatal".into(),
+        other => other.to_owned(),
+    }
+}
+
+// ---- Lambda platform lines -----------------------------------------------------------------
+
+/// Lambda's JSON log format for platform events
+/// (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html).
+fn platform_json(mut obj: Map<String, Value>, p: &mut Parsed) {
+    let kind = obj.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let record = match obj.remove("record") {
+        Some(Value::Object(r)) => r,
+        _ => Map::new(),
+    };
+    p.level = Some("info".into());
+    p.faas_execution = record.get("requestId").and_then(Value::as_str).map(str::to_owned);
+    match kind.as_str() {
+        "platform.initStart" => {
+            p.action = Some("platform.init_start");
+            p.runtime_version = str_of(&record, "runtimeVersion");
+            p.runtime_version_arn = str_of(&record, "runtimeVersionArn");
+            p.faas_version = str_of(&record, "functionVersion");
+            p.message = Some(format!(
+                "INIT_START Runtime Version: {}",
+                p.runtime_version.as_deref().unwrap_or("")
+            ));
+        }
+        "platform.start" => {
+            p.action = Some("platform.start");
+            p.faas_version = str_of(&record, "version");
+            p.message = Some(format!("START RequestId: {}", p.faas_execution.as_deref().unwrap_or("")));
+        }
+        "platform.runtimeDone" | "platform.end" => {
+            p.action = Some("platform.end");
+            p.message = Some(format!("END RequestId: {}", p.faas_execution.as_deref().unwrap_or("")));
+        }
+        "platform.report" => {
+            p.action = Some("platform.report");
+            let m = record.get("metrics").and_then(Value::as_object);
+            let f = |k: &str| m.and_then(|m| m.get(k)).and_then(Value::as_f64);
+            let i = |k: &str| f(k).map(|v| v.round() as i64);
+            let r = Report {
+                duration_ms: f("durationMs"),
+                billed_duration_ms: i("billedDurationMs"),
+                memory_size_mb: i("memorySizeMB"),
+                max_memory_used_mb: i("maxMemoryUsedMB"),
+                init_duration_ms: f("initDurationMs"),
+                restore_duration_ms: f("restoreDurationMs"),
+                status: str_of(&record, "status"),
+            };
+            finish_report(r, p);
+            if let Some(t) = record
+                .get("tracing")
+                .and_then(|t| t.get("value"))
+                .and_then(Value::as_str)
+            {
+                set_xray(t.split(';').next().unwrap_or(t).trim_start_matches("Root="), p);
+            }
+            p.message = Some(format!("REPORT RequestId: {}", p.faas_execution.as_deref().unwrap_or("")));
+        }
+        _ => {
+            p.action = None;
+            p.message = None;
+            // Other platform events (initReport, restoreStart…) keep their record as app data.
+            p.app.insert("record".into(), Value::Object(record));
+            p.app.insert("type".into(), Value::String(kind));
+            return;
+        }
+    }
+}
+
+fn str_of(m: &Map<String, Value>, k: &str) -> Option<String> {
+    m.get(k).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn finish_report(r: Report, p: &mut Parsed) {
+    if let Some(d) = r.duration_ms {
+        p.duration_ns = Some((d * 1e6).round() as i64);
+    }
+    // A cold start is exactly an invocation whose REPORT carries Init Duration.
+    p.coldstart = Some(r.init_duration_ms.is_some());
+    if matches!(r.status.as_deref(), Some("timeout" | "error" | "failure")) {
+        p.level = Some("error".into());
+        p.error_type = Some(format!("Lambda.{}", r.status.as_deref().unwrap_or_default()));
+    }
+    p.report = Some(r);
+}
+
+fn set_xray(id: &str, p: &mut Parsed) {
+    if !id.is_empty() {
+        p.xray_trace_id = Some(id.to_owned());
+        if p.trace_id.is_none() {
+            p.trace_id = Some(id.to_owned());
+        }
+    }
+}
+
+/// Text platform lines exactly as Lambda writes them:
+/// `START RequestId: <id> Version: $LATEST`, `END RequestId: <id>`,
+/// `REPORT RequestId: <id>\tDuration: 1.00 ms\t…`, `INIT_START Runtime Version: …`.
+fn platform_text(m: &str, p: &mut Parsed) -> bool {
+    if let Some(rest) = m.strip_prefix("START RequestId: ") {
+        let (id, tail) = rest.split_once(' ').unwrap_or((rest.trim_end(), ""));
+        p.action = Some("platform.start");
+        p.level = Some("info".into());
+        p.faas_execution = Some(id.trim().to_owned());
+        if let Some(v) = tail.trim().strip_prefix("Version: ") {
+            p.faas_version = Some(v.trim().to_owned());
+        }
+        return true;
+    }
+    if let Some(rest) = m.strip_prefix("END RequestId: ") {
+        p.action = Some("platform.end");
+        p.level = Some("info".into());
+        p.faas_execution = Some(rest.trim().to_owned());
+        return true;
+    }
+    if let Some(rest) = m.strip_prefix("REPORT RequestId: ") {
+        p.action = Some("platform.report");
+        p.level = Some("info".into());
+        let mut r = Report::default();
+        let mut parts = rest.split(['\t', '\n']);
+        p.faas_execution = parts.next().map(|s| s.trim().to_owned());
+        let mut xray = None;
+        for part in parts {
+            let Some((k, v)) = part.split_once(": ") else { continue };
+            let num = |v: &str| v.trim().split(' ').next().and_then(|n| n.parse::<f64>().ok());
+            match k.trim() {
+                "Duration" => r.duration_ms = num(v),
+                "Billed Duration" => r.billed_duration_ms = num(v).map(|n| n as i64),
+                "Memory Size" => r.memory_size_mb = num(v).map(|n| n as i64),
+                "Max Memory Used" => r.max_memory_used_mb = num(v).map(|n| n as i64),
+                "Init Duration" => r.init_duration_ms = num(v),
+                "Restore Duration" => r.restore_duration_ms = num(v),
+                "Status" => r.status = Some(v.trim().to_owned()),
+                "XRAY TraceId" => xray = Some(v.trim().to_owned()),
+                _ => {}
+            }
+        }
+        finish_report(r, p);
+        if let Some(x) = xray {
+            set_xray(&x, p);
+        }
+        return true;
+    }
+    if let Some(rest) = m.strip_prefix("INIT_START ") {
+        p.action = Some("platform.init_start");
+        p.level = Some("info".into());
+        for part in rest.split(['\t', '\n']) {
+            if let Some(v) = part.strip_prefix("Runtime Version: ") {
+                p.runtime_version = Some(v.trim().to_owned());
+            } else if let Some(v) = part.strip_prefix("Runtime Version ARN: ") {
+                p.runtime_version_arn = Some(v.trim().to_owned());
+            }
+        }
+        return true;
+    }
+    false
+}
+
+/// The Node.js / Python runtime's console format:
+/// `2026-11-24T09:00:00.000Z\t<request id>\tINFO\t<message>` and Python's
+/// `[INFO]\t2026-11-24T09:00:00.000Z\t<request id>\t<message>`. The message part may be JSON.
+fn runtime_prefixed(m: &str, p: &mut Parsed) -> bool {
+    let mut it = m.splitn(4, '\t');
+    let (Some(a), Some(b), Some(c), Some(rest)) = (it.next(), it.next(), it.next(), it.next()) else {
+        return false;
+    };
+    let looks_time = |s: &str| s.len() >= 19 && s.as_bytes().first().is_some_and(u8::is_ascii_digit) && s.contains('T');
+    let looks_id = |s: &str| s.len() >= 8 && s.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-');
+    let (level, req) = if looks_time(a) && looks_id(b) && is_level_word(c) {
+        (c, b)
+    } else if a.starts_with('[') && a.ends_with(']') && is_level_word(a) && looks_time(b) && looks_id(c) {
+        (a, c)
+    } else {
+        return false;
+    };
+    let body = rest.trim_end();
+    let as_json = body.starts_with('{') && body.ends_with('}');
+    match as_json.then(|| serde_json::from_str::<Map<String, Value>>(body).ok()).flatten() {
+        Some(obj) => application_json(obj, p),
+        None => {
+            p.message = Some(body.to_owned());
+            text_error_kind(body, p);
+        }
+    }
+    if p.level.is_none() {
+        p.level = Some(normalize_level(level));
+    }
+    if p.faas_execution.is_none() {
+        p.faas_execution = Some(req.to_owned());
+    }
+    true
+}
+
+fn is_level_word(s: &str) -> bool {
+    matches!(
+        s.trim_matches(|c| c == '[' || c == ']').to_ascii_uppercase().as_str(),
+        "TRACE" | "DEBUG" | "INFO" | "WARN" | "WARNING" | "ERROR" | "FATAL" | "CRITICAL"
+    )
+}
+
+// ---- plain text ------------------------------------------------------------------------------
+
+/// Text keeps its message; a level is read from common prefixes.
+fn text(m: &str, p: &mut Parsed) {
+    p.level = text_level(m);
+    text_error_kind(m, p);
+}
+
+fn text_error_kind(m: &str, p: &mut Parsed) {
+    if m.starts_with("thread '") && m.contains("' panicked at ") {
+        p.level = Some("error".into());
+        p.error_type = Some("panic".into());
+        p.error_message = m.lines().nth(1).map(str::to_owned);
+        p.error_stack_trace = Some(m.to_owned());
+    } else if let Some(i) = m.find("Task timed out after ") {
+        p.level = Some("error".into());
+        p.error_type = Some("Lambda.timeout".into());
+        p.error_message = Some(m[i..].trim_end().to_owned());
+    }
+}
+
+fn text_level(m: &str) -> Option<String> {
+    let head = m.trim_start();
+    // `[ERROR] …`, `ERROR …`, `ERROR: …`
+    let first = head
+        .split(|c: char| c.is_whitespace() || c == ':')
+        .next()
+        .unwrap_or_default();
+    if !first.is_empty() && is_level_word(first) {
+        return Some(normalize_level(first));
+    }
+    // tracing-subscriber's full format: `2026-11-24T09:00:00.123456Z  INFO target: msg`
+    if head.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        let mut words = head.split_whitespace();
+        if let (Some(_ts), Some(l)) = (words.next(), words.next()) {
+            if is_level_word(l) {
+                return Some(normalize_level(l));
+            }
+        }
+    }
+    // logfmt: `level=error msg=…`
+    if let Some(i) = m.find("level=") {
+        let v = m[i + 6..]
+            .trim_start_matches('"')
+            .split(|c: char| c.is_whitespace() || c == '"')
+            .next()
+            .unwrap_or_default();
+        if !v.is_empty() && (i == 0 || m.as_bytes().get(i - 1) == Some(&b' ')) {
+            return Some(normalize_level(v));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

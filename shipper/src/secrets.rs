@@ -1,0 +1,138 @@
+//! Connection settings, completed from AWS Secrets Manager or SSM Parameter Store when named.
+//!
+//! The secret (or SecureString parameter) is JSON with any of `url`, `cloud_id`, `api_key`,
+//! `username`, `password`. Values set directly in the environment win, so an operator can
+//! override one piece without editing the secret. Nothing here is ever logged.
+
+use serde::Deserialize;
+
+use crate::config::Config;
+use crate::service::Connection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("ELASTICSEARCH_SECRET_ARN: reading the secret failed: {0}")]
+    SecretsManager(String),
+    #[error("ELASTICSEARCH_SSM_PARAMETER: reading the parameter failed: {0}")]
+    Ssm(String),
+    #[error("{var}: the value is not JSON with url/cloud_id/api_key/username/password: {why}")]
+    Format { var: &'static str, why: String },
+    #[error("ELASTICSEARCH_CA_CERT: {0}")]
+    CaCert(std::io::Error),
+    #[error(
+        "no Elasticsearch to send to: set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID, or put `url` in the secret"
+    )]
+    NoTarget,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SecretDoc {
+    url: Option<String>,
+    cloud_id: Option<String>,
+    api_key: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// Parses a secret's JSON (tests and the SDK path share this).
+fn parse_secret(var: &'static str, s: &str) -> Result<SecretDoc, SecretError> {
+    serde_json::from_str(s).map_err(|e| SecretError::Format { var, why: e.to_string() })
+}
+
+fn merge(c: &mut Connection, d: SecretDoc) {
+    c.url = c.url.take().or(d.url);
+    c.cloud_id = c.cloud_id.take().or(d.cloud_id);
+    c.api_key = c.api_key.take().or(d.api_key);
+    if c.username.is_none() && c.password.is_none() {
+        c.username = d.username;
+        c.password = d.password;
+    }
+}
+
+/// The connection from the environment alone (no AWS calls).
+pub fn connection_from_env(cfg: &Config) -> Result<Connection, SecretError> {
+    let ca_cert_pem = match &cfg.elasticsearch_ca_cert {
+        Some(p) => Some(std::fs::read(p).map_err(SecretError::CaCert)?),
+        None => None,
+    };
+    Ok(Connection {
+        url: cfg.elasticsearch_url.clone(),
+        cloud_id: cfg.elasticsearch_cloud_id.clone(),
+        api_key: cfg.elasticsearch_api_key.clone(),
+        username: cfg.elasticsearch_username.clone(),
+        password: cfg.elasticsearch_password.clone(),
+        ca_cert_pem,
+        timeout: Some(cfg.request_timeout()),
+    })
+}
+
+/// The full connection: environment, then the secret and/or parameter when named.
+/// `AWS_ENDPOINT_URL` (honoured by the AWS SDK) points these calls at an emulator in tests.
+pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
+    let mut c = connection_from_env(cfg)?;
+    if cfg.elasticsearch_secret_arn.is_some() || cfg.elasticsearch_ssm_parameter.is_some() {
+        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        if let Some(arn) = &cfg.elasticsearch_secret_arn {
+            let sm = aws_sdk_secretsmanager::Client::new(&aws);
+            let out = sm
+                .get_secret_value()
+                .secret_id(arn)
+                .send()
+                .await
+                .map_err(|e| SecretError::SecretsManager(aws_error(&e)))?;
+            let s = out.secret_string().ok_or_else(|| SecretError::Format {
+                var: "ELASTICSEARCH_SECRET_ARN",
+                why: "the secret has no string value".into(),
+            })?;
+            merge(&mut c, parse_secret("ELASTICSEARCH_SECRET_ARN", s)?);
+        }
+        if let Some(name) = &cfg.elasticsearch_ssm_parameter {
+            let ssm = aws_sdk_ssm::Client::new(&aws);
+            let out = ssm
+                .get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| SecretError::Ssm(aws_error(&e)))?;
+            let v = out.parameter().and_then(|p| p.value()).unwrap_or_default();
+            merge(&mut c, parse_secret("ELASTICSEARCH_SSM_PARAMETER", v)?);
+        }
+    }
+    if c.url.is_none() && c.cloud_id.is_none() {
+        return Err(SecretError::NoTarget);
+    }
+    Ok(c)
+}
+
+/// The SDK's error with its cause (e.g. AccessDeniedException), never the secret's value.
+fn aws_error(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_values_win_over_the_secret() {
+        let mut c = Connection { api_key: Some("env-key".into()), ..Connection::default() };
+        merge(&mut c, parse_secret("X", r#"{"url":"https://es:9200","api_key":"secret-key"}"#).unwrap());
+        assert_eq!(c.url.as_deref(), Some("https://es:9200"));
+        assert_eq!(c.api_key.as_deref(), Some("env-key"));
+    }
+
+    #[test]
+    fn a_malformed_secret_names_its_variable_without_echoing_it() {
+        let e = parse_secret("ELASTICSEARCH_SECRET_ARN", "hunter2").unwrap_err().to_string();
+        assert!(e.starts_with("ELASTICSEARCH_SECRET_ARN"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+}

@@ -1,0 +1,260 @@
+//! Shared test plumbing: emulator processes (started per test binary when the test command
+//! didn't export their URLs), generated payloads, and reading documents back.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use shipper::handler::{RawPayload, Shipper};
+use shipper::service::{self, Connection, EsBulkClient};
+use shipper::target::Naming;
+
+/// The shared folder with `gen_events.py` and the fixtures.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}
+
+pub fn data_file(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+/// Lambda payloads (`{"awslogs":{"data":…}}` JSON lines) from the shared generator.
+pub fn generate(events: usize, batches: usize, seed: u64, extra: &[&str]) -> Vec<String> {
+    let script = shared_dir().join("gen_events.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args(["--events", &events.to_string(), "--batches", &batches.to_string(), "--seed", &seed.to_string()])
+        .args(extra)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+    assert!(out.status.success(), "gen_events.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+}
+
+/// The `awslogs.data` strings of generated payloads.
+pub fn generate_data(events: usize, batches: usize, seed: u64, extra: &[&str]) -> Vec<RawPayload> {
+    generate(events, batches, seed, extra)
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            RawPayload::Base64(v["awslogs"]["data"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed when dropped.
+pub struct Proc {
+    child: Child,
+    pub url: String,
+    _dir: Option<tempdir::Dir>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    pub fn new(tag: &str) -> Dir {
+        let p = std::env::temp_dir().join(format!("shipper-{tag}-{}-{}", std::process::id(), super::free_port()));
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+}
+
+/// Waits until `url` answers HTTP at all (any status). Plain std I/O: callers may be inside
+/// a tokio runtime.
+pub fn wait_http(url: &str, what: &str) {
+    use std::io::{Read, Write};
+    let rest = url.trim_start_matches("http://");
+    let (hostport, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ok = std::net::TcpStream::connect(hostport)
+            .and_then(|mut s| {
+                s.set_read_timeout(Some(Duration::from_secs(2)))?;
+                write!(s, "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n")?;
+                let mut b = [0u8; 12];
+                s.read_exact(&mut b)?;
+                Ok(b.starts_with(b"HTTP/"))
+            })
+            .unwrap_or(false);
+        if ok {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} did not answer at {url} within 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// An Elasticsearch-API endpoint for a test: either a URL the test command exported, or an
+/// emulator process started for this test (and stopped when the handle drops).
+pub enum Endpoint {
+    External(String),
+    Owned(Proc),
+}
+
+impl Endpoint {
+    pub fn url(&self) -> &str {
+        match self {
+            Endpoint::External(u) => u,
+            Endpoint::Owned(p) => &p.url,
+        }
+    }
+}
+
+/// noida-db (Elasticsearch 8.15 API emulator).
+pub fn noida() -> Endpoint {
+    if let Ok(u) = std::env::var("NOIDA_URL") {
+        return Endpoint::External(u);
+    }
+    let port = free_port();
+    let dir = tempdir::new("noida");
+    let child = Command::new("noida-db")
+        .args(["start", "--data-dir"])
+        .arg(&dir.0)
+        .args(["--host", "127.0.0.1", "--only", "elasticsearch", "--elasticsearch-port", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("noida-db is not installed: pip install -r requirements-dev.txt");
+    let url = format!("http://127.0.0.1:{port}");
+    let p = Proc { child, url: url.clone(), _dir: Some(dir) };
+    wait_http(&url, "noida-db");
+    Endpoint::Owned(p)
+}
+
+/// osmem-server (OpenSearch 3.x API emulator).
+pub fn osmem() -> Endpoint {
+    if let Ok(u) = std::env::var("OSMEM_URL") {
+        return Endpoint::External(u);
+    }
+    let bin = Command::new("python3")
+        .args(["-c", "import osmem_server as o; print(o.resolve_binary())"])
+        .output()
+        .expect("python3");
+    assert!(bin.status.success(), "osmem-server is not installed: pip install -r requirements-dev.txt");
+    let bin = String::from_utf8(bin.stdout).unwrap().trim().to_owned();
+    let port = free_port();
+    let child = Command::new(bin)
+        .args(["-addr", &format!("127.0.0.1:{port}"), "-no-stdin-watch", "-no-ja"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting osmem-server");
+    let url = format!("http://127.0.0.1:{port}");
+    let p = Proc { child, url: url.clone(), _dir: None };
+    wait_http(&url, "osmem-server");
+    Endpoint::Owned(p)
+}
+
+/// moto's server (AWS API emulator).
+pub fn moto() -> Endpoint {
+    if let Ok(u) = std::env::var("MOTO_URL") {
+        return Endpoint::External(u);
+    }
+    let port = free_port();
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server is not installed: pip install -r requirements-dev.txt");
+    let url = format!("http://127.0.0.1:{port}");
+    let p = Proc { child, url: url.clone(), _dir: None };
+    wait_http(&format!("{url}/moto-api/"), "moto");
+    Endpoint::Owned(p)
+}
+
+/// A real cluster, when `ELASTICSEARCH_URL` is set (with ELASTICSEARCH_API_KEY or
+/// ELASTICSEARCH_USERNAME/PASSWORD as needed).
+pub fn real_elasticsearch() -> Option<Connection> {
+    let url = std::env::var("ELASTICSEARCH_URL").ok().filter(|u| !u.is_empty())?;
+    Some(Connection {
+        url: Some(url),
+        api_key: std::env::var("ELASTICSEARCH_API_KEY").ok(),
+        username: std::env::var("ELASTICSEARCH_USERNAME").ok(),
+        password: std::env::var("ELASTICSEARCH_PASSWORD").ok(),
+        timeout: Some(Duration::from_secs(30)),
+        ..Connection::default()
+    })
+}
+
+pub fn connection(url: &str) -> Connection {
+    Connection { url: Some(url.to_owned()), timeout: Some(Duration::from_secs(30)), ..Connection::default() }
+}
+
+/// A shipper sending to `conn` with `naming`; small bulks so splitting is exercised.
+pub fn shipper(conn: &Connection, naming: Naming) -> Shipper {
+    let client = service::build_client(conn).unwrap();
+    Shipper {
+        client: Arc::new(EsBulkClient::new(client)),
+        naming,
+        region: Some("ap-northeast-2".into()),
+        opts: shipper::deliver::DeliverOptions {
+            limits: shipper::request_builder::Limits { max_bytes: 2 * 1024 * 1024, max_docs: 1000 },
+            backoff: shipper::retry::Backoff { base: Duration::from_millis(20), max: Duration::from_millis(200) },
+            ..Default::default()
+        },
+        health_docs: true,
+        function_name: "shipper-test".into(),
+        deadline_margin: Duration::ZERO,
+    }
+}
+
+/// A unique namespace per test, so tests sharing one emulator don't see each other's data.
+pub fn unique_namespace(tag: &str) -> String {
+    format!("t{}{}{}", tag, std::process::id(), free_port())
+}
+
+/// Raw HTTP helper for reading back (`_refresh`, `_count`, `_search`).
+pub async fn es_json(conn: &Connection, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let url = format!("{}/{}", conn.url.as_deref().unwrap().trim_end_matches('/'), path.trim_start_matches('/'));
+    let mut req = reqwest::Client::new().request(method, url);
+    if let Some(k) = &conn.api_key {
+        req = req.header("Authorization", format!("ApiKey {k}"));
+    } else if let (Some(u), Some(p)) = (&conn.username, &conn.password) {
+        req = req.basic_auth(u, Some(p));
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let v = resp.json::<Value>().await.unwrap_or(Value::Null);
+    (status, v)
+}
+
+pub async fn refresh(conn: &Connection, target: &str) {
+    let _ = es_json(conn, reqwest::Method::POST, &format!("{target}/_refresh"), None).await;
+}
+
+pub async fn count(conn: &Connection, target: &str, query: Option<Value>) -> u64 {
+    refresh(conn, target).await;
+    let body = query.map(|q| serde_json::json!({ "query": q }));
+    let (status, v) = es_json(conn, reqwest::Method::POST, &format!("{target}/_count"), body).await;
+    assert_eq!(status, 200, "_count on {target}: {v}");
+    v["count"].as_u64().unwrap()
+}

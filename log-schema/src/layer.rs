@@ -67,9 +67,15 @@ impl Visit for JsonVisitor<'_> {
         self.0.insert(f.name().into(), Value::from(v));
     }
     fn record_str(&mut self, f: &Field, v: &str) {
-        // A field that carries pre-serialized JSON (e.g. the `app` object) is declared with
-        // a `.json` suffix-free name but a JSON string value starting with `{`: keep strings
-        // as strings; structured values go through `record_value` below.
+        // tracing values are scalars, so the one object field, `app` (domain fields), is
+        // recorded as a JSON string and written as the object it holds. Any other string,
+        // or an `app` string that isn't a JSON object, stays a string.
+        if f.name() == field::APP
+            && let Ok(obj @ Value::Object(_)) = serde_json::from_str::<Value>(v)
+        {
+            self.0.insert(f.name().into(), obj);
+            return;
+        }
         self.0.insert(f.name().into(), Value::from(v));
     }
     fn record_error(&mut self, f: &Field, v: &(dyn std::error::Error + 'static)) {
@@ -195,5 +201,26 @@ mod tests {
         assert_eq!(v[field::HTTP_RESPONSE_STATUS_CODE], 404);
         assert_eq!(v[field::URL_PATH], "/lists/x");
         assert!(v[field::TIMESTAMP].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn app_field_holding_a_json_object_is_written_as_an_object() {
+        let buf = Buf::default();
+        let sub = tracing_subscriber::registry().with(ecs_layer(buf.clone(), "vocab-api"));
+        tracing::subscriber::with_default(sub, || {
+            tracing::info!({ field::APP } = r#"{"list_id":"l-1","word_count":3}"#, "a");
+            tracing::info!({ field::APP } = "not json", "b");
+            tracing::info!(other = r#"{"x":1}"#, "c");
+        });
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0][field::APP]["list_id"], "l-1");
+        assert_eq!(lines[0][field::APP]["word_count"], 3);
+        assert_eq!(lines[1][field::APP], "not json");
+        assert_eq!(lines[2]["other"], r#"{"x":1}"#);
     }
 }

@@ -1,0 +1,20 @@
+//! The `main` of the four Lambda binaries (one function per area behind API Gateway; each
+//! serves the same router, API Gateway sends it its area's routes).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::app::{AppState, app};
+use crate::config::Config;
+use crate::dynamo::{DynamoStore, connect};
+
+/// Logging, config, store, cold-start line, then the Lambda runtime loop.
+pub async fn run(binary: &str) -> Result<(), lambda_http::Error> {
+    let started = Instant::now();
+    crate::telemetry::init();
+    let config = Config::from_env(None)?;
+    let store = DynamoStore::new(connect(&config).await, config.table.clone());
+    let state = AppState::lambda(Arc::new(store), config.deadline_margin);
+    crate::telemetry::cold_start(binary, started.elapsed());
+    lambda_http::run(app(state)).await
+}

@@ -1,0 +1,262 @@
+//! The one log line per request, and the two ways a request can end badly without a handler
+//! returning: a panic (caught, answered `500`) and the Lambda deadline (answered `504` just
+//! before it). Either way the request still gets its single line.
+//!
+//! Layers, outermost first: [`log_request`] (timing, deadline, the line) → body limit →
+//! [`catch_panic`] → routing → [`route_ctx`] (route template, development faults) → handler.
+//! Handlers add domain fields (`app.*`) and the user through the [`LogCtx`] extension.
+//! Nothing from bodies or headers is ever logged, apart from the caller id.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use lambda_http::RequestExt;
+use log_schema::field;
+use serde_json::{Map, Value};
+
+use crate::app::AppState;
+use crate::error::{ApiError, ErrorInfo};
+
+/// Target of the request lines (filter on it with `RUST_LOG`).
+pub const TARGET: &str = "vocab_api::request";
+
+/// Header that makes `vocab-local` (only it) fail on purpose: `error` (a 500 from a store
+/// failure), `panic` (a handler panic), `slow` (sleeps 3 s; with a Lambda deadline, a 504).
+pub const DEBUG_FAULT_HEADER: &str = "x-debug-fault";
+
+static COLD: AtomicBool = AtomicBool::new(true);
+
+/// Per-request facts gathered on the way for the log line.
+#[derive(Clone, Default)]
+pub struct LogCtx(Arc<Mutex<LogFields>>);
+
+#[derive(Default)]
+struct LogFields {
+    route: Option<String>,
+    user: Option<String>,
+    app: Map<String, Value>,
+}
+
+impl LogCtx {
+    fn with<R>(&self, f: impl FnOnce(&mut LogFields) -> R) -> R {
+        let mut guard = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    /// Sets `user.id`.
+    pub fn user(&self, id: &str) {
+        self.with(|f| f.user = Some(id.to_owned()));
+    }
+
+    /// Adds a domain field, written as `app.<key>`.
+    pub fn app(&self, key: &str, value: impl Into<Value>) {
+        self.with(|f| f.app.insert(key.to_owned(), value.into()));
+    }
+}
+
+/// Outermost layer: times the request, enforces the Lambda deadline and writes the line.
+pub async fn log_request(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let (execution, deadline) = match req.extensions().lambda_context_ref() {
+        Some(ctx) => (ctx.request_id.clone(), Some(ctx.deadline)),
+        None => (uuid::Uuid::new_v4().to_string(), None),
+    };
+    let ctx = LogCtx::default();
+    // The caller on every line, even for requests no handler takes (unknown route, 413).
+    if let Some(user) = crate::auth::identify(req.headers(), req.extensions(), state.auth) {
+        ctx.user(&user);
+    }
+    req.extensions_mut().insert(ctx.clone());
+
+    let run = next.run(req);
+    let response = match deadline.map(|d| budget(d, state.deadline_margin)) {
+        Some(budget) => match tokio::time::timeout(budget, run).await {
+            Ok(r) => r,
+            Err(_) => ApiError::Timeout.into_response(),
+        },
+        None => run.await,
+    };
+
+    let status = response.status().as_u16();
+    let error = response.extensions().get::<ErrorInfo>();
+    let (route, user, app) =
+        ctx.with(|f| (f.route.take(), f.user.take(), std::mem::take(&mut f.app)));
+    let app = (!app.is_empty()).then(|| Value::Object(app).to_string());
+    let duration_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let cold = COLD.swap(false, Ordering::Relaxed);
+    let message = format!("{method} {} {status}", route.as_deref().unwrap_or(&path));
+
+    macro_rules! line {
+        ($level:expr) => {
+            tracing::event!(
+                target: TARGET,
+                $level,
+                { field::HTTP_REQUEST_METHOD } = method.as_str(),
+                { field::URL_PATH } = path.as_str(),
+                { field::HTTP_ROUTE } = route.as_deref(),
+                { field::HTTP_RESPONSE_STATUS_CODE } = u64::from(status),
+                { field::EVENT_DURATION } = duration_ns,
+                { field::FAAS_EXECUTION } = execution.as_str(),
+                { field::FAAS_COLDSTART } = cold,
+                { field::USER_ID } = user.as_deref(),
+                { field::ERROR_TYPE } = error.map(|e| e.kind),
+                { field::ERROR_MESSAGE } = error.map(|e| e.message.as_str()),
+                { field::APP } = app.as_deref(),
+                "{message}"
+            )
+        };
+    }
+    match status {
+        500.. => line!(tracing::Level::ERROR),
+        400..500 => line!(tracing::Level::WARN),
+        _ => line!(tracing::Level::INFO),
+    }
+    response
+}
+
+/// Time left before the deadline (ms since the epoch), less the margin.
+fn budget(deadline_ms: u64, margin: Duration) -> Duration {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(margin)
+}
+
+/// Inside routing (`route_layer`): records the route template, and in `vocab-local` applies
+/// the [`DEBUG_FAULT_HEADER`].
+pub async fn route_ctx(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let (Some(path), Some(ctx)) = (
+        req.extensions().get::<MatchedPath>(),
+        req.extensions().get::<LogCtx>(),
+    ) {
+        let route = path.as_str().to_owned();
+        ctx.with(|f| f.route = Some(route));
+    }
+    if state.debug_faults {
+        let fault = req
+            .headers()
+            .get(DEBUG_FAULT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        match fault.as_deref() {
+            Some("error") => {
+                return ApiError::Internal("injected fault: store unavailable".into())
+                    .into_response();
+            }
+            Some("panic") => panic!("injected fault: handler panicked"),
+            Some("slow") => tokio::time::sleep(Duration::from_secs(3)).await,
+            _ => {}
+        }
+    }
+    next.run(req).await
+}
+
+thread_local! {
+    /// Depth of `catch_panic` polls on this thread: the panic hook stays quiet inside one.
+    static CATCHING: Cell<u32> = const { Cell::new(0) };
+    /// The last caught panic's message and location, left by the hook for `catch_panic`.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs a panic hook that writes panics outside a request as one ECS line, and leaves a
+/// request's panic (message and location) to its request line. Call once at startup.
+pub fn install_panic_hook() {
+    install_panic_hook_with(|text| {
+        tracing::event!(
+            target: "vocab_api::panic",
+            tracing::Level::ERROR,
+            { field::ERROR_TYPE } = "panic",
+            { field::ERROR_MESSAGE } = text,
+            "panic outside a request"
+        );
+    });
+}
+
+/// Like [`install_panic_hook`], with `outside` called (with the panic's message and
+/// location) for panics outside a request.
+pub fn install_panic_hook_with(outside: impl Fn(&str) + Send + Sync + 'static) {
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = payload_text(info.payload());
+        let text = match info.location() {
+            Some(l) => format!("{payload} at {}:{}:{}", l.file(), l.line(), l.column()),
+            None => payload,
+        };
+        if CATCHING.with(Cell::get) > 0 {
+            LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
+        } else {
+            outside(&text);
+        }
+    }));
+}
+
+fn payload_text(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+/// Turns a panic in a handler into a `500` (with `error.type: panic` on the line).
+pub async fn catch_panic(req: Request, next: Next) -> Response {
+    match CatchUnwind(Box::pin(next.run(req))).await {
+        Ok(response) => response,
+        Err(payload) => {
+            let text = LAST_PANIC
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_else(|| payload_text(payload.as_ref()));
+            ApiError::Panic(text).into_response()
+        }
+    }
+}
+
+struct CatchUnwind<F: ?Sized>(Pin<Box<F>>);
+
+impl<F: Future + ?Sized> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        CATCHING.with(|c| c.set(c.get() + 1));
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx)));
+        CATCHING.with(|c| c.set(c.get().saturating_sub(1)));
+        match polled {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for LogCtx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<LogCtx>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,7 @@
+//! Handlers, one module per area (and per Lambda): each validates its input, calls the
+//! store and adds its domain fields to the request's log line.
+
+pub mod lists; // /lists, /lists/{list_id}
+pub mod me; // /me
+pub mod quizzes; // /lists/{list_id}/quizzes, /quizzes/{quiz_id}/answers
+pub mod words; // /lists/{list_id}/words[/{word_id}], /lists/{list_id}/review

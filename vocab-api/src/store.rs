@@ -1,0 +1,99 @@
+//! The storage the handlers need, and nothing more. One real implementation:
+//! [`crate::dynamo::DynamoStore`]. Every method is scoped by the caller's user id, so one
+//! user's data is unreachable with another user's id.
+
+use async_trait::async_trait;
+
+use crate::model::{Page, Profile, Quiz, Word, WordList, WordPatch};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend failed (network, throttling, a bug in a request).
+    #[error("{op}: {message}")]
+    Backend { op: &'static str, message: String },
+    /// An item could not be read back (missing or mistyped attribute).
+    #[error("corrupt item: {0}")]
+    Corrupt(String),
+    /// An optimistic update kept losing to concurrent writers.
+    #[error("{0}: too many concurrent updates")]
+    Contention(&'static str),
+}
+
+/// Result of adding words to a list.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AddWords {
+    Added,
+    NoSuchList,
+    /// The list would exceed its maximum size.
+    Full {
+        current: i64,
+    },
+}
+
+/// Result of recording a quiz's answers.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Submit {
+    Recorded,
+    AlreadySubmitted,
+    NoSuchQuiz,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a new list.
+    async fn create_list(&self, user: &str, list: &WordList) -> Result<(), StoreError>;
+    async fn get_list(&self, user: &str, list_id: &str) -> Result<Option<WordList>, StoreError>;
+    /// The user's lists in creation order, `limit` at a time, after the list id `after`.
+    async fn lists(
+        &self,
+        user: &str,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Page<WordList>, StoreError>;
+    /// Renames a list; `None` when it doesn't exist.
+    async fn rename_list(
+        &self,
+        user: &str,
+        list_id: &str,
+        name: &str,
+    ) -> Result<Option<WordList>, StoreError>;
+    /// Deletes a list and its words; `false` when it doesn't exist.
+    async fn delete_list(&self, user: &str, list_id: &str) -> Result<bool, StoreError>;
+    /// Adds words to a list (counting them on the list), keeping it at most `max_words`.
+    async fn add_words(
+        &self,
+        user: &str,
+        list_id: &str,
+        words: &[Word],
+        max_words: i64,
+    ) -> Result<AddWords, StoreError>;
+    /// All words of a list, in creation order.
+    async fn words(&self, user: &str, list_id: &str) -> Result<Vec<Word>, StoreError>;
+    /// Edits a word (keeping the list's learned count right); `None` when it doesn't exist.
+    async fn update_word(
+        &self,
+        user: &str,
+        list_id: &str,
+        word_id: &str,
+        patch: &WordPatch,
+    ) -> Result<Option<Word>, StoreError>;
+    /// Deletes a word (and uncounts it); `false` when it doesn't exist.
+    async fn delete_word(
+        &self,
+        user: &str,
+        list_id: &str,
+        word_id: &str,
+    ) -> Result<bool, StoreError>;
+    async fn put_quiz(&self, user: &str, quiz: &Quiz) -> Result<(), StoreError>;
+    async fn get_quiz(&self, user: &str, quiz_id: &str) -> Result<Option<Quiz>, StoreError>;
+    /// Marks the quiz submitted (once) and adds each `(word_id, correct)` to the word's
+    /// right/wrong counters and the user's totals, atomically per counter.
+    async fn submit_quiz(
+        &self,
+        user: &str,
+        quiz: &Quiz,
+        results: &[(String, bool)],
+    ) -> Result<Submit, StoreError>;
+    /// The user's profile (created on first use) with stats.
+    async fn profile(&self, user: &str) -> Result<Profile, StoreError>;
+}

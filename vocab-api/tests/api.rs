@@ -1,0 +1,14 @@
+//! The vocab API's integration tests: one test binary (so the crate links once), one module
+//! per area. Storage is a real DynamoDB-compatible HTTP endpoint (moto's server, started by
+//! the harness; or `MOTO_URL` / `DYNAMODB_ENDPOINT`), one fresh table per test.
+
+mod api {
+    pub mod harness; // moto lifecycle, a fresh table per test, request helpers, log capture
+    mod lambda; // identity from the JWT authorizer, the Lambda request id and deadline
+    mod lists; // /lists routes
+    mod logs; // one ECS line per request, the right fields, nothing secret; panics
+    mod me; // /me
+    mod quiz_props; // quiz generation properties (proptest, no storage)
+    mod quizzes; // quiz routes, counters under concurrent answers
+    mod words; // /lists/{id}/words routes, bulk paste, filters, review
+}

@@ -1,0 +1,42 @@
+//! `/me`.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use super::harness::{TestApp, assert_error};
+
+#[tokio::test]
+async fn me_reports_the_callers_own_stats() {
+    let t = TestApp::new().await;
+    let (s, me) = t.call("GET", "/me", Some("alice"), None).await;
+    assert_eq!(s, StatusCode::OK, "{me}");
+    assert_eq!(me["user_id"], "alice");
+    assert_eq!(me["lists"], 0);
+    let created = me["created_at"].clone();
+
+    let list = t.create_list("alice", "a").await;
+    let words = t
+        .add_words("alice", &list, &[("사과", "apple"), ("개", "dog")])
+        .await;
+    let (s, _) = t
+        .call(
+            "PATCH",
+            &format!("/lists/{list}/words/{}", words[0]),
+            Some("alice"),
+            Some(json!({"learned": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    t.create_list("bob", "b").await;
+
+    let (s, me) = t.call("GET", "/me", Some("alice"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["created_at"], created, "created once");
+    assert_eq!(me["lists"], 1);
+    assert_eq!(me["words"], 2);
+    assert_eq!(me["learned"], 1);
+    assert_eq!(me["quizzes_taken"], 0);
+
+    let (s, b) = t.call("GET", "/me", None, None).await;
+    assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
+}

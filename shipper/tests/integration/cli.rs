@@ -1,0 +1,114 @@
+//! The CLI as a user runs it: the real binary, real files, exit codes, one-line errors.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support;
+
+fn shipper() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_shipper"));
+    // Keep the user's settings out of the test.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SHIPPER_") || k.starts_with("ELASTICSEARCH_") || k == "AWS_LAMBDA_RUNTIME_API" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+fn run_with_stdin(mut c: Command, input: &[u8]) -> std::process::Output {
+    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn transform_writes_create_actions_and_documents_for_every_event() {
+    let lines = support::generate(300, 2, 11, &[]).join("\n");
+    let mut c = shipper();
+    c.args(["transform", "-"]);
+    let out = run_with_stdin(c, lines.as_bytes());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2 * 600);
+    for pair in rows.chunks(2) {
+        let action = &pair[0]["create"];
+        assert!(action["_index"].as_str().unwrap().starts_with("logs-cloudwatch.vocab_api_words-"));
+        assert_eq!(action["_id"], pair[1]["event"]["id"]);
+        assert!(pair[1]["@timestamp"].is_string());
+    }
+}
+
+#[test]
+fn transform_accepts_the_decoded_inner_json_and_skips_control_messages() {
+    let inner = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"/aws/lambda/f","logStream":"s","subscriptionFilters":[],"logEvents":[{"id":"9","timestamp":0,"message":"[ERROR] x\n"}]}"#;
+    let control = std::fs::read_to_string(support::data_file("control-message.json")).unwrap();
+    let mut c = shipper();
+    c.args(["transform"]);
+    let out = run_with_stdin(c, format!("{inner}\n{control}").as_bytes());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    assert!(text.contains(r#""message":"[ERROR] x""#), "{text}");
+}
+
+#[test]
+fn bad_input_is_one_line_naming_file_and_position_with_a_nonzero_exit() {
+    let dir = std::env::temp_dir().join(format!("shipper-cli-{}", support::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = support::generate(5, 1, 1, &[]).remove(0);
+    let cases = [
+        ("notjson.jsonl", format!("{good}\n{{oops"), "notjson.jsonl:2:", "not JSON"),
+        ("notgzip.jsonl", format!("{good}\n{{\"awslogs\":{{\"data\":\"aGVsbG8=\"}}}}"), "notgzip.jsonl:2:1:", "neither gzip nor zlib"),
+        ("notb64.jsonl", "{\"awslogs\":{\"data\":\"%%%\"}}".to_owned(), "notb64.jsonl:1:1:", "not valid base64"),
+        ("other.jsonl", "{\"hello\":1}".to_owned(), "other.jsonl:1:1:", "not a CloudWatch Logs payload"),
+    ];
+    for (name, content, at, why) in cases {
+        let p = dir.join(name);
+        std::fs::write(&p, content).unwrap();
+        for sub in ["transform", "ship"] {
+            let mut c = shipper();
+            c.args([sub, p.to_str().unwrap()]).env("ELASTICSEARCH_URL", "http://127.0.0.1:9");
+            let out = c.output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{sub} {name}: {err}");
+            assert_eq!(err.trim_end().lines().count(), 1, "{sub} {name}: one line, got {err}");
+            assert!(err.contains(at) && err.contains(why), "{sub} {name}: {err}");
+            if sub == "transform" {
+                assert!(out.stdout.is_empty() || name == "notjson.jsonl" || name == "notgzip.jsonl");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn ship_replays_files_into_the_emulator_with_a_summary() {
+    let es = support::noida();
+    let dir = std::env::temp_dir().join(format!("shipper-ship-{}", support::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("batches.jsonl");
+    std::fs::write(&p, support::generate(500, 3, 5, &[]).join("\n")).unwrap();
+    let ns = support::unique_namespace("cli");
+    let mut c = shipper();
+    c.args(["ship", "--url", es.url(), p.to_str().unwrap()]).env("SHIPPER_NAMESPACE", &ns);
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("payloads 3/3"), "progress line: {err}");
+    assert!(err.contains("done: 1500 events"), "summary: {err}");
+    assert!(err.contains("1500 indexed"), "summary: {err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_bad_setting_names_the_variable_and_exits_2() {
+    let mut c = shipper();
+    c.args(["transform", "-"]).env("SHIPPER_MAX_BULK_DOCS", "many");
+    let out = run_with_stdin(c, b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SHIPPER_MAX_BULK_DOCS"));
+}

@@ -1,0 +1,112 @@
+//! The Lambda handler, called the way the runtime calls it: a JSON event and a context.
+
+use std::time::Duration;
+
+use base64::Engine;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use shipper::handler::{self, Answer, Invocation};
+use shipper::target::Naming;
+
+use crate::support::{self, count};
+
+fn event(v: Value, budget: Duration) -> LambdaEvent<Invocation> {
+    let mut ctx = Context::default();
+    ctx.request_id = format!("req-{}", support::free_port());
+    ctx.deadline = (chrono::Utc::now() + budget).timestamp_millis() as u64;
+    LambdaEvent::new(serde_json::from_value(v).unwrap(), ctx)
+}
+
+fn fixture(name: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(support::data_file(name)).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_fixtures_from_aws_docs_gzip_and_zlib_are_indexed() {
+    let es = support::noida();
+    let conn = support::connection(es.url());
+    let ns = support::unique_namespace("fx");
+    let s = support::shipper(&conn, Naming { namespace: ns.clone(), ..Naming::default() });
+    for f in ["aws-lambda-events-example.json", "powertools-account-policy-zlib.json"] {
+        let ans = handler::handle(&s, event(fixture(f), Duration::from_secs(30))).await.unwrap();
+        let Answer::Done(sum) = ans else { panic!("awslogs answers Done") };
+        assert_eq!(sum.received, 2, "{f}");
+    }
+    // Both fixtures carry the same two event ids: the second delivery is 409s, not copies.
+    assert_eq!(count(&conn, &format!("logs-cloudwatch.testloggroup-{ns}"), None).await, 2);
+    assert_eq!(
+        count(&conn, &format!("logs-cloudwatch.testloggroup-{ns}"), Some(json!({"term": {"log.level": "error"}}))).await,
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_messages_are_acknowledged_and_never_indexed() {
+    let es = support::noida();
+    let conn = support::connection(es.url());
+    let ns = support::unique_namespace("ctl");
+    let s = support::shipper(&conn, Naming { namespace: ns.clone(), ..Naming::default() });
+    let ans = handler::handle(&s, event(fixture("control-message.json"), Duration::from_secs(30))).await.unwrap();
+    let Answer::Done(sum) = ans else { panic!() };
+    assert_eq!((sum.received, sum.control_messages), (0, 1));
+    assert_eq!(sum.stats.requests, 0, "a control message sends nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinesis_batch_reports_only_the_records_that_could_not_be_delivered() {
+    // Records 0 and 2 are good, record 1 is not gzip. With Elasticsearch unreachable every
+    // record fails; with it up, the bad record is dead-lettered and nothing is reported.
+    let payloads = support::generate_data(50, 2, 3, &[]);
+    let raw: Vec<String> = payloads
+        .iter()
+        .map(|p| match p {
+            shipper::handler::RawPayload::Base64(s) => s.clone(),
+            _ => unreachable!(),
+        })
+        .collect();
+    let not_gzip = base64::engine::general_purpose::STANDARD.encode(b"plain text");
+    let record = |seq: &str, data: &str| {
+        json!({"eventSource": "aws:kinesis", "eventID": format!("shardId-000:{seq}"), "kinesis": {
+            "kinesisSchemaVersion": "1.0", "partitionKey": "p", "sequenceNumber": seq, "data": data,
+            "approximateArrivalTimestamp": 1795510800.0}})
+    };
+    let ev = json!({"Records": [record("100", &raw[0]), record("101", &not_gzip), record("102", &raw[1])]});
+
+    let es = support::noida();
+    let conn = support::connection(es.url());
+    let ns = support::unique_namespace("kin");
+    let s = support::shipper(&conn, Naming { namespace: ns.clone(), ..Naming::default() });
+    let Answer::Kinesis(resp) = handler::handle(&s, event(ev.clone(), Duration::from_secs(30))).await.unwrap() else {
+        panic!("kinesis answers with batch item failures")
+    };
+    assert!(resp.batch_item_failures.is_empty(), "{resp:?}");
+    assert_eq!(count(&conn, &format!("logs-cloudwatch*-{ns}"), None).await, 100);
+    assert_eq!(count(&conn, &format!("logs-shipper.deadletter-{ns}"), None).await, 1);
+
+    // Nothing listens here: every record must be reported failed, none silently dropped.
+    let down = support::shipper(&support::connection(&format!("http://127.0.0.1:{}", support::free_port())), Naming::default());
+    let Answer::Kinesis(resp) = handler::handle(&down, event(ev, Duration::from_millis(600))).await.unwrap() else {
+        panic!()
+    };
+    let ids: Vec<_> = resp.batch_item_failures.iter().map(|f| f.item_identifier.clone().unwrap()).collect();
+    assert_eq!(ids, vec!["100", "101", "102"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_cluster_fails_the_invocation_so_lambda_retries_it() {
+    let down = support::shipper(&support::connection(&format!("http://127.0.0.1:{}", support::free_port())), Naming::default());
+    let err = handler::handle(&down, event(fixture("aws-lambda-events-example.json"), Duration::from_millis(500)))
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("2 of 2 events not delivered"), "{msg}");
+    let d: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(d.error_type, "Shipper.Retryable");
+}
+
+#[tokio::test]
+async fn an_event_of_another_shape_is_a_clear_error() {
+    let s = support::shipper(&support::connection("http://127.0.0.1:9"), Naming::default());
+    let err = handler::handle(&s, event(json!({"detail-type": "Scheduled Event"}), Duration::from_secs(1))).await.unwrap_err();
+    assert!(err.to_string().contains("neither a CloudWatch Logs subscription payload nor a Kinesis batch"));
+}

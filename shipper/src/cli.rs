@@ -478,6 +478,47 @@ pub async fn main(cli: Cli) -> i32 {
 }
 
 async fn setup(cfg: &Config, url: Option<String>, kibana_url: Option<String>, dry_run: bool) -> Result<(), CliError> {
-    let _ = (cfg, url, kibana_url, dry_run);
-    Err(CliError::Setup("not wired yet".into()))
+    use crate::setup::{self, KibanaAuth, KibanaTarget, SetupSettings, Target};
+    let mut cfg = cfg.clone();
+    if url.is_some() {
+        cfg.elasticsearch_url = url;
+    }
+    // A dry run needs no reachable cluster, but still a URL to print requests against.
+    if dry_run && !cfg.has_target() {
+        cfg.elasticsearch_url = Some("http://localhost:9200".into());
+    }
+    let conn = crate::secrets::resolve(&cfg).await?;
+    let es = service::build_client(&conn)?;
+    let naming = cfg.naming();
+    let settings = SetupSettings {
+        target: match naming.mode {
+            crate::target::TargetMode::DataStream => Target::DataStream,
+            crate::target::TargetMode::Index => Target::Index,
+        },
+        index_prefix: naming.index_prefix,
+        ilm_delete_after_days: cfg.shipper_ilm_delete_after_days.unwrap_or(30),
+        ..SetupSettings::default()
+    };
+    // Kibana takes the same credentials as Elasticsearch (what Elastic's own tools do).
+    let kibana = kibana_url.or_else(|| cfg.kibana_url.clone()).map(|u| {
+        let mut k = KibanaTarget::new(u);
+        k.auth = match (&conn.api_key, &conn.username, &conn.password) {
+            (Some(key), _, _) => KibanaAuth::ApiKey(key.clone()),
+            (None, Some(u), Some(p)) => KibanaAuth::Basic { username: u.clone(), password: p.clone() },
+            _ => KibanaAuth::None,
+        };
+        k.ca_cert_pem = conn.ca_cert_pem.clone();
+        k
+    });
+    let mut out = std::io::stdout();
+    let report = setup::run(&es, kibana.as_ref(), &settings, dry_run, &mut out)
+        .await
+        .map_err(|e| CliError::Setup(e.to_string()))?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    if kibana.is_none() && !dry_run {
+        eprintln!("note: KIBANA_URL not set: saved objects were not imported");
+    }
+    Ok(())
 }

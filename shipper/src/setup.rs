@@ -158,6 +158,9 @@ pub struct SetupSettings {
     pub flavor: Flavor,
     /// NDJSON to import instead of the embedded [`SAVED_OBJECTS`] (e.g. a file being edited).
     pub saved_objects: Option<String>,
+    /// The cluster URL, only to print full URLs in `--dry-run` (the client doesn't expose it);
+    /// `None` prints `<elasticsearch>/path`.
+    pub elasticsearch_url: Option<String>,
 }
 
 impl Default for SetupSettings {
@@ -168,6 +171,7 @@ impl Default for SetupSettings {
             ilm_delete_after_days: 30,
             flavor: Flavor::Auto,
             saved_objects: None,
+            elasticsearch_url: None,
         }
     }
 }
@@ -318,7 +322,7 @@ pub async fn run(
         Flavor::Auto if dry_run => {
             writeln!(
                 out,
-                "dry run: GET <elasticsearch>/ not sent; assuming Elasticsearch (set the flavor to force OpenSearch)"
+                "dry run: GET / not sent; assuming Elasticsearch (set the flavor to force OpenSearch)"
             )?;
             Flavor::Elasticsearch
         }
@@ -334,8 +338,12 @@ pub async fn run(
         ));
     }
 
+    let base = settings
+        .elasticsearch_url
+        .as_deref()
+        .map_or("<elasticsearch>", |u| u.trim_end_matches('/'));
     for req in es_requests(settings, flavor)? {
-        send_es(es, &req, dry_run, out, &mut report).await?;
+        send_es(es, &req, dry_run, base, out, &mut report).await?;
     }
     if flavor == Flavor::OpenSearch {
         report.warnings.push(format!(
@@ -535,6 +543,7 @@ async fn send_es(
     es: &Elasticsearch,
     req: &EsRequest,
     dry_run: bool,
+    base: &str,
     out: &mut (dyn Write + Send),
     report: &mut SetupReport,
 ) -> Result<(), SetupError> {
@@ -542,7 +551,7 @@ async fn send_es(
     if dry_run {
         writeln!(
             out,
-            "PUT <elasticsearch>{} ({})",
+            "PUT {base}{} ({})",
             req.path,
             summarize_body(&req.body, body.len())
         )?;
@@ -1340,6 +1349,18 @@ mod tests {
         assert_eq!(report.steps.len(), reqs.len() + 1);
         assert!(report.steps.iter().all(|s| s.status.is_none()));
         assert!(report.dry_run && report.kibana.is_none());
+
+        let settings = SetupSettings {
+            elasticsearch_url: Some("https://es.example:9243/".into()),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        run(&es, None, &settings, true, &mut out).await.unwrap();
+        assert!(
+            as_text(&out).contains("PUT https://es.example:9243/_index_template/logs-cloudwatch ("),
+            "{}",
+            as_text(&out)
+        );
     }
 
     // ---- against the emulators ---------------------------------------------------------------

@@ -10,9 +10,10 @@ Against the shipper and the noida-db emulator (an Elasticsearch 8.15 API emulato
 Elasticsearch): generated CloudWatch batches (gen_events.py + vocab-API-style ECS request lines)
 go through `shipper transform`, every field the log dashboards use must appear in its output,
 and each Lens layer's aggregations (date_histogram, terms, filters, percentiles, avg, sum, max)
-run on noida-db filled with that output must return buckets with values. Shipper-health fields
-come from `shipper ship` (its health documents); dead-letter fields from the dead-letter document
-of docs/CONTRACTS.md, because nothing here makes Elasticsearch refuse a document.
+run on noida-db filled with that output must return buckets with values. Shipper-health and
+dead-letter fields come from `shipper ship` to noida-db with one data stream made to refuse every
+document (its health and dead-letter documents), and must also be in the dead-letter document of
+docs/CONTRACTS.md. While `transform`/`ship` are missing these tests fail (they never skip).
 """
 
 from __future__ import annotations
@@ -789,32 +790,61 @@ def test_raw_log_searches_return_documents(filled):
 
 
 @pytest.fixture(scope="module")
-def health_docs(noida, batches):
-    """`shipper ship` to noida-db, then the health documents it wrote for those invocations."""
+def shipped(noida, batches):
+    """`shipper ship` of the batches to noida-db in a namespace of its own, with one data stream
+    made to refuse every document (an existing index mapping `message` as long: noida-db answers
+    400 document_parsing_exception like Elasticsearch), so that the shipper writes dead letters
+    as well as health documents. Returns (namespace, health docs, dead-letter docs)."""
     put_templates(noida)
-    st, before = http("POST", f"{noida}/logs-shipper.health-*,cloudwatch-health-*/_count", b"{}")
-    before_n = before.get("count", 0) if st == 200 else 0
-    r = cargo_shipper("ship", "--url", noida, str(batches))
-    assert r.returncode == 0, f"`shipper ship` failed (exit {r.returncode}):\n{r.stderr[-4000:]}"
+    ns = f"ship{os.getpid()}x{random.randrange(10**6)}"
+    st, body = http("PUT", f"{noida}/logs-cloudwatch.vocab_api_me-{ns}",
+                    json.dumps({"mappings": {"properties": {"message": {"type": "long"}}}}).encode())
+    assert st == 200, body
+    r = cargo_shipper("ship", "--url", noida, str(batches), env={"SHIPPER_NAMESPACE": ns, "SHIPPER_TARGET": "data_stream"})
     http("POST", f"{noida}/_refresh", b"")
-    st, answer = http("POST", f"{noida}/logs-shipper.health-*,cloudwatch-health-*/_search",
-                      json.dumps({"size": 1000, "sort": [{"@timestamp": "desc"}]}).encode())
-    assert st == 200, answer
-    hits = answer["hits"]["hits"]
-    assert len(hits) > before_n, "`shipper ship` wrote no health document"
-    return [h["_source"] for h in hits]
+    docs = {}
+    for kind in ("health", "deadletter"):
+        st, answer = http("POST", f"{noida}/logs-shipper.{kind}-{ns}/_search",
+                          json.dumps({"size": 1000, "sort": [{"@timestamp": "desc"}]}).encode())
+        docs[kind] = [h["_source"] for h in answer.get("hits", {}).get("hits", [])] if st == 200 else []
+        assert docs[kind], (f"`shipper ship` (exit {r.returncode}) wrote no {kind} document to "
+                            f"logs-shipper.{kind}-{ns}:\n{r.stderr[-4000:]}")
+    return ns, docs["health"], docs["deadletter"]
 
 
-def test_every_health_dashboard_field_is_produced_by_the_shipper(health_docs):
-    produced = produced_fields(health_docs)
-    missing = sorted({f"{obj_id}: {field}" for obj_id, dv, field, _ in used_fields(load_objects())
-                      if dv == "shipper-health" and field not in produced})
+def dashboard_fields(dv: str) -> set[tuple[str, str]]:
+    return {(obj_id, field) for obj_id, view, field, _ in used_fields(load_objects()) if view == dv}
+
+
+def test_every_health_dashboard_field_is_produced_by_the_shipper(shipped):
+    produced = produced_fields(shipped[1])
+    missing = sorted(f"{o}: {f}" for o, f in dashboard_fields("shipper-health") if f not in produced)
     assert not missing, "health fields nobody writes:\n" + "\n".join(missing)
 
 
-@pytest.mark.parametrize("lens_id", [o["id"] for o in load_objects() if o["type"] == "lens"
-                                     and next(lens_layers(o))[2] == "shipper-health"] if NDJSON_FILES else [])
-def test_health_dashboard_aggregations_return_buckets(noida, health_docs, lens_id):
+def test_every_deadletter_dashboard_field_is_produced_by_the_shipper(shipped):
+    produced = produced_fields(shipped[2])
+    missing = sorted(f"{o}: {f}" for o, f in dashboard_fields("shipper-deadletter")
+                     if f.removesuffix(".keyword") not in produced)
+    assert not missing, "dead-letter fields nobody writes:\n" + "\n".join(missing)
+
+
+def lenses_on(dv: str) -> list[str]:
+    if not NDJSON_FILES:
+        return []
+    return [o["id"] for o in load_objects() if o["type"] == "lens" and next(lens_layers(o))[2] == dv]
+
+
+@pytest.mark.parametrize("lens_id", lenses_on("shipper-health") + lenses_on("shipper-deadletter"))
+def test_shipper_dashboard_aggregations_return_buckets(noida, shipped, lens_id):
     obj = by_key(load_objects())[("lens", lens_id)]
-    answer = run_lens(noida, "logs-shipper.health-*,cloudwatch-health-*", obj)
-    assert answer["hits"]["total"]["value"] > 0
+    dv = next(lens_layers(obj))[2]
+    kind = "health" if dv == "shipper-health" else "deadletter"
+    run_lens(noida, f"logs-shipper.{kind}-{shipped[0]}", obj)
+
+
+def test_dead_letter_search_returns_records(noida, shipped):
+    obj = by_key(load_objects())[("search", "shipper-dead-letter-records")]
+    body = {"size": 5, "sort": [{"@timestamp": "desc"}], "_source": obj["attributes"]["columns"]}
+    st, answer = http("POST", f"{noida}/logs-shipper.deadletter-{shipped[0]}/_search", json.dumps(body).encode())
+    assert st == 200 and answer["hits"]["hits"], answer

@@ -302,6 +302,10 @@ def test_migration_versions_are_no_newer_than_kibana_8_19():
             assert key in o, f"{o['_file']} has no {key}"
             assert version_tuple(o[key]) <= MAX_MIGRATION_VERSION, f"{o['_file']}: {key} {o[key]}"
         assert "migrationVersion" not in o, "old-style migrationVersion: use typeMigrationVersion"
+        if o["type"] == "dashboard":
+            for p in json.loads(o["attributes"]["panelsJSON"]):
+                if "version" in p:
+                    assert version_tuple(p["version"]) <= MAX_MIGRATION_VERSION, f"{o['id']}: panel version {p['version']}"
 
 
 def test_every_panel_ref_name_has_its_reference():

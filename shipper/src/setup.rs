@@ -1467,6 +1467,56 @@ mod tests {
         );
     }
 
+    /// `ELASTICSEARCH_URL` set (CI's Elasticsearch service container, a developer's cluster):
+    /// the same setup, twice, against the real thing; with ILM present, no warning is expected.
+    #[tokio::test]
+    async fn setup_runs_twice_on_a_real_cluster_when_elasticsearch_url_is_set() {
+        use elasticsearch::auth::Credentials;
+        use elasticsearch::http::Url;
+        use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+        let Ok(url) = std::env::var("ELASTICSEARCH_URL") else {
+            eprintln!("ELASTICSEARCH_URL not set: no real cluster to run against");
+            return;
+        };
+        let pool = SingleNodeConnectionPool::new(Url::parse(&url).expect("ELASTICSEARCH_URL"));
+        let mut builder = TransportBuilder::new(pool);
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(key) = var("ELASTICSEARCH_API_KEY") {
+            builder = builder.auth(Credentials::EncodedApiKey(key));
+        } else if let (Some(u), Some(p)) =
+            (var("ELASTICSEARCH_USERNAME"), var("ELASTICSEARCH_PASSWORD"))
+        {
+            builder = builder.auth(Credentials::Basic(u, p));
+        }
+        let es = Elasticsearch::new(builder.build().expect("transport"));
+        let flavor = detect_flavor(&es).await.expect("GET /");
+        let settings = SetupSettings {
+            target: if flavor == Flavor::OpenSearch {
+                Target::Index
+            } else {
+                Target::DataStream
+            },
+            ..Default::default()
+        };
+        for _ in 0..2 {
+            let mut out = Vec::new();
+            let report = run(&es, None, &settings, false, &mut out)
+                .await
+                .unwrap_or_else(|e| panic!("{e}\n{}", as_text(&out)));
+            assert!(
+                report
+                    .steps
+                    .iter()
+                    .all(|s| matches!(s.status, Some(200..=299))),
+                "{:?}",
+                report.steps
+            );
+            if flavor == Flavor::Elasticsearch {
+                assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+            }
+        }
+    }
+
     // ---- Kibana ------------------------------------------------------------------------------
 
     #[tokio::test]

@@ -73,7 +73,11 @@ pub async fn log_request(State(state): State<AppState>, mut req: Request, next: 
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let (execution, deadline) = match req.extensions().lambda_context_ref() {
-        Some(ctx) => (ctx.request_id.clone(), Some(ctx.deadline)),
+        // A deadline of 0 means the runtime gave none.
+        Some(ctx) => (
+            ctx.request_id.clone(),
+            Some(ctx.deadline).filter(|d| *d > 0),
+        ),
         None => (uuid::Uuid::new_v4().to_string(), None),
     };
     let ctx = LogCtx::default();

@@ -99,9 +99,11 @@ async fn a_request_near_the_lambda_deadline_answers_504_with_one_timeout_line() 
     .await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{err}");
     assert_eq!(err["error"]["code"], "timeout");
+    // The handler sleeps 3 s; the answer came at the budget (~300 ms), with slack for a
+    // loaded machine.
     assert!(
-        started.elapsed() < Duration::from_millis(800),
-        "answered before the deadline"
+        started.elapsed() < Duration::from_millis(2500),
+        "cut short by the deadline"
     );
     let lines = t.logs.lines();
     assert_eq!(lines.len(), 1, "{lines:?}");

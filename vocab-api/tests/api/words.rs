@@ -409,3 +409,36 @@ async fn other_users_and_missing_lists_and_words_are_404() {
     assert_eq!(words_of(&page), ["비밀"]);
     assert_eq!(page["items"][0]["learned"], false);
 }
+
+#[tokio::test]
+async fn a_bulk_add_larger_than_one_transaction_counts_every_word() {
+    let t = TestApp::new().await;
+    let list = t.create_list("alice", "big").await;
+    let text: String = (0..230).map(|i| format!("단어{i}\tword {i}\n")).collect();
+    let (s, body) = t
+        .call(
+            "POST",
+            &format!("/lists/{list}/words"),
+            Some("alice"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(body["count"], 230);
+    assert_eq!(list_counts(&t, "alice", &list).await, (230, 0));
+    let (_, page) = t
+        .call(
+            "GET",
+            &format!("/lists/{list}/words?q=word%20229"),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(words_of(&page), ["단어229"]);
+    let (s, _) = t
+        .call("DELETE", &format!("/lists/{list}"), Some("alice"), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, me) = t.call("GET", "/me", Some("alice"), None).await;
+    assert_eq!(me["words"], 0);
+}

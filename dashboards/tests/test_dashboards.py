@@ -727,11 +727,14 @@ def metric_value(node: dict):
 
 
 def walk_buckets(node: dict, bucket_cols: list[str], metric_cols: list[str], seen: dict):
-    """Records, per column, whether some bucket had a non-empty value."""
+    """Records, per column, whether some bucket had a value: a count above 0 (so a filtered
+    count's filter matches something), any other metric not null (a sum of zeros is a value:
+    nothing is retried against an emulator that never answers 429)."""
     if not bucket_cols:
         for m in metric_cols:
             v = metric_value(node[m])
-            if v not in (None, 0):
+            is_count = "doc_count" in node[m] and "v" not in node[m]
+            if (v or 0) > 0 if is_count else v is not None:
                 seen[m] = True
         return
     agg = node[bucket_cols[0]]

@@ -34,6 +34,9 @@ pub const TARGET: &str = "vocab_api::request";
 /// failure), `panic` (a handler panic), `slow` (sleeps 3 s; with a Lambda deadline, a 504).
 pub const DEBUG_FAULT_HEADER: &str = "x-debug-fault";
 
+/// 2020-01-01T00:00:00Z in ms since the epoch.
+const EPOCH_2020_MS: u64 = 1_577_836_800_000;
+
 static COLD: AtomicBool = AtomicBool::new(true);
 
 /// Per-request facts gathered on the way for the log line.
@@ -73,10 +76,11 @@ pub async fn log_request(State(state): State<AppState>, mut req: Request, next: 
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let (execution, deadline) = match req.extensions().lambda_context_ref() {
-        // A deadline of 0 means the runtime gave none.
+        // Lambda sends ms since the epoch. Anything before 2020 is not a real deadline
+        // (`cargo lambda watch` sends 600000, a relative 10 minutes): run without one.
         Some(ctx) => (
             ctx.request_id.clone(),
-            Some(ctx.deadline).filter(|d| *d > 0),
+            Some(ctx.deadline).filter(|d| *d > EPOCH_2020_MS),
         ),
         None => (uuid::Uuid::new_v4().to_string(), None),
     };
@@ -88,11 +92,16 @@ pub async fn log_request(State(state): State<AppState>, mut req: Request, next: 
     req.extensions_mut().insert(ctx.clone());
 
     let run = next.run(req);
-    let response = match deadline.map(|d| budget(d, state.deadline_margin)) {
-        Some(budget) => match tokio::time::timeout(budget, run).await {
-            Ok(r) => r,
-            Err(_) => ApiError::Timeout.into_response(),
-        },
+    let response = match deadline.map(remaining) {
+        Some(left) => {
+            match tokio::time::timeout(left.saturating_sub(state.deadline_margin), run).await {
+                Ok(r) => r,
+                Err(_) => {
+                    ctx.app("deadline_left_ms", left.as_millis() as u64);
+                    ApiError::Timeout.into_response()
+                }
+            }
+        }
         None => run.await,
     };
 
@@ -133,13 +142,13 @@ pub async fn log_request(State(state): State<AppState>, mut req: Request, next: 
     response
 }
 
-/// Time left before the deadline (ms since the epoch), less the margin.
-fn budget(deadline_ms: u64, margin: Duration) -> Duration {
+/// Time left before the deadline (ms since the epoch).
+fn remaining(deadline_ms: u64) -> Duration {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0);
-    Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(margin)
+    Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
 /// Inside routing (`route_layer`): records the route template, and in `vocab-local` applies

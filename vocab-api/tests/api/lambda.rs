@@ -15,13 +15,18 @@ use super::harness::TestApp;
 const EVENT: &str = include_str!("../data/apigw_v2_get_me.json");
 
 fn event(edit: impl FnOnce(&mut Value), deadline_in: Duration) -> lambda_http::Request {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
+    let deadline = u64::try_from((now + deadline_in).as_millis()).expect("ms");
+    event_with_deadline(edit, deadline)
+}
+
+fn event_with_deadline(edit: impl FnOnce(&mut Value), deadline_ms: u64) -> lambda_http::Request {
     let mut v: Value = serde_json::from_str(EVENT).expect("fixture");
     edit(&mut v);
     let mut req = lambda_http::request::from_str(&v.to_string()).expect("API Gateway v2 event");
     let mut ctx = lambda_runtime::Context::default();
     ctx.request_id = "lambda-req-42".into();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
-    ctx.deadline = u64::try_from((now + deadline_in).as_millis()).expect("ms");
+    ctx.deadline = deadline_ms;
     req.extensions_mut().insert(ctx);
     req
 }
@@ -68,6 +73,10 @@ async fn the_caller_is_the_jwt_sub_and_the_dev_header_is_ignored() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
     assert_eq!(err["error"]["code"], "unauthorized");
+
+    // `cargo lambda watch` sends a relative deadline (600000): not a deadline in the past.
+    let (status, me) = call(&t, event_with_deadline(|_| {}, 600_000)).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
 
     // Debug faults are a vocab-local feature only.
     let (status, _) = call(

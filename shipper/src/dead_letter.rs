@@ -2,7 +2,8 @@
 //!
 //! They go to their own data stream (`logs-shipper.deadletter-<namespace>`), visible in Kibana,
 //! with the error type and reason, and with the original event as CloudWatch's inner JSON in
-//! `deadletter.payload`, which `shipper ship` takes back as input once the cause is fixed.
+//! `deadletter.payload` (gzipped and base64-encoded when the event was refused as too large),
+//! which `shipper ship` takes back as input once the cause is fixed.
 
 use serde::Serialize;
 use serde_json::json;
@@ -50,21 +51,33 @@ pub fn for_rejected(
         log_events: vec![event.clone()],
         policy_level: data.policy_level.clone(),
     };
+    let payload = serde_json::to_string(&single).unwrap_or_default();
+    let message = crate::document::trim_message(&event.message);
+    // A document refused for its size (413) would come back as a dead letter several times
+    // larger (message + payload + document), refused again, failing the invocation forever.
+    // So that one carries no copy of the document, a 1 KiB preview of the message, and the
+    // payload gzipped and base64-encoded (what `shipper ship` and `RawPayload::Base64` take).
+    let too_large = why.status == 413;
+    let deadletter = if too_large {
+        json!({"target": refused.index, "status": why.status, "payload": gzip_base64(payload.as_bytes())})
+    } else {
+        json!({
+            "target": refused.index,
+            "status": why.status,
+            "payload": payload,
+            "document": String::from_utf8_lossy(&refused.source),
+        })
+    };
     let dl = DeadLetter {
         timestamp: rfc3339_millis(now_ms),
-        message: crate::document::trim_message(&event.message),
+        message: if too_large { preview(message, 1024) } else { message },
         event: json!({"id": event.id, "kind": "pipeline_error", "dataset": DEAD_LETTER_DATASET,
                       "ingested": rfc3339_millis(now_ms), "original_timestamp": rfc3339_millis(event.timestamp)}),
         error: json!({"type": why.error_type, "message": why.reason}),
         aws: json!({"cloudwatch": {"log_group": data.log_group, "log_stream": data.log_stream, "event_id": event.id}}),
         cloud: json!({"provider": "aws", "account": {"id": data.owner}}),
         data_stream: data_stream(naming),
-        deadletter: json!({
-            "target": refused.index,
-            "status": why.status,
-            "payload": serde_json::to_string(&single).unwrap_or_default(),
-            "document": String::from_utf8_lossy(&refused.source),
-        }),
+        deadletter,
     };
     Document {
         id: event.id.clone(),
@@ -100,10 +113,77 @@ pub fn for_undecodable(raw: &[u8], origin: &str, reason: &str, naming: &Naming, 
     }
 }
 
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn preview(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn gzip_base64(b: &[u8]) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let z = enc.write_all(b).and_then(|()| enc.finish()).unwrap_or_default();
+    base64::engine::general_purpose::STANDARD.encode(z)
+}
+
 fn hex(b: &[u8]) -> String {
     use std::fmt::Write;
     b.iter().fold(String::with_capacity(b.len() * 2), |mut s, x| {
         let _ = write!(s, "{x:02x}");
         s
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn data(message: &str) -> LogsData<'_> {
+        LogsData {
+            message_type: Cow::Borrowed("DATA_MESSAGE"),
+            owner: Cow::Borrowed("123456789012"),
+            log_group: Cow::Borrowed("/aws/lambda/orders"),
+            log_stream: Cow::Borrowed("s"),
+            subscription_filters: vec!["to-es".into()],
+            log_events: vec![LogEvent { id: "e1".into(), timestamp: 1, message: Cow::Borrowed(message), extracted_fields: None }],
+            policy_level: None,
+        }
+    }
+
+    fn refused(doc_bytes: usize, status: u16) -> (Document, Rejected) {
+        let doc = Document { id: "e1".into(), index: "logs-x-default".into(), source: vec![b'a'; doc_bytes], timestamp_ms: 1 };
+        let why = Rejected { doc: 0, status, error_type: "t".into(), reason: "r".into() };
+        (doc, why)
+    }
+
+    #[test]
+    fn a_dead_letter_for_a_413_is_smaller_than_the_refused_document_and_still_replayable() {
+        let message: String = (0..4000).map(|i| format!("  {i}: frame at src/handler.rs:{i}\n")).collect();
+        let d = data(&message);
+        let (doc, why) = refused(message.len() + 500, 413);
+        let dl = for_rejected(&d, &d.log_events[0], &doc, &why, &Naming::default(), 0);
+        assert!(dl.source.len() < doc.source.len() / 4, "{} vs {}", dl.source.len(), doc.source.len());
+        let v: serde_json::Value = serde_json::from_slice(&dl.source).unwrap();
+        assert!(v["deadletter"].get("document").is_none());
+        assert_eq!(v["message"].as_str().unwrap().len(), 1024);
+        let inner = crate::decode::inflate_base64(v["deadletter"]["payload"].as_str().unwrap()).unwrap();
+        let back = crate::decode::parse_logs_data(&inner).unwrap();
+        assert_eq!(back.log_events[0].message, message);
+    }
+
+    #[test]
+    fn any_other_dead_letter_keeps_the_document_and_the_inner_json_payload() {
+        let d = data("bad");
+        let (doc, why) = refused(10, 400);
+        let dl = for_rejected(&d, &d.log_events[0], &doc, &why, &Naming::default(), 0);
+        let v: serde_json::Value = serde_json::from_slice(&dl.source).unwrap();
+        assert_eq!(v["deadletter"]["document"], "aaaaaaaaaa");
+        assert!(v["deadletter"]["payload"].as_str().unwrap().starts_with('{'));
+        assert_eq!(v["message"], "bad");
+    }
 }

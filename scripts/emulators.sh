@@ -26,7 +26,9 @@ except Exception: sys.exit(1)" "$1" 2>/dev/null; then return 0; fi
 
 if [ -z "${NOIDA_URL:-}" ] && command -v noida-db >/dev/null; then
   port=$(_free_port)
-  noida-db start --data-dir "$_emu_dir/noida" --host 127.0.0.1 --only elasticsearch --elasticsearch-port "$port" </dev/null >"$_emu_dir/noida.log" 2>&1 &
+  # The `noida-db` on PATH is a wrapper whose child is the server: start the server itself,
+  # so stopping it by PID stops it.
+  "$(python3 -c "from importlib.resources import files; print(files('noida_db').joinpath('noida-db'))")" start --data-dir "$_emu_dir/noida" --host 127.0.0.1 --only elasticsearch --elasticsearch-port "$port" </dev/null >"$_emu_dir/noida.log" 2>&1 &
   _emu_pids+=($!)
   export NOIDA_URL="http://127.0.0.1:$port"
   _wait_http "$NOIDA_URL" noida-db

@@ -1,1 +1,231 @@
-fn main() {}
+//! Transform throughput: payload (base64 gzip JSON) → decoded → parsed → ECS documents →
+//! gzipped `_bulk` bodies, for generated 1,000- and 10,000-event batches; and the same end to
+//! end over HTTP to a loopback server that accepts every item.
+//!
+//! `cargo bench -p shipper` (batches from ../shared/gen_events.py, or SHARED_DIR).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use shipper::decode;
+use shipper::document::{self, BatchContext};
+use shipper::handler::{RawPayload, Shipper};
+use shipper::request_builder::{self, Limits};
+use shipper::service::{Connection, EsBulkClient, build_client};
+use shipper::target::Naming;
+
+fn batch(events: usize) -> String {
+    let shared = std::env::var_os("SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let out = Command::new("python3")
+        .arg(shared.join("gen_events.py"))
+        .args([
+            "--events",
+            &events.to_string(),
+            "--batches",
+            "1",
+            "--seed",
+            "42",
+        ])
+        .output()
+        .expect("python3 gen_events.py");
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("payload JSON");
+    v["awslogs"]["data"]
+        .as_str()
+        .expect("awslogs.data")
+        .to_owned()
+}
+
+/// The pure pipeline, exactly what the Lambda does before the network.
+fn transform(data: &str, naming: &Naming) -> usize {
+    let json = decode::inflate_base64(data).expect("inflate");
+    let logs = decode::parse_logs_data(&json).expect("parse");
+    let ctx = BatchContext::new(&logs, naming, Some("ap-northeast-2"), 0);
+    let docs: Vec<_> = logs
+        .log_events
+        .iter()
+        .map(|e| document::build(&ctx, naming, e))
+        .collect();
+    let idx: Vec<usize> = (0..docs.len()).collect();
+    let mut bytes = 0;
+    for chunk in request_builder::split(&docs, &idx, Limits::default()) {
+        bytes += request_builder::encode(&docs, chunk, true).body.len();
+    }
+    bytes
+}
+
+fn bench_transform(c: &mut Criterion) {
+    let naming = Naming::default();
+    let mut g = c.benchmark_group("transform");
+    g.sample_size(20).measurement_time(Duration::from_secs(8));
+    for events in [1_000usize, 10_000] {
+        let data = batch(events);
+        let decoded_len = decode::inflate_base64(&data).expect("inflate").len();
+        g.throughput(Throughput::Elements(events as u64));
+        g.bench_function(format!("{events}_events"), |b| {
+            b.iter(|| black_box(transform(black_box(&data), &naming)))
+        });
+        g.throughput(Throughput::Bytes(decoded_len as u64));
+        g.bench_function(format!("{events}_events_bytes_of_decoded_json"), |b| {
+            b.iter(|| black_box(transform(black_box(&data), &naming)))
+        });
+    }
+    g.finish();
+}
+
+/// A loopback `_bulk` endpoint answering every request "all created".
+async fn accept_all_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = l.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 1 << 16];
+                let mut pending = Vec::new();
+                loop {
+                    // Read one request: headers, then Content-Length bytes.
+                    let head_end = loop {
+                        if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&pending[..head_end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    while pending.len() < head_end + len {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    pending.drain(..head_end + len);
+                    let body = br#"{"errors":false}"#;
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if s.write_all(resp.as_bytes()).await.is_err()
+                        || s.write_all(body).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn bench_end_to_end(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let url = rt.block_on(accept_all_server());
+    let conn = Connection {
+        url: Some(url),
+        ..Connection::default()
+    };
+    let client = rt.block_on(async { build_client(&conn) }).expect("client");
+    let shipper = Shipper {
+        client: Arc::new(EsBulkClient::new(client)),
+        naming: Naming::default(),
+        region: Some("ap-northeast-2".into()),
+        opts: Default::default(),
+        health_docs: false,
+        function_name: "bench".into(),
+        deadline_margin: Duration::ZERO,
+    };
+    let mut g = c.benchmark_group("end_to_end_loopback");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for events in [1_000usize, 10_000] {
+        let data = batch(events);
+        g.throughput(Throughput::Elements(events as u64));
+        g.bench_function(format!("{events}_events"), |b| {
+            b.iter(|| {
+                let out = rt.block_on(shipper.ship(
+                    vec![RawPayload::Base64(data.clone())],
+                    Instant::now() + Duration::from_secs(30),
+                    "bench",
+                ));
+                assert_eq!(out.summary.stats.indexed as usize, events);
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Why `decode` doesn't use `aws_lambda_events::cloudwatch_logs`: that type inflates with a
+/// `GzDecoder` and parses with `serde_json::from_reader` into owned strings (and can't take
+/// zlib). Same work here, both ways, on the same payload.
+fn bench_decode(c: &mut Criterion) {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct OwnedEvent {
+        id: String,
+        timestamp: i64,
+        message: String,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct OwnedData {
+        message_type: String,
+        log_group: String,
+        log_events: Vec<OwnedEvent>,
+    }
+    use base64::Engine;
+    let data = batch(10_000);
+    let mut g = c.benchmark_group("decode_10000_events");
+    g.sample_size(20).measurement_time(Duration::from_secs(6));
+    g.throughput(Throughput::Elements(10_000));
+    g.bench_function("inflate_to_buffer_then_from_slice_borrowed", |b| {
+        b.iter(|| {
+            let json = decode::inflate_base64(black_box(&data)).expect("inflate");
+            black_box(
+                decode::parse_logs_data(&json)
+                    .expect("parse")
+                    .log_events
+                    .len(),
+            )
+        })
+    });
+    g.bench_function("gz_decoder_from_reader_owned", |b| {
+        b.iter(|| {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(black_box(&data))
+                .expect("b64");
+            let d: OwnedData =
+                serde_json::from_reader(flate2::read::GzDecoder::new(raw.as_slice()))
+                    .expect("parse");
+            black_box(d.log_events.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_decode, bench_transform, bench_end_to_end);
+criterion_main!(benches);

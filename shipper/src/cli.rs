@@ -18,7 +18,11 @@ use crate::request_builder;
 use crate::service::{self, EsBulkClient};
 
 #[derive(Debug, Parser)]
-#[command(name = "shipper", version, about = "CloudWatch Logs → Elasticsearch. Runs as a Lambda when started by Lambda; otherwise this CLI.")]
+#[command(
+    name = "shipper",
+    version,
+    about = "CloudWatch Logs → Elasticsearch. Runs as a Lambda when started by Lambda; otherwise this CLI."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -80,9 +84,17 @@ pub enum Command {
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{file}:{line}:{column}: {message}")]
-    Input { file: String, line: usize, column: usize, message: String },
+    Input {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{file}: {source}")]
-    Io { file: String, source: std::io::Error },
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
@@ -105,12 +117,21 @@ pub struct Positioned {
 
 impl Positioned {
     fn error(&self, message: impl Into<String>) -> CliError {
-        CliError::Input { file: self.file.clone(), line: self.line, column: self.column, message: message.into() }
+        CliError::Input {
+            file: self.file.clone(),
+            line: self.line,
+            column: self.column,
+            message: message.into(),
+        }
     }
 }
 
 fn display_name(p: &Path) -> String {
-    if p.as_os_str() == "-" { "<stdin>".into() } else { p.display().to_string() }
+    if p.as_os_str() == "-" {
+        "<stdin>".into()
+    } else {
+        p.display().to_string()
+    }
 }
 
 fn read_all(p: &Path) -> Result<Vec<u8>, CliError> {
@@ -120,14 +141,22 @@ fn read_all(p: &Path) -> Result<Vec<u8>, CliError> {
     } else {
         std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut buf))
     };
-    r.map_err(|source| CliError::Io { file: display_name(p), source })?;
+    r.map_err(|source| CliError::Io {
+        file: display_name(p),
+        source,
+    })?;
     Ok(buf)
 }
 
 fn line_col(buf: &[u8], offset: usize) -> (usize, usize) {
     let before = &buf[..offset.min(buf.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+    let column = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
     (line, column)
 }
 
@@ -142,7 +171,11 @@ pub fn read_payloads(files: &[PathBuf]) -> Result<Vec<Positioned>, CliError> {
         let mut stream = serde_json::Deserializer::from_slice(&buf).into_iter::<Value>();
         loop {
             let start = stream.byte_offset();
-            let start = start + buf[start..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+            let start = start
+                + buf[start..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
             let (line, column) = line_col(&buf, start);
             match stream.next() {
                 None => break,
@@ -161,7 +194,12 @@ pub fn read_payloads(files: &[PathBuf]) -> Result<Vec<Positioned>, CliError> {
                         column,
                         message,
                     })?;
-                    out.extend(payloads.into_iter().map(|payload| Positioned { file: name.clone(), line, column, payload }));
+                    out.extend(payloads.into_iter().map(|payload| Positioned {
+                        file: name.clone(),
+                        line,
+                        column,
+                        payload,
+                    }));
                 }
             }
         }
@@ -174,6 +212,14 @@ fn payloads_of(v: Value) -> Result<Vec<RawPayload>, String> {
     if let Some(src) = v.get("_source") {
         return payloads_of(src.clone());
     }
+    // A whole `_search` answer over the dead-letter stream: re-drive every hit.
+    if let Some(hits) = v.pointer("/hits/hits").and_then(Value::as_array) {
+        let mut all = Vec::new();
+        for (i, h) in hits.iter().enumerate() {
+            all.extend(payloads_of(h.clone()).map_err(|e| format!("hits.hits[{i}]: {e}"))?);
+        }
+        return Ok(all);
+    }
     if let Some(d) = v.pointer("/awslogs/data") {
         return match d.as_str() {
             Some(s) => Ok(vec![RawPayload::Base64(s.to_owned())]),
@@ -185,7 +231,10 @@ fn payloads_of(v: Value) -> Result<Vec<RawPayload>, String> {
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let data = r.pointer("/kinesis/data").and_then(Value::as_str).ok_or(format!("Records[{i}].kinesis.data is missing"))?;
+                let data = r
+                    .pointer("/kinesis/data")
+                    .and_then(Value::as_str)
+                    .ok_or(format!("Records[{i}].kinesis.data is missing"))?;
                 base64::engine::general_purpose::STANDARD
                     .decode(data)
                     .map(RawPayload::Bytes)
@@ -194,7 +243,9 @@ fn payloads_of(v: Value) -> Result<Vec<RawPayload>, String> {
             .collect();
     }
     if v.get("messageType").is_some() {
-        return Ok(vec![RawPayload::Bytes(serde_json::to_vec(&v).unwrap_or_default())]);
+        return Ok(vec![RawPayload::Bytes(
+            serde_json::to_vec(&v).unwrap_or_default(),
+        )]);
     }
     if let Some(p) = v.pointer("/deadletter/payload").and_then(Value::as_str) {
         return Ok(vec![if p.starts_with('{') {
@@ -221,7 +272,10 @@ pub fn transform(files: &[PathBuf], cfg: &Config, out: &mut dyn Write) -> Result
     let now_ms = chrono::Utc::now().timestamp_millis();
     let mut n = 0u64;
     let mut buf = Vec::with_capacity(1 << 20);
-    let io = |e| CliError::Io { file: "<stdout>".into(), source: e };
+    let io = |e| CliError::Io {
+        file: "<stdout>".into(),
+        source: e,
+    };
     for p in read_payloads(files)? {
         let json = inflate(&p)?;
         let data = decode::parse_logs_data(&json).map_err(|e| p.error(e.to_string()))?;
@@ -245,7 +299,10 @@ pub fn transform(files: &[PathBuf], cfg: &Config, out: &mut dyn Write) -> Result
 }
 
 /// Builds a shipper for the CLI from the environment, with `url` overriding ELASTICSEARCH_URL.
-pub async fn cli_shipper(cfg: &Config, url: Option<String>) -> Result<(Shipper, elasticsearch::Elasticsearch), CliError> {
+pub async fn cli_shipper(
+    cfg: &Config,
+    url: Option<String>,
+) -> Result<(Shipper, elasticsearch::Elasticsearch), CliError> {
     let mut cfg = cfg.clone();
     if url.is_some() {
         cfg.elasticsearch_url = url;
@@ -269,7 +326,11 @@ struct Progress {
 impl Progress {
     fn new() -> Self {
         let now = Instant::now();
-        Progress { tty: std::io::stderr().is_terminal(), last: now, started: now }
+        Progress {
+            tty: std::io::stderr().is_terminal(),
+            last: now,
+            started: now,
+        }
     }
     fn line(done: usize, total: usize, s: &Summary, secs: f64) -> String {
         format!(
@@ -283,7 +344,11 @@ impl Progress {
         )
     }
     fn tick(&mut self, done: usize, total: usize, s: &Summary) {
-        let every = if self.tty { Duration::from_millis(200) } else { Duration::from_secs(5) };
+        let every = if self.tty {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(5)
+        };
         if self.last.elapsed() < every && done < total {
             return;
         }
@@ -304,7 +369,11 @@ impl Progress {
 
 /// `shipper ship`: every payload of `files` into Elasticsearch. Input is checked whole
 /// before anything is sent, so a typo in line 9,000 doesn't leave a half-done backfill.
-pub async fn ship(files: &[PathBuf], cfg: &Config, url: Option<String>) -> Result<Summary, CliError> {
+pub async fn ship(
+    files: &[PathBuf],
+    cfg: &Config,
+    url: Option<String>,
+) -> Result<Summary, CliError> {
     let payloads = read_payloads(files)?;
     for p in &payloads {
         let json = inflate(p)?;
@@ -321,7 +390,9 @@ pub async fn ship(files: &[PathBuf], cfg: &Config, url: Option<String>) -> Resul
         // About 10,000 events per call: the Lambda's own batch size at most.
         let group: Vec<RawPayload> = it.by_ref().take(8).map(|p| p.payload).collect();
         let n = group.len();
-        let outcome = shipper.ship(group, Instant::now() + cfg.max_retry(), &execution).await;
+        let outcome = shipper
+            .ship(group, Instant::now() + cfg.max_retry(), &execution)
+            .await;
         summary.received += outcome.summary.received;
         summary.dead_lettered += outcome.summary.dead_lettered;
         summary.control_messages += outcome.summary.control_messages;
@@ -330,7 +401,9 @@ pub async fn ship(files: &[PathBuf], cfg: &Config, url: Option<String>) -> Resul
         progress.tick(done, total, &summary);
         if let Err(e) = outcome.into_result() {
             progress.finish();
-            return Err(CliError::Delivery(format!("stopped after {done} of {total} payloads: {e}")));
+            return Err(CliError::Delivery(format!(
+                "stopped after {done} of {total} payloads: {e}"
+            )));
         }
     }
     progress.finish();
@@ -341,7 +414,13 @@ pub async fn ship(files: &[PathBuf], cfg: &Config, url: Option<String>) -> Resul
 pub fn print_summary(s: &Summary, secs: f64) {
     eprintln!(
         "done: {} events in {:.1}s: {} indexed, {} already present, {} dead-lettered, {} requests, {} bytes sent",
-        s.received, secs, s.stats.indexed, s.stats.already_present, s.dead_lettered, s.stats.requests, s.stats.bytes_sent
+        s.received,
+        secs,
+        s.stats.indexed,
+        s.stats.already_present,
+        s.dead_lettered,
+        s.stats.requests,
+        s.stats.bytes_sent
     );
 }
 
@@ -350,14 +429,19 @@ pub fn print_summary(s: &Summary, secs: f64) {
 pub fn follow_event_id(log_group: &str, log_stream: &str, offset: u64) -> String {
     use sha2::Digest;
     let h = sha2::Sha256::digest(format!("{log_group}\n{log_stream}").as_bytes());
-    format!("{:016x}{offset:020}", u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]))
+    format!(
+        "{:016x}{offset:020}",
+        u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
+    )
 }
 
 /// Builds the inner CloudWatch JSON for followed lines `(offset, timestamp_ms, line)`.
 pub fn follow_batch(log_group: &str, log_stream: &str, lines: &[(u64, i64, String)]) -> Vec<u8> {
     let data = LogsData {
         message_type: "DATA_MESSAGE".into(),
-        owner: std::env::var("AWS_ACCOUNT_ID").unwrap_or_else(|_| "000000000000".into()).into(),
+        owner: std::env::var("AWS_ACCOUNT_ID")
+            .unwrap_or_else(|_| "000000000000".into())
+            .into(),
         log_group: log_group.into(),
         log_stream: log_stream.into(),
         subscription_filters: vec!["shipper-follow".into()],
@@ -387,11 +471,17 @@ pub async fn follow(
 ) -> Result<Summary, CliError> {
     use tokio::io::AsyncBufReadExt;
     let (shipper, _) = cli_shipper(cfg, url).await?;
-    let name = file.as_deref().map(display_name).unwrap_or_else(|| "<stdin>".into());
+    let name = file
+        .as_deref()
+        .map(display_name)
+        .unwrap_or_else(|| "<stdin>".into());
     let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match &file {
-        Some(p) if p.as_os_str() != "-" => Box::new(
-            tokio::fs::File::open(p).await.map_err(|source| CliError::Io { file: name.clone(), source })?,
-        ),
+        Some(p) if p.as_os_str() != "-" => Box::new(tokio::fs::File::open(p).await.map_err(
+            |source| CliError::Io {
+                file: name.clone(),
+                source,
+            },
+        )?),
         _ => Box::new(tokio::io::stdin()),
     };
     let mut reader = tokio::io::BufReader::new(reader);
@@ -407,7 +497,11 @@ pub async fn follow(
             Ok(Ok(0)) => true,
             Ok(Ok(n)) => {
                 if line.ends_with('\n') {
-                    pending.push((offset, chrono::Utc::now().timestamp_millis(), std::mem::take(&mut line)));
+                    pending.push((
+                        offset,
+                        chrono::Utc::now().timestamp_millis(),
+                        std::mem::take(&mut line),
+                    ));
                 }
                 offset += n as u64;
                 false
@@ -415,17 +509,26 @@ pub async fn follow(
             Ok(Err(source)) => return Err(CliError::Io { file: name, source }),
             Err(_) => false,
         };
-        let due = last_flush.elapsed() >= flush || pending.len() >= 5_000 || (eof && !pending.is_empty());
+        let due =
+            last_flush.elapsed() >= flush || pending.len() >= 5_000 || (eof && !pending.is_empty());
         if due && !pending.is_empty() {
             let batch = follow_batch(log_group, log_stream, &pending);
-            let outcome = shipper.ship(vec![RawPayload::Bytes(batch)], Instant::now() + cfg.max_retry(), "follow").await;
+            let outcome = shipper
+                .ship(
+                    vec![RawPayload::Bytes(batch)],
+                    Instant::now() + cfg.max_retry(),
+                    "follow",
+                )
+                .await;
             summary.received += outcome.summary.received;
             summary.dead_lettered += outcome.summary.dead_lettered;
             summary.stats.add(&outcome.summary.stats);
             match outcome.into_result() {
                 Ok(_) => pending.clear(),
                 // Keep the lines and try again at the next flush: nothing is dropped.
-                Err(e) => tracing::warn!(error.message = %e, lines = pending.len(), "batch not delivered; will retry"),
+                Err(e) => {
+                    tracing::warn!(error.message = %e, lines = pending.len(), "batch not delivered; will retry")
+                }
             }
             last_flush = Instant::now();
         }
@@ -457,13 +560,32 @@ pub async fn main(cli: Cli) -> i32 {
             let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
             transform(&files, &cfg, &mut out).map(|_| ())
         }
-        Command::Ship { url, files } => ship(&files, &cfg, url).await.map(|s| print_summary(&s, started.elapsed().as_secs_f64())),
-        Command::Follow { log_group, log_stream, url, flush_ms, once, file } => {
-            follow(&cfg, url, &log_group, &log_stream, file, Duration::from_millis(flush_ms), once)
-                .await
-                .map(|s| print_summary(&s, started.elapsed().as_secs_f64()))
-        }
-        Command::Setup { dry_run, url, kibana_url } => setup(&cfg, url, kibana_url, dry_run).await,
+        Command::Ship { url, files } => ship(&files, &cfg, url)
+            .await
+            .map(|s| print_summary(&s, started.elapsed().as_secs_f64())),
+        Command::Follow {
+            log_group,
+            log_stream,
+            url,
+            flush_ms,
+            once,
+            file,
+        } => follow(
+            &cfg,
+            url,
+            &log_group,
+            &log_stream,
+            file,
+            Duration::from_millis(flush_ms),
+            once,
+        )
+        .await
+        .map(|s| print_summary(&s, started.elapsed().as_secs_f64())),
+        Command::Setup {
+            dry_run,
+            url,
+            kibana_url,
+        } => setup(&cfg, url, kibana_url, dry_run).await,
     };
     match result {
         Ok(()) => 0,
@@ -477,7 +599,12 @@ pub async fn main(cli: Cli) -> i32 {
     }
 }
 
-async fn setup(cfg: &Config, url: Option<String>, kibana_url: Option<String>, dry_run: bool) -> Result<(), CliError> {
+async fn setup(
+    cfg: &Config,
+    url: Option<String>,
+    kibana_url: Option<String>,
+    dry_run: bool,
+) -> Result<(), CliError> {
     use crate::setup::{self, KibanaAuth, KibanaTarget, SetupSettings, Target};
     let mut cfg = cfg.clone();
     if url.is_some() {
@@ -497,6 +624,7 @@ async fn setup(cfg: &Config, url: Option<String>, kibana_url: Option<String>, dr
         },
         index_prefix: naming.index_prefix,
         ilm_delete_after_days: cfg.shipper_ilm_delete_after_days.unwrap_or(30),
+        elasticsearch_url: cfg.elasticsearch_url.clone(),
         ..SetupSettings::default()
     };
     // Kibana takes the same credentials as Elasticsearch (what Elastic's own tools do).
@@ -504,19 +632,20 @@ async fn setup(cfg: &Config, url: Option<String>, kibana_url: Option<String>, dr
         let mut k = KibanaTarget::new(u);
         k.auth = match (&conn.api_key, &conn.username, &conn.password) {
             (Some(key), _, _) => KibanaAuth::ApiKey(key.clone()),
-            (None, Some(u), Some(p)) => KibanaAuth::Basic { username: u.clone(), password: p.clone() },
+            (None, Some(u), Some(p)) => KibanaAuth::Basic {
+                username: u.clone(),
+                password: p.clone(),
+            },
             _ => KibanaAuth::None,
         };
         k.ca_cert_pem = conn.ca_cert_pem.clone();
         k
     });
     let mut out = std::io::stdout();
-    let report = setup::run(&es, kibana.as_ref(), &settings, dry_run, &mut out)
+    // `run` writes each step and warning to `out` itself.
+    setup::run(&es, kibana.as_ref(), &settings, dry_run, &mut out)
         .await
         .map_err(|e| CliError::Setup(e.to_string()))?;
-    for w in &report.warnings {
-        eprintln!("warning: {w}");
-    }
     if kibana.is_none() && !dry_run {
         eprintln!("note: KIBANA_URL not set: saved objects were not imported");
     }

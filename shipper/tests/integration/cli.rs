@@ -11,7 +11,10 @@ fn shipper() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_shipper"));
     // Keep the user's settings out of the test.
     for (k, _) in std::env::vars() {
-        if k.starts_with("SHIPPER_") || k.starts_with("ELASTICSEARCH_") || k == "AWS_LAMBDA_RUNTIME_API" {
+        if k.starts_with("SHIPPER_")
+            || k.starts_with("ELASTICSEARCH_")
+            || k == "AWS_LAMBDA_RUNTIME_API"
+        {
             c.env_remove(k);
         }
     }
@@ -19,7 +22,12 @@ fn shipper() -> Command {
 }
 
 fn run_with_stdin(mut c: Command, input: &[u8]) -> std::process::Output {
-    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -30,13 +38,25 @@ fn transform_writes_create_actions_and_documents_for_every_event() {
     let mut c = shipper();
     c.args(["transform", "-"]);
     let out = run_with_stdin(c, lines.as_bytes());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 2 * 600);
     for pair in rows.chunks(2) {
         let action = &pair[0]["create"];
-        assert!(action["_index"].as_str().unwrap().starts_with("logs-cloudwatch.vocab_api_words-"));
+        assert!(
+            action["_index"]
+                .as_str()
+                .unwrap()
+                .starts_with("logs-cloudwatch.vocab_api_words-")
+        );
         assert_eq!(action["_id"], pair[1]["event"]["id"]);
         assert!(pair[1]["@timestamp"].is_string());
     }
@@ -49,7 +69,11 @@ fn transform_accepts_the_decoded_inner_json_and_skips_control_messages() {
     let mut c = shipper();
     c.args(["transform"]);
     let out = run_with_stdin(c, format!("{inner}\n{control}").as_bytes());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 2);
     assert!(text.contains(r#""message":"[ERROR] x""#), "{text}");
@@ -61,24 +85,51 @@ fn bad_input_is_one_line_naming_file_and_position_with_a_nonzero_exit() {
     std::fs::create_dir_all(&dir).unwrap();
     let good = support::generate(5, 1, 1, &[]).remove(0);
     let cases = [
-        ("notjson.jsonl", format!("{good}\n{{oops"), "notjson.jsonl:2:", "not JSON"),
-        ("notgzip.jsonl", format!("{good}\n{{\"awslogs\":{{\"data\":\"aGVsbG8=\"}}}}"), "notgzip.jsonl:2:1:", "neither gzip nor zlib"),
-        ("notb64.jsonl", "{\"awslogs\":{\"data\":\"%%%\"}}".to_owned(), "notb64.jsonl:1:1:", "not valid base64"),
-        ("other.jsonl", "{\"hello\":1}".to_owned(), "other.jsonl:1:1:", "not a CloudWatch Logs payload"),
+        (
+            "notjson.jsonl",
+            format!("{good}\n{{oops"),
+            "notjson.jsonl:2:",
+            "not JSON",
+        ),
+        (
+            "notgzip.jsonl",
+            format!("{good}\n{{\"awslogs\":{{\"data\":\"aGVsbG8=\"}}}}"),
+            "notgzip.jsonl:2:1:",
+            "neither gzip nor zlib",
+        ),
+        (
+            "notb64.jsonl",
+            "{\"awslogs\":{\"data\":\"%%%\"}}".to_owned(),
+            "notb64.jsonl:1:1:",
+            "not valid base64",
+        ),
+        (
+            "other.jsonl",
+            "{\"hello\":1}".to_owned(),
+            "other.jsonl:1:1:",
+            "not a CloudWatch Logs payload",
+        ),
     ];
     for (name, content, at, why) in cases {
         let p = dir.join(name);
         std::fs::write(&p, content).unwrap();
         for sub in ["transform", "ship"] {
             let mut c = shipper();
-            c.args([sub, p.to_str().unwrap()]).env("ELASTICSEARCH_URL", "http://127.0.0.1:9");
+            c.args([sub, p.to_str().unwrap()])
+                .env("ELASTICSEARCH_URL", "http://127.0.0.1:9");
             let out = c.output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{sub} {name}: {err}");
-            assert_eq!(err.trim_end().lines().count(), 1, "{sub} {name}: one line, got {err}");
+            assert_eq!(
+                err.trim_end().lines().count(),
+                1,
+                "{sub} {name}: one line, got {err}"
+            );
             assert!(err.contains(at) && err.contains(why), "{sub} {name}: {err}");
             if sub == "transform" {
-                assert!(out.stdout.is_empty() || name == "notjson.jsonl" || name == "notgzip.jsonl");
+                assert!(
+                    out.stdout.is_empty() || name == "notjson.jsonl" || name == "notgzip.jsonl"
+                );
             }
         }
     }
@@ -94,7 +145,8 @@ fn ship_replays_files_into_the_emulator_with_a_summary() {
     std::fs::write(&p, support::generate(500, 3, 5, &[]).join("\n")).unwrap();
     let ns = support::unique_namespace("cli");
     let mut c = shipper();
-    c.args(["ship", "--url", es.url(), p.to_str().unwrap()]).env("SHIPPER_NAMESPACE", &ns);
+    c.args(["ship", "--url", es.url(), p.to_str().unwrap()])
+        .env("SHIPPER_NAMESPACE", &ns);
     let out = c.output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
@@ -107,8 +159,106 @@ fn ship_replays_files_into_the_emulator_with_a_summary() {
 #[test]
 fn a_bad_setting_names_the_variable_and_exits_2() {
     let mut c = shipper();
-    c.args(["transform", "-"]).env("SHIPPER_MAX_BULK_DOCS", "many");
+    c.args(["transform", "-"])
+        .env("SHIPPER_MAX_BULK_DOCS", "many");
     let out = run_with_stdin(c, b"");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SHIPPER_MAX_BULK_DOCS"));
+}
+
+#[test]
+fn transform_re_drives_dead_letter_records_from_a_search_answer() {
+    let inner = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"/aws/lambda/f","logStream":"s","subscriptionFilters":[],"logEvents":[{"id":"77","timestamp":0,"message":"{\"status\":\"ok\"}"}]}"#;
+    let search = serde_json::json!({"hits": {"hits": [
+        {"_index": "logs-shipper.deadletter-default", "_id": "77", "_source": {"deadletter": {"payload": inner}, "error": {"type": "mapper_parsing_exception"}}}
+    ]}});
+    let mut c = shipper();
+    c.args(["transform", "-"]);
+    let out = run_with_stdin(c, search.to_string().as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["create"]["_id"], "77");
+    assert_eq!(rows[1]["app"]["status"], "ok");
+}
+
+/// The connection comes from a Secrets Manager secret and an SSM SecureString parameter held
+/// by the AWS emulator (moto), not from the environment; the secret's values never reach the
+/// output.
+#[test]
+fn ship_takes_its_connection_from_secrets_manager_or_ssm() {
+    let moto = support::moto();
+    let es = support::noida();
+    let ns = support::unique_namespace("sec");
+    let secret =
+        serde_json::json!({"url": es.url(), "username": "elastic", "password": "s3cr3t-pw"})
+            .to_string();
+    let script = r#"
+import boto3, sys
+kw = dict(endpoint_url=sys.argv[1], region_name="ap-northeast-2", aws_access_key_id="t", aws_secret_access_key="t")
+arn = boto3.client("secretsmanager", **kw).create_secret(Name=sys.argv[2], SecretString=sys.argv[3])["ARN"]
+boto3.client("ssm", **kw).put_parameter(Name="/" + sys.argv[2], Value=sys.argv[3], Type="SecureString")
+print(arn)
+"#;
+    let name = format!("shipper-es-{ns}");
+    let out = Command::new("python3")
+        .args(["-c", script, moto.url(), &name, &secret])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let arn = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+
+    let dir = std::env::temp_dir().join(format!("shipper-sec-{}", support::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("b.jsonl");
+    std::fs::write(&p, support::generate(20, 1, 2, &[]).join("\n")).unwrap();
+    for (var, value) in [
+        ("ELASTICSEARCH_SECRET_ARN", arn.as_str()),
+        ("ELASTICSEARCH_SSM_PARAMETER", &format!("/{name}")),
+    ] {
+        let mut c = shipper();
+        c.args(["ship", p.to_str().unwrap()])
+            .env(var, value)
+            .env("SHIPPER_NAMESPACE", &ns)
+            .env("AWS_ENDPOINT_URL", moto.url())
+            .env("AWS_REGION", "ap-northeast-2")
+            .env("AWS_ACCESS_KEY_ID", "t")
+            .env("AWS_SECRET_ACCESS_KEY", "t");
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{var}: {err}");
+        assert!(err.contains("done: 20 events"), "{var}: {err}");
+        assert!(
+            !err.contains("s3cr3t-pw"),
+            "{var}: the password leaked: {err}"
+        );
+    }
+    // A secret that doesn't exist: the error names the variable.
+    let mut c = shipper();
+    c.args(["ship", p.to_str().unwrap()])
+        .env(
+            "ELASTICSEARCH_SECRET_ARN",
+            "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:nope",
+        )
+        .env("AWS_ENDPOINT_URL", moto.url())
+        .env("AWS_REGION", "ap-northeast-2")
+        .env("AWS_ACCESS_KEY_ID", "t")
+        .env("AWS_SECRET_ACCESS_KEY", "t");
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("ELASTICSEARCH_SECRET_ARN"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
 }

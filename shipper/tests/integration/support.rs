@@ -22,7 +22,9 @@ pub fn shared_dir() -> PathBuf {
 }
 
 pub fn data_file(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 /// Lambda payloads (`{"awslogs":{"data":…}}` JSON lines) from the shared generator.
@@ -30,12 +32,27 @@ pub fn generate(events: usize, batches: usize, seed: u64, extra: &[&str]) -> Vec
     let script = shared_dir().join("gen_events.py");
     let out = Command::new("python3")
         .arg(&script)
-        .args(["--events", &events.to_string(), "--batches", &batches.to_string(), "--seed", &seed.to_string()])
+        .args([
+            "--events",
+            &events.to_string(),
+            "--batches",
+            &batches.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
         .args(extra)
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-    assert!(out.status.success(), "gen_events.py failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+    assert!(
+        out.status.success(),
+        "gen_events.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The `awslogs.data` strings of generated payloads.
@@ -50,7 +67,11 @@ pub fn generate_data(events: usize, batches: usize, seed: u64, extra: &[&str]) -
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A child process killed when dropped.
@@ -75,7 +96,11 @@ mod tempdir {
         }
     }
     pub fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("shipper-{tag}-{}-{}", std::process::id(), super::free_port()));
+        let p = std::env::temp_dir().join(format!(
+            "shipper-{tag}-{}-{}",
+            std::process::id(),
+            super::free_port()
+        ));
         std::fs::create_dir_all(&p).unwrap();
         Dir(p)
     }
@@ -86,7 +111,10 @@ mod tempdir {
 pub fn wait_http(url: &str, what: &str) {
     use std::io::{Read, Write};
     let rest = url.trim_start_matches("http://");
-    let (hostport, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let (hostport, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let ok = std::net::TcpStream::connect(hostport)
@@ -101,7 +129,10 @@ pub fn wait_http(url: &str, what: &str) {
         if ok {
             return;
         }
-        assert!(Instant::now() < deadline, "{what} did not answer at {url} within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not answer at {url} within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -129,17 +160,42 @@ pub fn noida() -> Endpoint {
     }
     let port = free_port();
     let dir = tempdir::new("noida");
-    let child = Command::new("noida-db")
+    // The `noida-db` on PATH is a Python wrapper running the real server as its child; killing
+    // the wrapper would leave the server behind, so start the server binary itself.
+    let bin = Command::new("python3")
+        .args([
+            "-c",
+            "from importlib.resources import files; print(files('noida_db').joinpath('noida-db'))",
+        ])
+        .output()
+        .expect("python3");
+    assert!(
+        bin.status.success(),
+        "noida-db is not installed: pip install -r requirements-dev.txt"
+    );
+    let bin = String::from_utf8(bin.stdout).unwrap().trim().to_owned();
+    let child = Command::new(bin)
         .args(["start", "--data-dir"])
         .arg(&dir.0)
-        .args(["--host", "127.0.0.1", "--only", "elasticsearch", "--elasticsearch-port", &port.to_string()])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--only",
+            "elasticsearch",
+            "--elasticsearch-port",
+            &port.to_string(),
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("noida-db is not installed: pip install -r requirements-dev.txt");
     let url = format!("http://127.0.0.1:{port}");
-    let p = Proc { child, url: url.clone(), _dir: Some(dir) };
+    let p = Proc {
+        child,
+        url: url.clone(),
+        _dir: Some(dir),
+    };
     wait_http(&url, "noida-db");
     Endpoint::Owned(p)
 }
@@ -153,18 +209,30 @@ pub fn osmem() -> Endpoint {
         .args(["-c", "import osmem_server as o; print(o.resolve_binary())"])
         .output()
         .expect("python3");
-    assert!(bin.status.success(), "osmem-server is not installed: pip install -r requirements-dev.txt");
+    assert!(
+        bin.status.success(),
+        "osmem-server is not installed: pip install -r requirements-dev.txt"
+    );
     let bin = String::from_utf8(bin.stdout).unwrap().trim().to_owned();
     let port = free_port();
     let child = Command::new(bin)
-        .args(["-addr", &format!("127.0.0.1:{port}"), "-no-stdin-watch", "-no-ja"])
+        .args([
+            "-addr",
+            &format!("127.0.0.1:{port}"),
+            "-no-stdin-watch",
+            "-no-ja",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("starting osmem-server");
     let url = format!("http://127.0.0.1:{port}");
-    let p = Proc { child, url: url.clone(), _dir: None };
+    let p = Proc {
+        child,
+        url: url.clone(),
+        _dir: None,
+    };
     wait_http(&url, "osmem-server");
     Endpoint::Owned(p)
 }
@@ -183,7 +251,11 @@ pub fn moto() -> Endpoint {
         .spawn()
         .expect("moto_server is not installed: pip install -r requirements-dev.txt");
     let url = format!("http://127.0.0.1:{port}");
-    let p = Proc { child, url: url.clone(), _dir: None };
+    let p = Proc {
+        child,
+        url: url.clone(),
+        _dir: None,
+    };
     wait_http(&format!("{url}/moto-api/"), "moto");
     Endpoint::Owned(p)
 }
@@ -191,7 +263,9 @@ pub fn moto() -> Endpoint {
 /// A real cluster, when `ELASTICSEARCH_URL` is set (with ELASTICSEARCH_API_KEY or
 /// ELASTICSEARCH_USERNAME/PASSWORD as needed).
 pub fn real_elasticsearch() -> Option<Connection> {
-    let url = std::env::var("ELASTICSEARCH_URL").ok().filter(|u| !u.is_empty())?;
+    let url = std::env::var("ELASTICSEARCH_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
     Some(Connection {
         url: Some(url),
         api_key: std::env::var("ELASTICSEARCH_API_KEY").ok(),
@@ -203,7 +277,11 @@ pub fn real_elasticsearch() -> Option<Connection> {
 }
 
 pub fn connection(url: &str) -> Connection {
-    Connection { url: Some(url.to_owned()), timeout: Some(Duration::from_secs(30)), ..Connection::default() }
+    Connection {
+        url: Some(url.to_owned()),
+        timeout: Some(Duration::from_secs(30)),
+        ..Connection::default()
+    }
 }
 
 /// A shipper sending to `conn` with `naming`; small bulks so splitting is exercised.
@@ -214,8 +292,14 @@ pub fn shipper(conn: &Connection, naming: Naming) -> Shipper {
         naming,
         region: Some("ap-northeast-2".into()),
         opts: shipper::deliver::DeliverOptions {
-            limits: shipper::request_builder::Limits { max_bytes: 2 * 1024 * 1024, max_docs: 1000 },
-            backoff: shipper::retry::Backoff { base: Duration::from_millis(20), max: Duration::from_millis(200) },
+            limits: shipper::request_builder::Limits {
+                max_bytes: 2 * 1024 * 1024,
+                max_docs: 1000,
+            },
+            backoff: shipper::retry::Backoff {
+                base: Duration::from_millis(20),
+                max: Duration::from_millis(200),
+            },
             ..Default::default()
         },
         health_docs: true,
@@ -230,8 +314,17 @@ pub fn unique_namespace(tag: &str) -> String {
 }
 
 /// Raw HTTP helper for reading back (`_refresh`, `_count`, `_search`).
-pub async fn es_json(conn: &Connection, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let url = format!("{}/{}", conn.url.as_deref().unwrap().trim_end_matches('/'), path.trim_start_matches('/'));
+pub async fn es_json(
+    conn: &Connection,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!(
+        "{}/{}",
+        conn.url.as_deref().unwrap().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
     let mut req = reqwest::Client::new().request(method, url);
     if let Some(k) = &conn.api_key {
         req = req.header("Authorization", format!("ApiKey {k}"));
@@ -248,13 +341,25 @@ pub async fn es_json(conn: &Connection, method: reqwest::Method, path: &str, bod
 }
 
 pub async fn refresh(conn: &Connection, target: &str) {
-    let _ = es_json(conn, reqwest::Method::POST, &format!("{target}/_refresh"), None).await;
+    let _ = es_json(
+        conn,
+        reqwest::Method::POST,
+        &format!("{target}/_refresh"),
+        None,
+    )
+    .await;
 }
 
 pub async fn count(conn: &Connection, target: &str, query: Option<Value>) -> u64 {
     refresh(conn, target).await;
     let body = query.map(|q| serde_json::json!({ "query": q }));
-    let (status, v) = es_json(conn, reqwest::Method::POST, &format!("{target}/_count"), body).await;
+    let (status, v) = es_json(
+        conn,
+        reqwest::Method::POST,
+        &format!("{target}/_count"),
+        body,
+    )
+    .await;
     assert_eq!(status, 200, "_count on {target}: {v}");
     v["count"].as_u64().unwrap()
 }

@@ -67,12 +67,24 @@ impl fmt::Debug for Config {
         let redact = |o: &Option<String>| o.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
             .field("elasticsearch_url", &self.elasticsearch_url)
-            .field("elasticsearch_cloud_id", &self.elasticsearch_cloud_id.as_ref().map(|_| "<set>"))
-            .field("elasticsearch_api_key", &redact(&self.elasticsearch_api_key))
+            .field(
+                "elasticsearch_cloud_id",
+                &self.elasticsearch_cloud_id.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "elasticsearch_api_key",
+                &redact(&self.elasticsearch_api_key),
+            )
             .field("elasticsearch_username", &self.elasticsearch_username)
-            .field("elasticsearch_password", &redact(&self.elasticsearch_password))
+            .field(
+                "elasticsearch_password",
+                &redact(&self.elasticsearch_password),
+            )
             .field("elasticsearch_secret_arn", &self.elasticsearch_secret_arn)
-            .field("elasticsearch_ssm_parameter", &self.elasticsearch_ssm_parameter)
+            .field(
+                "elasticsearch_ssm_parameter",
+                &self.elasticsearch_ssm_parameter,
+            )
             .field("naming", &self.naming())
             .field("limits", &self.limits())
             .finish_non_exhaustive()
@@ -99,7 +111,9 @@ impl Config {
     }
 
     /// Reads from `vars` (tests pass their own), then validates.
-    pub fn from_iter(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn from_iter(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         // Empty values mean "unset" (Terraform and compose often pass VAR="").
         let vars = vars.into_iter().filter(|(_, v)| !v.is_empty());
         let c: Config = envy::from_iter(vars).map_err(|e| ConfigError::Env(env_error(e)))?;
@@ -135,7 +149,8 @@ impl Config {
             if d != "auto" && !valid_name_part(d) {
                 return Err(ConfigError::Invalid {
                     var: "SHIPPER_DATASET",
-                    why: "lower case letters, digits, `.` and `_` only (no `-`), at most 100 bytes".into(),
+                    why: "lower case letters, digits, `.` and `_` only (no `-`), at most 100 bytes"
+                        .into(),
                 });
             }
         }
@@ -143,15 +158,22 @@ impl Config {
             if !valid_name_part(n) {
                 return Err(ConfigError::Invalid {
                     var: "SHIPPER_NAMESPACE",
-                    why: "lower case letters, digits, `.` and `_` only (no `-`), at most 100 bytes".into(),
+                    why: "lower case letters, digits, `.` and `_` only (no `-`), at most 100 bytes"
+                        .into(),
                 });
             }
         }
         if self.shipper_max_bulk_bytes == Some(0) {
-            return Err(ConfigError::Invalid { var: "SHIPPER_MAX_BULK_BYTES", why: "must be > 0".into() });
+            return Err(ConfigError::Invalid {
+                var: "SHIPPER_MAX_BULK_BYTES",
+                why: "must be > 0".into(),
+            });
         }
         if self.shipper_max_bulk_docs == Some(0) {
-            return Err(ConfigError::Invalid { var: "SHIPPER_MAX_BULK_DOCS", why: "must be > 0".into() });
+            return Err(ConfigError::Invalid {
+                var: "SHIPPER_MAX_BULK_DOCS",
+                why: "must be > 0".into(),
+            });
         }
         if let Some(p) = &self.elasticsearch_ca_cert {
             if !p.is_file() {
@@ -218,7 +240,8 @@ impl Config {
 fn valid_name_part(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 100
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
 }
 
 /// envy names the field in lower case; users know the variable in upper case.
@@ -227,8 +250,16 @@ fn env_error(e: envy::Error) -> String {
         envy::Error::MissingValue(f) => format!("{} is required", f.to_ascii_uppercase()),
         envy::Error::Custom(m) => {
             // e.g. "provided string was not `true` or `false` while parsing value \"x\" provided by SHIPPER_GZIP"
-            let var = m.rsplit("provided by ").next().unwrap_or_default().to_ascii_uppercase();
-            if var.is_empty() || var.len() == m.len() { m } else { format!("{var}: {m}") }
+            let var = m
+                .rsplit("provided by ")
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            if var.is_empty() || var.len() == m.len() {
+                m
+            } else {
+                format!("{var}: {m}")
+            }
         }
     }
 }
@@ -256,22 +287,40 @@ mod tests {
     fn a_bad_value_names_its_variable() {
         let e = cfg(&[("SHIPPER_GZIP", "maybe")]).unwrap_err().to_string();
         assert!(e.contains("SHIPPER_GZIP"), "{e}");
-        let e = cfg(&[("SHIPPER_MAX_BULK_BYTES", "ten")]).unwrap_err().to_string();
+        let e = cfg(&[("SHIPPER_MAX_BULK_BYTES", "ten")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("SHIPPER_MAX_BULK_BYTES"), "{e}");
-        let e = cfg(&[("SHIPPER_NAMESPACE", "Prod-1")]).unwrap_err().to_string();
+        let e = cfg(&[("SHIPPER_NAMESPACE", "Prod-1")])
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("SHIPPER_NAMESPACE"), "{e}");
-        let e = cfg(&[("ELASTICSEARCH_URL", "localhost:9200")]).unwrap_err().to_string();
+        let e = cfg(&[("ELASTICSEARCH_URL", "localhost:9200")])
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("ELASTICSEARCH_URL"), "{e}");
-        let e = cfg(&[("SHIPPER_TARGET", "stream")]).unwrap_err().to_string();
+        let e = cfg(&[("SHIPPER_TARGET", "stream")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("SHIPPER_TARGET"), "{e}");
-        let e = cfg(&[("ELASTICSEARCH_USERNAME", "elastic")]).unwrap_err().to_string();
+        let e = cfg(&[("ELASTICSEARCH_USERNAME", "elastic")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ELASTICSEARCH_PASSWORD"), "{e}");
     }
 
     #[test]
     fn debug_output_never_shows_secrets() {
-        let c = cfg(&[("ELASTICSEARCH_API_KEY", "c2VjcmV0OmtleQ=="), ("ELASTICSEARCH_USERNAME", "u"), ("ELASTICSEARCH_PASSWORD", "hunter2")]).unwrap();
+        let c = cfg(&[
+            ("ELASTICSEARCH_API_KEY", "c2VjcmV0OmtleQ=="),
+            ("ELASTICSEARCH_USERNAME", "u"),
+            ("ELASTICSEARCH_PASSWORD", "hunter2"),
+        ])
+        .unwrap();
         let s = format!("{c:?}");
-        assert!(!s.contains("c2VjcmV0OmtleQ==") && !s.contains("hunter2"), "{s}");
+        assert!(
+            !s.contains("c2VjcmV0OmtleQ==") && !s.contains("hunter2"),
+            "{s}"
+        );
     }
 }

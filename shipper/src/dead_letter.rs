@@ -29,8 +29,9 @@ struct DeadLetter<'a> {
 }
 
 fn data_stream(naming: &Naming) -> Option<serde_json::Value> {
-    (naming.mode == TargetMode::DataStream)
-        .then(|| json!({"type": "logs", "dataset": DEAD_LETTER_DATASET, "namespace": naming.namespace}))
+    (naming.mode == TargetMode::DataStream).then(
+        || json!({"type": "logs", "dataset": DEAD_LETTER_DATASET, "namespace": naming.namespace}),
+    )
 }
 
 /// A refused event. Its `_id` is the event id, so dead-lettering twice stays one record.
@@ -70,7 +71,11 @@ pub fn for_rejected(
     };
     let dl = DeadLetter {
         timestamp: rfc3339_millis(now_ms),
-        message: if too_large { preview(message, 1024) } else { message },
+        message: if too_large {
+            preview(message, 1024)
+        } else {
+            message
+        },
         event: json!({"id": event.id, "kind": "pipeline_error", "dataset": DEAD_LETTER_DATASET,
                       "ingested": rfc3339_millis(now_ms), "original_timestamp": rfc3339_millis(event.timestamp)}),
         error: json!({"type": why.error_type, "message": why.reason}),
@@ -89,7 +94,13 @@ pub fn for_rejected(
 
 /// A payload that is not base64 / gzip / zlib / CloudWatch JSON. Its `_id` is a hash of its
 /// bytes, so a Lambda retry of the same payload doesn't add a second record.
-pub fn for_undecodable(raw: &[u8], origin: &str, reason: &str, naming: &Naming, now_ms: i64) -> Document {
+pub fn for_undecodable(
+    raw: &[u8],
+    origin: &str,
+    reason: &str,
+    naming: &Naming,
+    now_ms: i64,
+) -> Document {
     let id = hex(&sha2::Sha256::digest(raw));
     // Keep it replayable and JSON-safe: base64 of exactly what arrived.
     use base64::Engine;
@@ -126,16 +137,20 @@ fn gzip_base64(b: &[u8]) -> String {
     use base64::Engine;
     use std::io::Write;
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let z = enc.write_all(b).and_then(|()| enc.finish()).unwrap_or_default();
+    let z = enc
+        .write_all(b)
+        .and_then(|()| enc.finish())
+        .unwrap_or_default();
     base64::engine::general_purpose::STANDARD.encode(z)
 }
 
 fn hex(b: &[u8]) -> String {
     use std::fmt::Write;
-    b.iter().fold(String::with_capacity(b.len() * 2), |mut s, x| {
-        let _ = write!(s, "{x:02x}");
-        s
-    })
+    b.iter()
+        .fold(String::with_capacity(b.len() * 2), |mut s, x| {
+            let _ = write!(s, "{x:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -150,28 +165,51 @@ mod tests {
             log_group: Cow::Borrowed("/aws/lambda/orders"),
             log_stream: Cow::Borrowed("s"),
             subscription_filters: vec!["to-es".into()],
-            log_events: vec![LogEvent { id: "e1".into(), timestamp: 1, message: Cow::Borrowed(message), extracted_fields: None }],
+            log_events: vec![LogEvent {
+                id: "e1".into(),
+                timestamp: 1,
+                message: Cow::Borrowed(message),
+                extracted_fields: None,
+            }],
             policy_level: None,
         }
     }
 
     fn refused(doc_bytes: usize, status: u16) -> (Document, Rejected) {
-        let doc = Document { id: "e1".into(), index: "logs-x-default".into(), source: vec![b'a'; doc_bytes], timestamp_ms: 1 };
-        let why = Rejected { doc: 0, status, error_type: "t".into(), reason: "r".into() };
+        let doc = Document {
+            id: "e1".into(),
+            index: "logs-x-default".into(),
+            source: vec![b'a'; doc_bytes],
+            timestamp_ms: 1,
+        };
+        let why = Rejected {
+            doc: 0,
+            status,
+            error_type: "t".into(),
+            reason: "r".into(),
+        };
         (doc, why)
     }
 
     #[test]
     fn a_dead_letter_for_a_413_is_smaller_than_the_refused_document_and_still_replayable() {
-        let message: String = (0..4000).map(|i| format!("  {i}: frame at src/handler.rs:{i}\n")).collect();
+        let message: String = (0..4000)
+            .map(|i| format!("  {i}: frame at src/handler.rs:{i}\n"))
+            .collect();
         let d = data(&message);
         let (doc, why) = refused(message.len() + 500, 413);
         let dl = for_rejected(&d, &d.log_events[0], &doc, &why, &Naming::default(), 0);
-        assert!(dl.source.len() < doc.source.len() / 4, "{} vs {}", dl.source.len(), doc.source.len());
+        assert!(
+            dl.source.len() < doc.source.len() / 4,
+            "{} vs {}",
+            dl.source.len(),
+            doc.source.len()
+        );
         let v: serde_json::Value = serde_json::from_slice(&dl.source).unwrap();
         assert!(v["deadletter"].get("document").is_none());
         assert_eq!(v["message"].as_str().unwrap().len(), 1024);
-        let inner = crate::decode::inflate_base64(v["deadletter"]["payload"].as_str().unwrap()).unwrap();
+        let inner =
+            crate::decode::inflate_base64(v["deadletter"]["payload"].as_str().unwrap()).unwrap();
         let back = crate::decode::parse_logs_data(&inner).unwrap();
         assert_eq!(back.log_events[0].message, message);
     }
@@ -183,7 +221,12 @@ mod tests {
         let dl = for_rejected(&d, &d.log_events[0], &doc, &why, &Naming::default(), 0);
         let v: serde_json::Value = serde_json::from_slice(&dl.source).unwrap();
         assert_eq!(v["deadletter"]["document"], "aaaaaaaaaa");
-        assert!(v["deadletter"]["payload"].as_str().unwrap().starts_with('{'));
+        assert!(
+            v["deadletter"]["payload"]
+                .as_str()
+                .unwrap()
+                .starts_with('{')
+        );
         assert_eq!(v["message"], "bad");
     }
 }

@@ -133,8 +133,9 @@ pub fn inflate_base64(data: &str) -> Result<Vec<u8>, DecodeError> {
 
 /// Compressed (or plain JSON) bytes → JSON bytes.
 pub fn inflate(compressed: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    let kind = sniff(compressed)
-        .ok_or_else(|| DecodeError::UnknownCompression(compressed.iter().take(4).copied().collect()))?;
+    let kind = sniff(compressed).ok_or_else(|| {
+        DecodeError::UnknownCompression(compressed.iter().take(4).copied().collect())
+    })?;
     match kind {
         Compression::None => Ok(compressed.to_vec()),
         Compression::Gzip => {
@@ -224,14 +225,20 @@ mod tests {
 
     #[test]
     fn names_the_stage_that_failed() {
-        assert!(matches!(inflate_base64("not base64!!"), Err(DecodeError::Base64(_))));
+        assert!(matches!(
+            inflate_base64("not base64!!"),
+            Err(DecodeError::Base64(_))
+        ));
         assert!(matches!(
             inflate_base64(&b64(b"plain bytes")),
             Err(DecodeError::UnknownCompression(_))
         ));
         let mut truncated = gzip(b"{\"messageType\":\"DATA_MESSAGE\"}");
         truncated.truncate(12);
-        assert!(matches!(inflate(&truncated), Err(DecodeError::Inflate { kind: "gzip", .. })));
+        assert!(matches!(
+            inflate(&truncated),
+            Err(DecodeError::Inflate { kind: "gzip", .. })
+        ));
         let not_json = gzip(b"hello");
         assert!(matches!(
             parse_logs_data(&inflate(&not_json).unwrap()),

@@ -77,13 +77,19 @@ pub struct Delivery {
 }
 
 /// Sends `docs`, retrying only failed items with backoff until `stop_at`.
-pub async fn deliver(client: &dyn BulkClient, docs: &[Document], opts: &DeliverOptions, stop_at: Instant) -> Delivery {
+pub async fn deliver(
+    client: &dyn BulkClient,
+    docs: &[Document],
+    opts: &DeliverOptions,
+    stop_at: Instant,
+) -> Delivery {
     let mut out = Delivery::default();
     let mut pending: Vec<usize> = (0..docs.len()).collect();
     let mut attempt = 0u32;
     while !pending.is_empty() {
         let mut retry_next = Vec::new();
-        let mut queue: VecDeque<Vec<usize>> = request_builder::split(docs, &pending, opts.limits).into();
+        let mut queue: VecDeque<Vec<usize>> =
+            request_builder::split(docs, &pending, opts.limits).into();
         while let Some(chunk) = queue.pop_front() {
             let now = Instant::now();
             if now >= stop_at {
@@ -121,9 +127,16 @@ pub async fn deliver(client: &dyn BulkClient, docs: &[Document], opts: &DeliverO
                                     ));
                                     retry_next.push(doc)
                                 }
-                                ItemOutcome::Reject { status, error_type, reason } => {
-                                    out.rejected.push(Rejected { doc, status, error_type, reason })
-                                }
+                                ItemOutcome::Reject {
+                                    status,
+                                    error_type,
+                                    reason,
+                                } => out.rejected.push(Rejected {
+                                    doc,
+                                    status,
+                                    error_type,
+                                    reason,
+                                }),
                             }
                         }
                     }
@@ -198,7 +211,10 @@ pub async fn deliver(client: &dyn BulkClient, docs: &[Document], opts: &DeliverO
 fn error_of(body: &[u8], status: u16) -> (String, String) {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let e = &v["error"];
-    let t = e["type"].as_str().map(str::to_owned).unwrap_or_else(|| format!("http_{status}"));
+    let t = e["type"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("http_{status}"));
     let r = e["reason"]
         .as_str()
         .or_else(|| e.as_str())

@@ -22,7 +22,12 @@ pub struct BatchContext<'a> {
 }
 
 impl<'a> BatchContext<'a> {
-    pub fn new(data: &'a LogsData<'a>, naming: &'a Naming, region: Option<&'a str>, now_ms: i64) -> Self {
+    pub fn new(
+        data: &'a LogsData<'a>,
+        naming: &'a Naming,
+        region: Option<&'a str>,
+        now_ms: i64,
+    ) -> Self {
         BatchContext {
             owner: &data.owner,
             log_group: &data.log_group,
@@ -169,7 +174,10 @@ struct FaasF<'a> {
 }
 impl FaasF<'_> {
     fn is_empty(&self) -> bool {
-        self.name.is_none() && self.version.is_none() && self.execution.is_none() && self.coldstart.is_none()
+        self.name.is_none()
+            && self.version.is_none()
+            && self.execution.is_none()
+            && self.coldstart.is_none()
     }
 }
 
@@ -263,7 +271,13 @@ fn as_deref(o: &Option<String>) -> Option<&str> {
     o.as_deref()
 }
 
-fn serialize(ctx: &BatchContext<'_>, naming: &Naming, event: &LogEvent<'_>, raw: &str, p: &Parsed) -> Vec<u8> {
+fn serialize(
+    ctx: &BatchContext<'_>,
+    naming: &Naming,
+    event: &LogEvent<'_>,
+    raw: &str,
+    p: &Parsed,
+) -> Vec<u8> {
     let src = Source {
         timestamp: rfc3339_millis(event.timestamp),
         message: p.message.as_deref().unwrap_or(raw),
@@ -275,9 +289,16 @@ fn serialize(ctx: &BatchContext<'_>, naming: &Naming, event: &LogEvent<'_>, raw:
             action: p.action,
             duration: p.duration_ns,
         },
-        log: LogF { level: as_deref(&p.level), logger: as_deref(&p.logger) },
+        log: LogF {
+            level: as_deref(&p.level),
+            logger: as_deref(&p.logger),
+        },
         aws: AwsF {
-            cloudwatch: CloudwatchF { log_group: ctx.log_group, log_stream: ctx.log_stream, event_id: &event.id },
+            cloudwatch: CloudwatchF {
+                log_group: ctx.log_group,
+                log_stream: ctx.log_stream,
+                event_id: &event.id,
+            },
             lambda: LambdaF {
                 report: p.report.as_ref(),
                 xray_trace_id: as_deref(&p.xray_trace_id),
@@ -306,7 +327,10 @@ fn serialize(ctx: &BatchContext<'_>, naming: &Naming, event: &LogEvent<'_>, raw:
             response: p.status_code.map(|status_code| StatusF { status_code }),
             route: as_deref(&p.http_route),
         },
-        url: UrlF { path: as_deref(&p.url_path), query: as_deref(&p.url_query) },
+        url: UrlF {
+            path: as_deref(&p.url_path),
+            query: as_deref(&p.url_query),
+        },
         user: p.user_id.as_deref().map(|id| IdF { id }),
         trace: p.trace_id.as_deref().map(|id| IdF { id }),
         span: p.span_id.as_deref().map(|id| IdF { id }),
@@ -344,7 +368,12 @@ mod tests {
         let d = data();
         let naming = Naming::default();
         let ctx = BatchContext::new(&d, &naming, Some("ap-northeast-2"), 1_795_510_800_000);
-        let ev = LogEvent { id: "3".repeat(56), timestamp: 1_795_510_800_123, message: message.into(), extracted_fields: None };
+        let ev = LogEvent {
+            id: "3".repeat(56),
+            timestamp: 1_795_510_800_123,
+            message: message.into(),
+            extracted_fields: None,
+        };
         let doc = build(&ctx, &naming, &ev);
         assert_eq!(doc.index, "logs-cloudwatch.vocab_api_words-default");
         serde_json::from_slice(&doc.source).unwrap()
@@ -357,7 +386,10 @@ mod tests {
         assert_eq!(v["message"], "hello");
         assert_eq!(v["event"]["id"], "3".repeat(56));
         assert_eq!(v["aws"]["cloudwatch"]["event_id"], "3".repeat(56));
-        assert_eq!(v["aws"]["cloudwatch"]["log_group"], "/aws/lambda/vocab-api-words");
+        assert_eq!(
+            v["aws"]["cloudwatch"]["log_group"],
+            "/aws/lambda/vocab-api-words"
+        );
         assert_eq!(v["cloud"]["provider"], "aws");
         assert_eq!(v["cloud"]["account"]["id"], "123456789012");
         assert_eq!(v["cloud"]["region"], "ap-northeast-2");

@@ -10,13 +10,13 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
+use crate::dead_letter;
 use crate::decode::{self, DecodeError, LogsData};
 use crate::deliver::{self, DeliverOptions};
 use crate::document::{self, BatchContext, Document};
 use crate::metrics::{self, Summary};
 use crate::service::BulkClient;
 use crate::target::Naming;
-use crate::dead_letter;
 
 /// One subscription payload as it arrived.
 #[derive(Debug, Clone)]
@@ -69,7 +69,11 @@ impl Serialize for Summary {
 #[derive(Debug, thiserror::Error)]
 pub enum ShipError {
     #[error("{undelivered} of {received} events not delivered before the deadline: {last_error}")]
-    Undelivered { undelivered: usize, received: u64, last_error: String },
+    Undelivered {
+        undelivered: usize,
+        received: u64,
+        last_error: String,
+    },
     #[error("Elasticsearch refused the shipper itself ({0}); check the credentials")]
     Fatal(String),
     #[error("event is neither a CloudWatch Logs subscription payload nor a Kinesis batch")]
@@ -83,7 +87,10 @@ impl From<ShipError> for Diagnostic {
             ShipError::Fatal(_) => "Shipper.Fatal",
             ShipError::UnknownEvent => "Shipper.UnknownEvent",
         };
-        Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
     }
 }
 
@@ -145,7 +152,12 @@ fn to_bytes(p: RawPayload) -> Result<Vec<u8>, (Vec<u8>, DecodeError)> {
 
 impl Shipper {
     /// Ships every payload; returns per-payload failures (for Kinesis) and the counts.
-    pub async fn ship(&self, payloads: Vec<RawPayload>, stop_at: Instant, execution: &str) -> Outcome {
+    pub async fn ship(
+        &self,
+        payloads: Vec<RawPayload>,
+        stop_at: Instant,
+        execution: &str,
+    ) -> Outcome {
         let now_ms = chrono::Utc::now().timestamp_millis();
         // Stage 1: inflate every payload into an owned buffer.
         let inflated: Vec<Result<Vec<u8>, (Vec<u8>, DecodeError)>> = payloads
@@ -162,9 +174,15 @@ impl Shipper {
                 Ok(json) => match decode::parse_logs_data(json) {
                     Ok(d) if d.is_control_message() => Decoded::Control,
                     Ok(d) => Decoded::Data(d),
-                    Err(e) => Decoded::Bad { raw: json.clone(), reason: e.to_string() },
+                    Err(e) => Decoded::Bad {
+                        raw: json.clone(),
+                        reason: e.to_string(),
+                    },
                 },
-                Err((raw, e)) => Decoded::Bad { raw: raw.clone(), reason: e.to_string() },
+                Err((raw, e)) => Decoded::Bad {
+                    raw: raw.clone(),
+                    reason: e.to_string(),
+                },
             })
             .collect();
 
@@ -212,14 +230,27 @@ impl Shipper {
                     error.message = %r.reason,
                     "event refused by Elasticsearch; dead-lettering it"
                 );
-                dl_docs.push(dead_letter::for_rejected(data, &data.log_events[ei], &docs[r.doc], r, &self.naming, now_ms));
+                dl_docs.push(dead_letter::for_rejected(
+                    data,
+                    &data.log_events[ei],
+                    &docs[r.doc],
+                    r,
+                    &self.naming,
+                    now_ms,
+                ));
                 dl_origin.push(pi);
             }
         }
         for (pi, d) in decoded.iter().enumerate() {
             if let Decoded::Bad { raw, reason } = d {
                 error!(error.type = "undecodable_payload", error.message = %reason, bytes = raw.len(), "payload could not be decoded; dead-lettering it raw");
-                dl_docs.push(dead_letter::for_undecodable(raw, "subscription payload", reason, &self.naming, now_ms));
+                dl_docs.push(dead_letter::for_undecodable(
+                    raw,
+                    "subscription payload",
+                    reason,
+                    &self.naming,
+                    now_ms,
+                ));
                 dl_origin.push(pi);
             }
         }
@@ -230,18 +261,26 @@ impl Shipper {
                     failed[pi] = true;
                 }
             } else {
-                let dl = deliver::deliver(self.client.as_ref(), &dl_docs, &self.opts, stop_at).await;
+                let dl =
+                    deliver::deliver(self.client.as_ref(), &dl_docs, &self.opts, stop_at).await;
                 out.summary.stats.requests += dl.stats.requests;
                 out.summary.stats.bytes_sent += dl.stats.bytes_sent;
                 out.summary.stats.bulk_latency += dl.stats.bulk_latency;
                 out.summary.stats.retried += dl.stats.retried;
                 out.summary.dead_lettered = dl.stats.indexed + dl.stats.already_present;
-                for &i in dl.undelivered.iter().chain(dl.rejected.iter().map(|r| &r.doc)) {
+                for &i in dl
+                    .undelivered
+                    .iter()
+                    .chain(dl.rejected.iter().map(|r| &r.doc))
+                {
                     failed[dl_origin[i]] = true;
                 }
                 for r in &dl.rejected {
                     error!(error.type = %r.error_type, error.message = %r.reason, "the dead-letter stream refused a record");
-                    out.last_error = Some(format!("dead-letter stream refused a record: {}: {}", r.error_type, r.reason));
+                    out.last_error = Some(format!(
+                        "dead-letter stream refused a record: {}: {}",
+                        r.error_type, r.reason
+                    ));
                 }
                 out.undelivered += dl.undelivered.len() + dl.rejected.len();
                 if out.fatal.is_none() {
@@ -252,12 +291,32 @@ impl Shipper {
                 }
             }
         }
-        out.failed = failed.iter().enumerate().filter(|(_, f)| **f).map(|(i, _)| i).collect();
+        out.failed = failed
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| **f)
+            .map(|(i, _)| i)
+            .collect();
 
         // Stage 6: report. The health document is best effort: it must never fail the batch.
-        if self.health_docs && out.fatal.is_none() && (out.summary.received > 0 || out.summary.undecodable > 0) {
-            let h = metrics::health_doc(&out.summary, execution, self.region.as_deref(), &self.naming, now_ms);
-            let r = deliver::deliver(self.client.as_ref(), std::slice::from_ref(&h), &self.opts, stop_at).await;
+        if self.health_docs
+            && out.fatal.is_none()
+            && (out.summary.received > 0 || out.summary.undecodable > 0)
+        {
+            let h = metrics::health_doc(
+                &out.summary,
+                execution,
+                self.region.as_deref(),
+                &self.naming,
+                now_ms,
+            );
+            let r = deliver::deliver(
+                self.client.as_ref(),
+                std::slice::from_ref(&h),
+                &self.opts,
+                stop_at,
+            )
+            .await;
             if !r.undelivered.is_empty() || !r.rejected.is_empty() {
                 warn!("health document not indexed");
             }
@@ -267,25 +326,42 @@ impl Shipper {
 }
 
 /// The Lambda handler: one invocation.
-pub async fn handle(shipper: &Shipper, event: LambdaEvent<Invocation>) -> Result<Answer, ShipError> {
+pub async fn handle(
+    shipper: &Shipper,
+    event: LambdaEvent<Invocation>,
+) -> Result<Answer, ShipError> {
     let started = Instant::now();
     // Lambda's deadline is wall-clock ms; turn it into a monotonic instant minus the margin.
     let deadline_ms = event.context.deadline as i64;
     let left_ms = (deadline_ms - chrono::Utc::now().timestamp_millis()).max(0) as u64;
-    let stop_at = started + std::time::Duration::from_millis(left_ms).saturating_sub(shipper.deadline_margin);
+    let stop_at =
+        started + std::time::Duration::from_millis(left_ms).saturating_sub(shipper.deadline_margin);
     let execution = event.context.request_id.clone();
     let inv = event.payload;
     let (payloads, seqs) = if let Some(a) = inv.awslogs {
         (vec![RawPayload::Base64(a.data)], None)
     } else if let Some(records) = inv.records {
-        let seqs: Vec<String> = records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
-        let p = records.into_iter().map(|r| RawPayload::Bytes(r.kinesis.data.0)).collect();
+        let seqs: Vec<String> = records
+            .iter()
+            .map(|r| r.kinesis.sequence_number.clone())
+            .collect();
+        let p = records
+            .into_iter()
+            .map(|r| RawPayload::Bytes(r.kinesis.data.0))
+            .collect();
         (p, Some(seqs))
     } else {
         return Err(ShipError::UnknownEvent);
     };
     let outcome = shipper.ship(payloads, stop_at, &execution).await;
-    println!("{}", metrics::emf_line(&outcome.summary, &shipper.function_name, chrono::Utc::now().timestamp_millis()));
+    println!(
+        "{}",
+        metrics::emf_line(
+            &outcome.summary,
+            &shipper.function_name,
+            chrono::Utc::now().timestamp_millis()
+        )
+    );
     let s = &outcome.summary;
     info!(
         faas.execution = %execution,
@@ -311,7 +387,11 @@ pub async fn handle(shipper: &Shipper, event: LambdaEvent<Invocation>) -> Result
 
 impl Shipper {
     /// A shipper with the settings of `cfg`, sending through `client`.
-    pub fn from_config(cfg: &crate::config::Config, client: Arc<dyn BulkClient>, function_name: String) -> Self {
+    pub fn from_config(
+        cfg: &crate::config::Config,
+        client: Arc<dyn BulkClient>,
+        function_name: String,
+    ) -> Self {
         Shipper {
             client,
             naming: cfg.naming(),

@@ -12,7 +12,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 fn main() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         rt.block_on(lambda_main())
     } else {
@@ -28,16 +30,24 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn lambda_main() -> anyhow::Result<()> {
-    let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "shipper".into());
+    let function_name =
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "shipper".into());
     tracing_subscriber::registry()
         .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with(log_schema::ecs_layer(std::io::stdout, "shipper").with_static_field(log_schema::field::FAAS_NAME, function_name.clone()))
+        .with(
+            log_schema::ecs_layer(std::io::stdout, "shipper")
+                .with_static_field(log_schema::field::FAAS_NAME, function_name.clone()),
+        )
         .init();
     // A bad setting fails the init phase with the variable's name, before any event is taken.
     let cfg = Config::from_env()?;
     let conn = shipper::secrets::resolve(&cfg).await?;
     let client = service::build_client(&conn)?;
-    let shipper = Arc::new(Shipper::from_config(&cfg, Arc::new(EsBulkClient::new(client)), function_name));
+    let shipper = Arc::new(Shipper::from_config(
+        &cfg,
+        Arc::new(EsBulkClient::new(client)),
+        function_name,
+    ));
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Invocation>| {
         let shipper = shipper.clone();
         async move { handler::handle(&shipper, ev).await }

@@ -54,7 +54,13 @@ pub fn emf_line(s: &Summary, function_name: &str, now_ms: i64) -> String {
 }
 
 /// The health document (`logs-shipper.health-<namespace>`) for the Shipper health dashboard.
-pub fn health_doc(s: &Summary, execution: &str, region: Option<&str>, naming: &Naming, now_ms: i64) -> Document {
+pub fn health_doc(
+    s: &Summary,
+    execution: &str,
+    region: Option<&str>,
+    naming: &Naming,
+    now_ms: i64,
+) -> Document {
     let mut v = json!({
         "@timestamp": rfc3339_millis(now_ms),
         "message": format!(
@@ -78,7 +84,8 @@ pub fn health_doc(s: &Summary, execution: &str, region: Option<&str>, naming: &N
         }
     });
     if naming.mode == TargetMode::DataStream {
-        v["data_stream"] = json!({"type": "logs", "dataset": HEALTH_DATASET, "namespace": naming.namespace});
+        v["data_stream"] =
+            json!({"type": "logs", "dataset": HEALTH_DATASET, "namespace": naming.namespace});
     }
     if region.is_none() {
         if let Some(c) = v.get_mut("cloud").and_then(Value::as_object_mut) {
@@ -103,7 +110,14 @@ mod tests {
         let s = Summary {
             received: 10,
             dead_lettered: 1,
-            stats: Stats { indexed: 8, already_present: 1, retried: 3, requests: 2, bytes_sent: 999, bulk_latency: Duration::from_millis(12) },
+            stats: Stats {
+                indexed: 8,
+                already_present: 1,
+                retried: 3,
+                requests: 2,
+                bytes_sent: 999,
+                bulk_latency: Duration::from_millis(12),
+            },
             ..Summary::default()
         };
         let v: Value = serde_json::from_str(&emf_line(&s, "shipper", 5)).unwrap();

@@ -65,7 +65,11 @@ pub fn parse(message: &str) -> Parsed {
     let trimmed = message.trim();
     if trimmed.starts_with('{') && trimmed.ends_with('}') {
         if let Ok(obj) = serde_json::from_str::<Map<String, Value>>(trimmed) {
-            if obj.get("type").and_then(Value::as_str).is_some_and(|t| t.starts_with("platform.")) {
+            if obj
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.starts_with("platform."))
+            {
                 platform_json(obj, &mut p);
             } else {
                 application_json(obj, &mut p);
@@ -123,9 +127,12 @@ fn slot(key: &str) -> Option<Slot> {
         "http.request.method" | "method" | "http_method" | "httpMethod" => Method,
         "url.path" | "path" | "uri" | "url" | "rawPath" | "raw_path" => Path,
         "http.route" | "route" | "routeKey" => Route,
-        "http.response.status_code" | "status" | "status_code" | "statusCode" | "http_status" => Status,
+        "http.response.status_code" | "status" | "status_code" | "statusCode" | "http_status" => {
+            Status
+        }
         "event.duration" | "duration_ns" => DurationNs,
-        "latency_ms" | "duration_ms" | "elapsed_ms" | "durationMs" | "latencyMs" | "response_time_ms" => DurationMs,
+        "latency_ms" | "duration_ms" | "elapsed_ms" | "durationMs" | "latencyMs"
+        | "response_time_ms" => DurationMs,
         "duration_s" | "latency_s" | "elapsed" => DurationS,
         "user.id" | "user_id" | "userId" => UserId,
         "trace.id" | "trace_id" | "traceId" | "xray_trace_id" => TraceId,
@@ -134,7 +141,12 @@ fn slot(key: &str) -> Option<Slot> {
         "error.message" | "error_message" => ErrorMessage,
         "error.stack_trace" | "stack_trace" | "stack" | "stacktrace" | "exception" => ErrorStack,
         "error" | "err" => Error,
-        "faas.execution" | "request_id" | "requestId" | "aws_request_id" | "awsRequestId" | "function_request_id" => Execution,
+        "faas.execution"
+        | "request_id"
+        | "requestId"
+        | "aws_request_id"
+        | "awsRequestId"
+        | "function_request_id" => Execution,
         "service.name" | "service" => Service,
         "faas.coldstart" | "cold_start" | "coldStart" => ColdStart,
         "@timestamp" | "timestamp" | "time" | "ts" => Timestamp,
@@ -206,7 +218,9 @@ fn promote_span_field(k: &str, v: &Value, p: &mut Parsed) {
         Slot::Execution if p.faas_execution.is_none() => p.faas_execution = as_string(v),
         Slot::UserId if p.user_id.is_none() => p.user_id = as_string(v),
         Slot::TraceId if p.trace_id.is_none() => p.trace_id = as_string(v),
-        Slot::Method if p.http_method.is_none() => p.http_method = as_string(v).map(|m| m.to_ascii_uppercase()),
+        Slot::Method if p.http_method.is_none() => {
+            p.http_method = as_string(v).map(|m| m.to_ascii_uppercase())
+        }
         Slot::Route if p.http_route.is_none() => p.http_route = as_string(v),
         _ => {}
     }
@@ -306,7 +320,10 @@ fn fill(s: Slot, key: &str, value: Value, p: &mut Parsed) -> bool {
                 true
             }
             Value::Object(e) => {
-                let t = e.get("type").or_else(|| e.get("kind")).or_else(|| e.get("name"));
+                let t = e
+                    .get("type")
+                    .or_else(|| e.get("kind"))
+                    .or_else(|| e.get("name"));
                 let m = e.get("message").or_else(|| e.get("msg"));
                 let st = e.get("stack_trace").or_else(|| e.get("stack"));
                 if let Some(t) = t.and_then(Value::as_str) {
@@ -440,13 +457,20 @@ pub fn normalize_level(l: &str) -> String {
 /// Lambda's JSON log format for platform events
 /// (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html).
 fn platform_json(mut obj: Map<String, Value>, p: &mut Parsed) {
-    let kind = obj.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let record = match obj.remove("record") {
         Some(Value::Object(r)) => r,
         _ => Map::new(),
     };
     p.level = Some("info".into());
-    p.faas_execution = record.get("requestId").and_then(Value::as_str).map(str::to_owned);
+    p.faas_execution = record
+        .get("requestId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     match kind.as_str() {
         "platform.initStart" => {
             p.action = Some("platform.init_start");
@@ -461,11 +485,17 @@ fn platform_json(mut obj: Map<String, Value>, p: &mut Parsed) {
         "platform.start" => {
             p.action = Some("platform.start");
             p.faas_version = str_of(&record, "version");
-            p.message = Some(format!("START RequestId: {}", p.faas_execution.as_deref().unwrap_or("")));
+            p.message = Some(format!(
+                "START RequestId: {}",
+                p.faas_execution.as_deref().unwrap_or("")
+            ));
         }
         "platform.runtimeDone" | "platform.end" => {
             p.action = Some("platform.end");
-            p.message = Some(format!("END RequestId: {}", p.faas_execution.as_deref().unwrap_or("")));
+            p.message = Some(format!(
+                "END RequestId: {}",
+                p.faas_execution.as_deref().unwrap_or("")
+            ));
         }
         "platform.report" => {
             p.action = Some("platform.report");
@@ -487,9 +517,15 @@ fn platform_json(mut obj: Map<String, Value>, p: &mut Parsed) {
                 .and_then(|t| t.get("value"))
                 .and_then(Value::as_str)
             {
-                set_xray(t.split(';').next().unwrap_or(t).trim_start_matches("Root="), p);
+                set_xray(
+                    t.split(';').next().unwrap_or(t).trim_start_matches("Root="),
+                    p,
+                );
             }
-            p.message = Some(format!("REPORT RequestId: {}", p.faas_execution.as_deref().unwrap_or("")));
+            p.message = Some(format!(
+                "REPORT RequestId: {}",
+                p.faas_execution.as_deref().unwrap_or("")
+            ));
         }
         _ => {
             p.action = None;
@@ -514,7 +550,10 @@ fn finish_report(r: Report, p: &mut Parsed) {
     p.coldstart = Some(r.init_duration_ms.is_some());
     if matches!(r.status.as_deref(), Some("timeout" | "error" | "failure")) {
         p.level = Some("error".into());
-        p.error_type = Some(format!("Lambda.{}", r.status.as_deref().unwrap_or_default()));
+        p.error_type = Some(format!(
+            "Lambda.{}",
+            r.status.as_deref().unwrap_or_default()
+        ));
     }
     p.report = Some(r);
 }
@@ -556,8 +595,15 @@ fn platform_text(m: &str, p: &mut Parsed) -> bool {
         p.faas_execution = parts.next().map(|s| s.trim().to_owned());
         let mut xray = None;
         for part in parts {
-            let Some((k, v)) = part.split_once(": ") else { continue };
-            let num = |v: &str| v.trim().split(' ').next().and_then(|n| n.parse::<f64>().ok());
+            let Some((k, v)) = part.split_once(": ") else {
+                continue;
+            };
+            let num = |v: &str| {
+                v.trim()
+                    .split(' ')
+                    .next()
+                    .and_then(|n| n.parse::<f64>().ok())
+            };
             match k.trim() {
                 "Duration" => r.duration_ms = num(v),
                 "Billed Duration" => r.billed_duration_ms = num(v).map(|n| n as i64),
@@ -596,21 +642,32 @@ fn platform_text(m: &str, p: &mut Parsed) -> bool {
 /// `[INFO]\t2026-11-24T09:00:00.000Z\t<request id>\t<message>`. The message part may be JSON.
 fn runtime_prefixed(m: &str, p: &mut Parsed) -> bool {
     let mut it = m.splitn(4, '\t');
-    let (Some(a), Some(b), Some(c), Some(rest)) = (it.next(), it.next(), it.next(), it.next()) else {
+    let (Some(a), Some(b), Some(c), Some(rest)) = (it.next(), it.next(), it.next(), it.next())
+    else {
         return false;
     };
-    let looks_time = |s: &str| s.len() >= 19 && s.as_bytes().first().is_some_and(u8::is_ascii_digit) && s.contains('T');
+    let looks_time = |s: &str| {
+        s.len() >= 19 && s.as_bytes().first().is_some_and(u8::is_ascii_digit) && s.contains('T')
+    };
     let looks_id = |s: &str| s.len() >= 8 && s.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-');
     let (level, req) = if looks_time(a) && looks_id(b) && is_level_word(c) {
         (c, b)
-    } else if a.starts_with('[') && a.ends_with(']') && is_level_word(a) && looks_time(b) && looks_id(c) {
+    } else if a.starts_with('[')
+        && a.ends_with(']')
+        && is_level_word(a)
+        && looks_time(b)
+        && looks_id(c)
+    {
         (a, c)
     } else {
         return false;
     };
     let body = rest.trim_end();
     let as_json = body.starts_with('{') && body.ends_with('}');
-    match as_json.then(|| serde_json::from_str::<Map<String, Value>>(body).ok()).flatten() {
+    match as_json
+        .then(|| serde_json::from_str::<Map<String, Value>>(body).ok())
+        .flatten()
+    {
         Some(obj) => application_json(obj, p),
         None => {
             p.message = Some(body.to_owned());
@@ -628,7 +685,9 @@ fn runtime_prefixed(m: &str, p: &mut Parsed) -> bool {
 
 fn is_level_word(s: &str) -> bool {
     matches!(
-        s.trim_matches(|c| c == '[' || c == ']').to_ascii_uppercase().as_str(),
+        s.trim_matches(|c| c == '[' || c == ']')
+            .to_ascii_uppercase()
+            .as_str(),
         "TRACE" | "DEBUG" | "INFO" | "WARN" | "WARNING" | "ERROR" | "FATAL" | "CRITICAL"
     )
 }

@@ -23,7 +23,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bytes: 10 * 1024 * 1024, max_docs: 5_000 }
+        Limits {
+            max_bytes: 10 * 1024 * 1024,
+            max_docs: 5_000,
+        }
     }
 }
 
@@ -69,7 +72,9 @@ pub fn split(docs: &[Document], pending: &[usize], limits: Limits) -> Vec<Vec<us
     let mut cur_bytes = 0usize;
     for &i in pending {
         let n = item_len(&docs[i]);
-        if !cur.is_empty() && (cur_bytes + n > limits.max_bytes || cur.len() >= limits.max_docs.max(1)) {
+        if !cur.is_empty()
+            && (cur_bytes + n > limits.max_bytes || cur.len() >= limits.max_docs.max(1))
+        {
             chunks.push(std::mem::take(&mut cur));
             cur_bytes = 0;
         }
@@ -93,14 +98,25 @@ pub fn encode(docs: &[Document], items: Vec<usize>, gzip: bool) -> BulkRequest {
     if gzip {
         // Level 1: on log text it gets ~90% of level 6's ratio at a fraction of the CPU, and
         // CPU is what a Lambda pays for.
-        let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(cap / 6), flate2::Compression::fast());
+        let mut enc =
+            flate2::write::GzEncoder::new(Vec::with_capacity(cap / 6), flate2::Compression::fast());
         if enc.write_all(&body).is_ok() {
             if let Ok(z) = enc.finish() {
-                return BulkRequest { items, body: z.into(), uncompressed_len, gzip: true };
+                return BulkRequest {
+                    items,
+                    body: z.into(),
+                    uncompressed_len,
+                    gzip: true,
+                };
             }
         }
     }
-    BulkRequest { items, body: body.into(), uncompressed_len, gzip: false }
+    BulkRequest {
+        items,
+        body: body.into(),
+        uncompressed_len,
+        gzip: false,
+    }
 }
 
 #[cfg(test)]
@@ -109,7 +125,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn doc(id: usize, size: usize) -> Document {
-        Document { id: id.to_string(), index: "logs-x-default".into(), source: vec![b'a'; size], timestamp_ms: 0 }
+        Document {
+            id: id.to_string(),
+            index: "logs-x-default".into(),
+            source: vec![b'a'; size],
+            timestamp_ms: 0,
+        }
     }
 
     #[test]
@@ -131,7 +152,8 @@ mod tests {
         let z = encode(&docs, (0..50).collect(), true);
         assert!(z.gzip && z.body.len() < plain.body.len());
         let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&z.body[..]), &mut out).unwrap();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&z.body[..]), &mut out)
+            .unwrap();
         assert_eq!(out, plain.body);
         assert_eq!(z.uncompressed_len, plain.body.len());
     }
@@ -139,7 +161,14 @@ mod tests {
     #[test]
     fn an_oversized_document_travels_alone() {
         let docs = vec![doc(0, 10), doc(1, 1000), doc(2, 10)];
-        let chunks = split(&docs, &[0, 1, 2], Limits { max_bytes: 200, max_docs: 10 });
+        let chunks = split(
+            &docs,
+            &[0, 1, 2],
+            Limits {
+                max_bytes: 200,
+                max_docs: 10,
+            },
+        );
         assert_eq!(chunks, vec![vec![0], vec![1], vec![2]]);
     }
 

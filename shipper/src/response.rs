@@ -34,23 +34,46 @@ pub enum ResponseError {
 /// Parses a 200 response to a bulk of `sent` actions. With `errors: false` and no items
 /// (a `filter_path` that drops them), every item succeeded.
 pub fn parse(body: &[u8], sent: usize) -> Result<Vec<ItemResult>, ResponseError> {
-    let raw: Raw = serde_json::from_slice(body).map_err(|e| ResponseError::NotJson(e.to_string()))?;
+    let raw: Raw =
+        serde_json::from_slice(body).map_err(|e| ResponseError::NotJson(e.to_string()))?;
     if raw.items.is_empty() && !raw.errors {
-        return Ok(vec![ItemResult { status: 201, error_type: None, error_reason: None }; sent]);
+        return Ok(vec![
+            ItemResult {
+                status: 201,
+                error_type: None,
+                error_reason: None
+            };
+            sent
+        ]);
     }
     if raw.items.len() != sent {
-        return Err(ResponseError::ItemCount { sent, got: raw.items.len() });
+        return Err(ResponseError::ItemCount {
+            sent,
+            got: raw.items.len(),
+        });
     }
     Ok(raw
         .items
         .into_iter()
         .map(|item| {
             // The single key is the op name (`create`); its value holds the result.
-            let r = item.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null);
+            let r = item
+                .into_iter()
+                .next()
+                .map(|(_, v)| v)
+                .unwrap_or(Value::Null);
             let status = r.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
             let err = r.get("error");
-            let s = |k: &str| err.and_then(|e| e.get(k)).and_then(Value::as_str).map(str::to_owned);
-            ItemResult { status, error_type: s("type"), error_reason: s("reason") }
+            let s = |k: &str| {
+                err.and_then(|e| e.get(k))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            ItemResult {
+                status,
+                error_type: s("type"),
+                error_reason: s("reason"),
+            }
         })
         .collect())
 }
@@ -67,9 +90,18 @@ mod tests {
             {"create":{"_index":"logs-a","_id":"3","status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected execution"}}},
             {"create":{"_index":"logs-a","_id":"4","status":400,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [x]"}}}]}"#;
         let items = parse(body, 4).unwrap();
-        assert_eq!(items.iter().map(|i| i.status).collect::<Vec<_>>(), vec![201, 409, 429, 400]);
-        assert_eq!(items[3].error_type.as_deref(), Some("mapper_parsing_exception"));
-        assert_eq!(items[1].error_reason.as_deref(), Some("[2]: version conflict, document already exists"));
+        assert_eq!(
+            items.iter().map(|i| i.status).collect::<Vec<_>>(),
+            vec![201, 409, 429, 400]
+        );
+        assert_eq!(
+            items[3].error_type.as_deref(),
+            Some("mapper_parsing_exception")
+        );
+        assert_eq!(
+            items[1].error_reason.as_deref(),
+            Some("[2]: version conflict, document already exists")
+        );
     }
 
     #[test]
@@ -82,6 +114,9 @@ mod tests {
     fn a_short_item_list_is_an_error_not_a_guess() {
         let e = parse(br#"{"errors":true,"items":[{"create":{"status":201}}]}"#, 2).unwrap_err();
         assert_eq!(e, ResponseError::ItemCount { sent: 2, got: 1 });
-        assert!(matches!(parse(b"<html>", 1), Err(ResponseError::NotJson(_))));
+        assert!(matches!(
+            parse(b"<html>", 1),
+            Err(ResponseError::NotJson(_))
+        ));
     }
 }

@@ -18,7 +18,11 @@ pub enum ItemOutcome {
     /// 429 / 5xx: send again (only this item).
     Retry,
     /// Any other 4xx: goes to the dead-letter stream with the reason.
-    Reject { status: u16, error_type: String, reason: String },
+    Reject {
+        status: u16,
+        error_type: String,
+        reason: String,
+    },
 }
 
 pub fn classify_item(r: &ItemResult) -> ItemOutcome {
@@ -70,14 +74,19 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { base: Duration::from_millis(100), max: Duration::from_secs(5) }
+        Backoff {
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(5),
+        }
     }
 }
 
 impl Backoff {
     /// The wait before attempt `attempt` (1 = first retry), given a uniform sample in [0,1).
     pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << attempt.min(20).saturating_sub(1));
+        let exp = self
+            .base
+            .saturating_mul(1u32 << attempt.min(20).saturating_sub(1));
         let cap = exp.min(self.max);
         // Never zero: a zero wait against a 429 just repeats the overload.
         cap.mul_f64(unit.clamp(0.0, 1.0)).max(self.base / 4)
@@ -89,18 +98,35 @@ mod tests {
     use super::*;
 
     fn item(status: u16, t: Option<&str>) -> ItemResult {
-        ItemResult { status, error_type: t.map(Into::into), error_reason: Some("why".into()) }
+        ItemResult {
+            status,
+            error_type: t.map(Into::into),
+            error_reason: Some("why".into()),
+        }
     }
 
     #[test]
     fn classifies_every_item_status_class() {
         assert_eq!(classify_item(&item(201, None)), ItemOutcome::Indexed);
-        assert_eq!(classify_item(&item(409, Some("version_conflict_engine_exception"))), ItemOutcome::AlreadyPresent);
-        assert_eq!(classify_item(&item(429, Some("es_rejected_execution_exception"))), ItemOutcome::Retry);
-        assert_eq!(classify_item(&item(503, Some("unavailable_shards_exception"))), ItemOutcome::Retry);
+        assert_eq!(
+            classify_item(&item(409, Some("version_conflict_engine_exception"))),
+            ItemOutcome::AlreadyPresent
+        );
+        assert_eq!(
+            classify_item(&item(429, Some("es_rejected_execution_exception"))),
+            ItemOutcome::Retry
+        );
+        assert_eq!(
+            classify_item(&item(503, Some("unavailable_shards_exception"))),
+            ItemOutcome::Retry
+        );
         assert_eq!(
             classify_item(&item(400, Some("mapper_parsing_exception"))),
-            ItemOutcome::Reject { status: 400, error_type: "mapper_parsing_exception".into(), reason: "why".into() }
+            ItemOutcome::Reject {
+                status: 400,
+                error_type: "mapper_parsing_exception".into(),
+                reason: "why".into()
+            }
         );
         assert_eq!(classify_item(&item(0, None)), ItemOutcome::Retry);
     }

@@ -36,7 +36,10 @@ struct SecretDoc {
 
 /// Parses a secret's JSON (tests and the SDK path share this).
 fn parse_secret(var: &'static str, s: &str) -> Result<SecretDoc, SecretError> {
-    serde_json::from_str(s).map_err(|e| SecretError::Format { var, why: e.to_string() })
+    serde_json::from_str(s).map_err(|e| SecretError::Format {
+        var,
+        why: e.to_string(),
+    })
 }
 
 fn merge(c: &mut Connection, d: SecretDoc) {
@@ -123,15 +126,23 @@ mod tests {
 
     #[test]
     fn environment_values_win_over_the_secret() {
-        let mut c = Connection { api_key: Some("env-key".into()), ..Connection::default() };
-        merge(&mut c, parse_secret("X", r#"{"url":"https://es:9200","api_key":"secret-key"}"#).unwrap());
+        let mut c = Connection {
+            api_key: Some("env-key".into()),
+            ..Connection::default()
+        };
+        merge(
+            &mut c,
+            parse_secret("X", r#"{"url":"https://es:9200","api_key":"secret-key"}"#).unwrap(),
+        );
         assert_eq!(c.url.as_deref(), Some("https://es:9200"));
         assert_eq!(c.api_key.as_deref(), Some("env-key"));
     }
 
     #[test]
     fn a_malformed_secret_names_its_variable_without_echoing_it() {
-        let e = parse_secret("ELASTICSEARCH_SECRET_ARN", "hunter2").unwrap_err().to_string();
+        let e = parse_secret("ELASTICSEARCH_SECRET_ARN", "hunter2")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("ELASTICSEARCH_SECRET_ARN"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
     }

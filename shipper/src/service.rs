@@ -9,7 +9,9 @@ use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::Method;
 use elasticsearch::http::headers::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue};
-use elasticsearch::http::transport::{CloudConnectionPool, SingleNodeConnectionPool, TransportBuilder};
+use elasticsearch::http::transport::{
+    CloudConnectionPool, SingleNodeConnectionPool, TransportBuilder,
+};
 
 use crate::request_builder::{BulkRequest, FILTER_PATH};
 
@@ -32,7 +34,8 @@ pub enum TransportError {
 /// Sends one `_bulk` request. The real one is [`EsBulkClient`]; tests script their own.
 #[async_trait]
 pub trait BulkClient: Send + Sync {
-    async fn bulk(&self, req: &BulkRequest, timeout: Duration) -> Result<HttpReply, TransportError>;
+    async fn bulk(&self, req: &BulkRequest, timeout: Duration)
+    -> Result<HttpReply, TransportError>;
 }
 
 /// Where and how to connect, after secrets have been resolved.
@@ -69,10 +72,13 @@ pub fn build_client(c: &Connection) -> Result<Elasticsearch, ClientError> {
         _ => None,
     };
     let mut builder = if let Some(url) = &c.url {
-        let url = elasticsearch::http::Url::parse(url).map_err(|e| ClientError::Url(e.to_string()))?;
+        let url =
+            elasticsearch::http::Url::parse(url).map_err(|e| ClientError::Url(e.to_string()))?;
         TransportBuilder::new(SingleNodeConnectionPool::new(url))
     } else if let Some(id) = &c.cloud_id {
-        TransportBuilder::new(CloudConnectionPool::new(id).map_err(|e| ClientError::CloudId(e.to_string()))?)
+        TransportBuilder::new(
+            CloudConnectionPool::new(id).map_err(|e| ClientError::CloudId(e.to_string()))?,
+        )
     } else {
         return Err(ClientError::NoTarget);
     };
@@ -111,10 +117,17 @@ impl EsBulkClient {
 
 #[async_trait]
 impl BulkClient for EsBulkClient {
-    async fn bulk(&self, req: &BulkRequest, timeout: Duration) -> Result<HttpReply, TransportError> {
+    async fn bulk(
+        &self,
+        req: &BulkRequest,
+        timeout: Duration,
+    ) -> Result<HttpReply, TransportError> {
         let mut headers = HeaderMap::new();
         // Plain NDJSON, not the ES 8 compatibility media type: OpenSearch answers that with 406.
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ndjson"),
+        );
         if req.gzip {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
@@ -122,7 +135,14 @@ impl BulkClient for EsBulkClient {
         let body = req.body.clone();
         let resp = self
             .client
-            .send(Method::Post, "/_bulk", headers, Some(&query), Some(body), Some(timeout))
+            .send(
+                Method::Post,
+                "/_bulk",
+                headers,
+                Some(&query),
+                Some(body),
+                Some(timeout),
+            )
             .await
             .map_err(map_err)?;
         let status = resp.status_code().as_u16();

@@ -115,7 +115,9 @@ pub fn derive_dataset(log_group: &str) -> String {
 
 /// The function name of a `/aws/lambda/<name>` group.
 pub fn faas_name(log_group: &str) -> Option<&str> {
-    log_group.strip_prefix("/aws/lambda/").filter(|n| !n.is_empty())
+    log_group
+        .strip_prefix("/aws/lambda/")
+        .filter(|n| !n.is_empty())
 }
 
 #[cfg(test)]
@@ -124,26 +126,53 @@ mod tests {
 
     #[test]
     fn derives_a_valid_dataset_from_any_log_group() {
-        assert_eq!(derive_dataset("/aws/lambda/vocab-api-words"), "cloudwatch.vocab_api_words");
-        assert_eq!(derive_dataset("API-Gateway-Execution-Logs_abc/prod"), "cloudwatch.api_gateway_execution_logs_abc_prod");
+        assert_eq!(
+            derive_dataset("/aws/lambda/vocab-api-words"),
+            "cloudwatch.vocab_api_words"
+        );
+        assert_eq!(
+            derive_dataset("API-Gateway-Execution-Logs_abc/prod"),
+            "cloudwatch.api_gateway_execution_logs_abc_prod"
+        );
         assert_eq!(derive_dataset(""), "cloudwatch");
-        assert_eq!(derive_dataset("/aws/lambda/Ünïcode Fn"), "cloudwatch.n_code_fn");
+        assert_eq!(
+            derive_dataset("/aws/lambda/Ünïcode Fn"),
+            "cloudwatch.n_code_fn"
+        );
         assert!(derive_dataset(&"x".repeat(500)).len() <= 100);
     }
 
     #[test]
     fn dated_index_follows_the_event_day_not_today() {
-        let n = Naming { mode: TargetMode::Index, ..Naming::default() };
+        let n = Naming {
+            mode: TargetMode::Index,
+            ..Naming::default()
+        };
         // 2015-08-24T18:23:07Z
-        assert_eq!(n.target(Stream::Logs, "x", 1_440_440_587_000), "cloudwatch-2015.08.24");
-        assert_eq!(n.target(Stream::DeadLetter, "x", 1_440_440_587_000), "cloudwatch-deadletter-2015.08.24");
+        assert_eq!(
+            n.target(Stream::Logs, "x", 1_440_440_587_000),
+            "cloudwatch-2015.08.24"
+        );
+        assert_eq!(
+            n.target(Stream::DeadLetter, "x", 1_440_440_587_000),
+            "cloudwatch-deadletter-2015.08.24"
+        );
     }
 
     #[test]
     fn data_stream_names_follow_the_logs_dataset_namespace_scheme() {
         let n = Naming::default();
-        assert_eq!(n.target(Stream::Logs, "cloudwatch.f", 0), "logs-cloudwatch.f-default");
-        assert_eq!(n.target(Stream::DeadLetter, "cloudwatch.f", 0), "logs-shipper.deadletter-default");
-        assert_eq!(n.target(Stream::Health, "cloudwatch.f", 0), "logs-shipper.health-default");
+        assert_eq!(
+            n.target(Stream::Logs, "cloudwatch.f", 0),
+            "logs-cloudwatch.f-default"
+        );
+        assert_eq!(
+            n.target(Stream::DeadLetter, "cloudwatch.f", 0),
+            "logs-shipper.deadletter-default"
+        );
+        assert_eq!(
+            n.target(Stream::Health, "cloudwatch.f", 0),
+            "logs-shipper.health-default"
+        );
     }
 }

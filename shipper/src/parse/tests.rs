@@ -14,7 +14,10 @@ fn tracing_json_line_promotes_known_keys_and_keeps_the_rest_in_app() {
     assert_eq!(p.status_code, Some(404));
     assert_eq!(p.duration_ns, Some(12_500_000));
     // The event's own request id wins over the spans'.
-    assert_eq!(p.faas_execution.as_deref(), Some("8f5e7c1a-1b2c-4d5e-8f90-123456789abc"));
+    assert_eq!(
+        p.faas_execution.as_deref(),
+        Some("8f5e7c1a-1b2c-4d5e-8f90-123456789abc")
+    );
     assert_eq!(p.user_id.as_deref(), Some("u_00ff"));
     assert_eq!(p.app["word"], "사과");
     assert_eq!(p.app["span"]["name"], "request");
@@ -23,14 +26,22 @@ fn tracing_json_line_promotes_known_keys_and_keeps_the_rest_in_app() {
 
 #[test]
 fn nested_ecs_objects_are_promoted_like_dotted_keys() {
-    let p = parse(r#"{"http":{"request":{"method":"post","id":"x"},"response":{"status_code":"201"}},"url":{"path":"/lists"},"user":{"id":42},"error":{"type":"E","message":"m"},"log":{"level":"ERROR"}}"#);
+    let p = parse(
+        r#"{"http":{"request":{"method":"post","id":"x"},"response":{"status_code":"201"}},"url":{"path":"/lists"},"user":{"id":42},"error":{"type":"E","message":"m"},"log":{"level":"ERROR"}}"#,
+    );
     assert_eq!(p.http_method.as_deref(), Some("POST"));
     assert_eq!(p.status_code, Some(201));
     assert_eq!(p.url_path.as_deref(), Some("/lists"));
     assert_eq!(p.user_id.as_deref(), Some("42"));
     assert_eq!(p.error_type.as_deref(), Some("E"));
     assert_eq!(p.level.as_deref(), Some("error"));
-    assert_eq!(p.app, json!({"http":{"request":{"id":"x"}}}).as_object().unwrap().clone());
+    assert_eq!(
+        p.app,
+        json!({"http":{"request":{"id":"x"}}})
+            .as_object()
+            .unwrap()
+            .clone()
+    );
 }
 
 #[test]
@@ -69,7 +80,10 @@ fn report_line_exactly_as_lambda_writes_it() {
     let m = "REPORT RequestId: 3f1c2d4e-aaaa-bbbb-cccc-0123456789ab\tDuration: 12.34 ms\tBilled Duration: 136 ms\tMemory Size: 128 MB\tMax Memory Used: 31 MB\tInit Duration: 122.88 ms\t\nXRAY TraceId: 1-6743fa10-0123456789abcdef01234567\tSegmentId: 0123456789abcdef\tSampled: true\t";
     let p = parse(m);
     assert_eq!(p.action, Some("platform.report"));
-    assert_eq!(p.faas_execution.as_deref(), Some("3f1c2d4e-aaaa-bbbb-cccc-0123456789ab"));
+    assert_eq!(
+        p.faas_execution.as_deref(),
+        Some("3f1c2d4e-aaaa-bbbb-cccc-0123456789ab")
+    );
     let r = p.report.unwrap();
     assert_eq!(r.duration_ms, Some(12.34));
     assert_eq!(r.billed_duration_ms, Some(136));
@@ -78,12 +92,17 @@ fn report_line_exactly_as_lambda_writes_it() {
     assert_eq!(r.init_duration_ms, Some(122.88));
     assert_eq!(p.coldstart, Some(true));
     assert_eq!(p.duration_ns, Some(12_340_000));
-    assert_eq!(p.xray_trace_id.as_deref(), Some("1-6743fa10-0123456789abcdef01234567"));
+    assert_eq!(
+        p.xray_trace_id.as_deref(),
+        Some("1-6743fa10-0123456789abcdef01234567")
+    );
 }
 
 #[test]
 fn warm_report_is_not_a_cold_start_and_timeout_status_is_an_error() {
-    let p = parse("REPORT RequestId: r1\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB\tStatus: timeout");
+    let p = parse(
+        "REPORT RequestId: r1\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB\tStatus: timeout",
+    );
     assert_eq!(p.coldstart, Some(false));
     assert_eq!(p.level.as_deref(), Some("error"));
     assert_eq!(p.report.unwrap().status.as_deref(), Some("timeout"));
@@ -92,13 +111,28 @@ fn warm_report_is_not_a_cold_start_and_timeout_status_is_an_error() {
 #[test]
 fn start_end_and_init_start_lines() {
     let p = parse("START RequestId: r1 Version: $LATEST");
-    assert_eq!((p.action, p.faas_execution.as_deref(), p.faas_version.as_deref()), (Some("platform.start"), Some("r1"), Some("$LATEST")));
+    assert_eq!(
+        (
+            p.action,
+            p.faas_execution.as_deref(),
+            p.faas_version.as_deref()
+        ),
+        (Some("platform.start"), Some("r1"), Some("$LATEST"))
+    );
     let p = parse("END RequestId: r1");
-    assert_eq!((p.action, p.faas_execution.as_deref()), (Some("platform.end"), Some("r1")));
-    let p = parse("INIT_START Runtime Version: provided:al2023.v94\tRuntime Version ARN: arn:aws:lambda:ap-northeast-2::runtime:0e5e");
+    assert_eq!(
+        (p.action, p.faas_execution.as_deref()),
+        (Some("platform.end"), Some("r1"))
+    );
+    let p = parse(
+        "INIT_START Runtime Version: provided:al2023.v94\tRuntime Version ARN: arn:aws:lambda:ap-northeast-2::runtime:0e5e",
+    );
     assert_eq!(p.action, Some("platform.init_start"));
     assert_eq!(p.runtime_version.as_deref(), Some("provided:al2023.v94"));
-    assert_eq!(p.runtime_version_arn.as_deref(), Some("arn:aws:lambda:ap-northeast-2::runtime:0e5e"));
+    assert_eq!(
+        p.runtime_version_arn.as_deref(),
+        Some("arn:aws:lambda:ap-northeast-2::runtime:0e5e")
+    );
 }
 
 #[test]
@@ -108,42 +142,81 @@ fn platform_report_in_lambda_json_log_format() {
     assert_eq!(p.action, Some("platform.report"));
     assert_eq!(p.faas_execution.as_deref(), Some("r9"));
     let r = p.report.unwrap();
-    assert_eq!((r.duration_ms, r.billed_duration_ms, r.memory_size_mb, r.max_memory_used_mb, r.init_duration_ms), (Some(2.54), Some(3), Some(128), Some(63), Some(149.23)));
+    assert_eq!(
+        (
+            r.duration_ms,
+            r.billed_duration_ms,
+            r.memory_size_mb,
+            r.max_memory_used_mb,
+            r.init_duration_ms
+        ),
+        (Some(2.54), Some(3), Some(128), Some(63), Some(149.23))
+    );
     assert_eq!(p.coldstart, Some(true));
     assert_eq!(p.xray_trace_id.as_deref(), Some("1-5f8a-abc"));
-    let p = parse(r#"{"time":"t","type":"platform.start","record":{"requestId":"r9","version":"$LATEST"}}"#);
-    assert_eq!((p.action, p.faas_version.as_deref()), (Some("platform.start"), Some("$LATEST")));
+    let p = parse(
+        r#"{"time":"t","type":"platform.start","record":{"requestId":"r9","version":"$LATEST"}}"#,
+    );
+    assert_eq!(
+        (p.action, p.faas_version.as_deref()),
+        (Some("platform.start"), Some("$LATEST"))
+    );
 }
 
 #[test]
 fn node_and_python_runtime_prefixes() {
-    let p = parse("2026-11-24T09:00:00.000Z\t8f5e7c1a-1b2c-4d5e-8f90-123456789abc\tERROR\t{\"msg\":\"boom\",\"word\":\"x\"}");
+    let p = parse(
+        "2026-11-24T09:00:00.000Z\t8f5e7c1a-1b2c-4d5e-8f90-123456789abc\tERROR\t{\"msg\":\"boom\",\"word\":\"x\"}",
+    );
     assert_eq!(p.level.as_deref(), Some("error"));
     assert_eq!(p.message.as_deref(), Some("boom"));
-    assert_eq!(p.faas_execution.as_deref(), Some("8f5e7c1a-1b2c-4d5e-8f90-123456789abc"));
+    assert_eq!(
+        p.faas_execution.as_deref(),
+        Some("8f5e7c1a-1b2c-4d5e-8f90-123456789abc")
+    );
     assert_eq!(p.app["word"], "x");
-    let p = parse("[WARNING]\t2026-11-24T09:00:00.000Z\t8f5e7c1a-1b2c-4d5e-8f90-123456789abc\tdisk almost full");
+    let p = parse(
+        "[WARNING]\t2026-11-24T09:00:00.000Z\t8f5e7c1a-1b2c-4d5e-8f90-123456789abc\tdisk almost full",
+    );
     assert_eq!(p.level.as_deref(), Some("warn"));
     assert_eq!(p.message.as_deref(), Some("disk almost full"));
 }
 
 #[test]
 fn text_levels_from_common_prefixes() {
-    assert_eq!(parse("[ERROR] First test message").level.as_deref(), Some("error"));
+    assert_eq!(
+        parse("[ERROR] First test message").level.as_deref(),
+        Some("error")
+    );
     assert_eq!(parse("ERROR: db down").level.as_deref(), Some("error"));
     assert_eq!(parse("WARN cache miss").level.as_deref(), Some("warn"));
-    assert_eq!(parse("time=1 level=debug msg=x").level.as_deref(), Some("debug"));
-    assert_eq!(parse("2026-11-24T09:00:00.123456Z  INFO vocab_api::http: request finished").level.as_deref(), Some("info"));
+    assert_eq!(
+        parse("time=1 level=debug msg=x").level.as_deref(),
+        Some("debug")
+    );
+    assert_eq!(
+        parse("2026-11-24T09:00:00.123456Z  INFO vocab_api::http: request finished")
+            .level
+            .as_deref(),
+        Some("info")
+    );
     assert_eq!(parse("사용자 요청을 처리했습니다").level, None);
     assert_eq!(parse("errors are fine here").level, None);
 }
 
 #[test]
 fn panics_and_timeouts_are_errors() {
-    let p = parse("thread 'tokio-runtime-worker' panicked at src/db.rs:10:5:\ncalled `Option::unwrap()` on a `None` value\nstack backtrace:");
+    let p = parse(
+        "thread 'tokio-runtime-worker' panicked at src/db.rs:10:5:\ncalled `Option::unwrap()` on a `None` value\nstack backtrace:",
+    );
     assert_eq!(p.level.as_deref(), Some("error"));
     assert_eq!(p.error_type.as_deref(), Some("panic"));
-    assert_eq!(p.error_message.as_deref(), Some("called `Option::unwrap()` on a `None` value"));
-    let p = parse("2026-11-24T09:00:03.000Z 8f5e7c1a-1b2c-4d5e-8f90-123456789abc Task timed out after 3.00 seconds");
+    assert_eq!(
+        p.error_message.as_deref(),
+        Some("called `Option::unwrap()` on a `None` value")
+    );
+    let p = parse(
+        "2026-11-24T09:00:03.000Z 8f5e7c1a-1b2c-4d5e-8f90-123456789abc Task timed out after 3.00 seconds",
+    );
     assert_eq!(p.error_type.as_deref(), Some("Lambda.timeout"));
 }

@@ -26,16 +26,37 @@ async fn subscription_fixtures_from_aws_docs_gzip_and_zlib_are_indexed() {
     let es = support::noida();
     let conn = support::connection(es.url());
     let ns = support::unique_namespace("fx");
-    let s = support::shipper(&conn, Naming { namespace: ns.clone(), ..Naming::default() });
-    for f in ["aws-lambda-events-example.json", "powertools-account-policy-zlib.json"] {
-        let ans = handler::handle(&s, event(fixture(f), Duration::from_secs(30))).await.unwrap();
-        let Answer::Done(sum) = ans else { panic!("awslogs answers Done") };
+    let s = support::shipper(
+        &conn,
+        Naming {
+            namespace: ns.clone(),
+            ..Naming::default()
+        },
+    );
+    for f in [
+        "aws-lambda-events-example.json",
+        "powertools-account-policy-zlib.json",
+    ] {
+        let ans = handler::handle(&s, event(fixture(f), Duration::from_secs(30)))
+            .await
+            .unwrap();
+        let Answer::Done(sum) = ans else {
+            panic!("awslogs answers Done")
+        };
         assert_eq!(sum.received, 2, "{f}");
     }
     // Both fixtures carry the same two event ids: the second delivery is 409s, not copies.
-    assert_eq!(count(&conn, &format!("logs-cloudwatch.testloggroup-{ns}"), None).await, 2);
     assert_eq!(
-        count(&conn, &format!("logs-cloudwatch.testloggroup-{ns}"), Some(json!({"term": {"log.level": "error"}}))).await,
+        count(&conn, &format!("logs-cloudwatch.testloggroup-{ns}"), None).await,
+        2
+    );
+    assert_eq!(
+        count(
+            &conn,
+            &format!("logs-cloudwatch.testloggroup-{ns}"),
+            Some(json!({"term": {"log.level": "error"}}))
+        )
+        .await,
         2
     );
 }
@@ -45,8 +66,19 @@ async fn control_messages_are_acknowledged_and_never_indexed() {
     let es = support::noida();
     let conn = support::connection(es.url());
     let ns = support::unique_namespace("ctl");
-    let s = support::shipper(&conn, Naming { namespace: ns.clone(), ..Naming::default() });
-    let ans = handler::handle(&s, event(fixture("control-message.json"), Duration::from_secs(30))).await.unwrap();
+    let s = support::shipper(
+        &conn,
+        Naming {
+            namespace: ns.clone(),
+            ..Naming::default()
+        },
+    );
+    let ans = handler::handle(
+        &s,
+        event(fixture("control-message.json"), Duration::from_secs(30)),
+    )
+    .await
+    .unwrap();
     let Answer::Done(sum) = ans else { panic!() };
     assert_eq!((sum.received, sum.control_messages), (0, 1));
     assert_eq!(sum.stats.requests, 0, "a control message sends nothing");
@@ -75,29 +107,63 @@ async fn kinesis_batch_reports_only_the_records_that_could_not_be_delivered() {
     let es = support::noida();
     let conn = support::connection(es.url());
     let ns = support::unique_namespace("kin");
-    let s = support::shipper(&conn, Naming { namespace: ns.clone(), ..Naming::default() });
-    let Answer::Kinesis(resp) = handler::handle(&s, event(ev.clone(), Duration::from_secs(30))).await.unwrap() else {
+    let s = support::shipper(
+        &conn,
+        Naming {
+            namespace: ns.clone(),
+            ..Naming::default()
+        },
+    );
+    let Answer::Kinesis(resp) = handler::handle(&s, event(ev.clone(), Duration::from_secs(30)))
+        .await
+        .unwrap()
+    else {
         panic!("kinesis answers with batch item failures")
     };
     assert!(resp.batch_item_failures.is_empty(), "{resp:?}");
-    assert_eq!(count(&conn, &format!("logs-cloudwatch*-{ns}"), None).await, 100);
-    assert_eq!(count(&conn, &format!("logs-shipper.deadletter-{ns}"), None).await, 1);
+    assert_eq!(
+        count(&conn, &format!("logs-cloudwatch*-{ns}"), None).await,
+        100
+    );
+    assert_eq!(
+        count(&conn, &format!("logs-shipper.deadletter-{ns}"), None).await,
+        1
+    );
 
     // Nothing listens here: every record must be reported failed, none silently dropped.
-    let down = support::shipper(&support::connection(&format!("http://127.0.0.1:{}", support::free_port())), Naming::default());
-    let Answer::Kinesis(resp) = handler::handle(&down, event(ev, Duration::from_millis(600))).await.unwrap() else {
+    let down = support::shipper(
+        &support::connection(&format!("http://127.0.0.1:{}", support::free_port())),
+        Naming::default(),
+    );
+    let Answer::Kinesis(resp) = handler::handle(&down, event(ev, Duration::from_millis(600)))
+        .await
+        .unwrap()
+    else {
         panic!()
     };
-    let ids: Vec<_> = resp.batch_item_failures.iter().map(|f| f.item_identifier.clone().unwrap()).collect();
+    let ids: Vec<_> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone().unwrap())
+        .collect();
     assert_eq!(ids, vec!["100", "101", "102"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_cluster_fails_the_invocation_so_lambda_retries_it() {
-    let down = support::shipper(&support::connection(&format!("http://127.0.0.1:{}", support::free_port())), Naming::default());
-    let err = handler::handle(&down, event(fixture("aws-lambda-events-example.json"), Duration::from_millis(500)))
-        .await
-        .unwrap_err();
+    let down = support::shipper(
+        &support::connection(&format!("http://127.0.0.1:{}", support::free_port())),
+        Naming::default(),
+    );
+    let err = handler::handle(
+        &down,
+        event(
+            fixture("aws-lambda-events-example.json"),
+            Duration::from_millis(500),
+        ),
+    )
+    .await
+    .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("2 of 2 events not delivered"), "{msg}");
     let d: lambda_runtime::Diagnostic = err.into();
@@ -106,7 +172,21 @@ async fn an_unreachable_cluster_fails_the_invocation_so_lambda_retries_it() {
 
 #[tokio::test]
 async fn an_event_of_another_shape_is_a_clear_error() {
-    let s = support::shipper(&support::connection("http://127.0.0.1:9"), Naming::default());
-    let err = handler::handle(&s, event(json!({"detail-type": "Scheduled Event"}), Duration::from_secs(1))).await.unwrap_err();
-    assert!(err.to_string().contains("neither a CloudWatch Logs subscription payload nor a Kinesis batch"));
+    let s = support::shipper(
+        &support::connection("http://127.0.0.1:9"),
+        Naming::default(),
+    );
+    let err = handler::handle(
+        &s,
+        event(
+            json!({"detail-type": "Scheduled Event"}),
+            Duration::from_secs(1),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("neither a CloudWatch Logs subscription payload nor a Kinesis batch")
+    );
 }

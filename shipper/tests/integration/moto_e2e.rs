@@ -29,15 +29,31 @@ async fn a_payload_written_by_the_aws_emulator_is_indexed_with_its_fields() {
         .args([moto.url(), &group, &messages.to_string()])
         .output()
         .expect("python3 with boto3");
-    assert!(out.status.success(), "moto script: {}", String::from_utf8_lossy(&out.stderr));
-    let objects: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect();
+    assert!(
+        out.status.success(),
+        "moto script: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     assert!(!objects.is_empty());
 
     let conn = support::connection(es.url());
     let ns = support::unique_namespace("moto");
-    let shipper = support::shipper(&conn, Naming { namespace: ns.clone(), ..Naming::default() });
+    let shipper = support::shipper(
+        &conn,
+        Naming {
+            namespace: ns.clone(),
+            ..Naming::default()
+        },
+    );
     let payloads = objects.into_iter().map(RawPayload::Base64).collect();
-    let outcome = shipper.ship(payloads, Instant::now() + Duration::from_secs(30), "e2e").await;
+    let outcome = shipper
+        .ship(payloads, Instant::now() + Duration::from_secs(30), "e2e")
+        .await;
     assert!(outcome.failed.is_empty(), "{outcome:?}");
     assert_eq!(outcome.summary.received, 5);
     assert_eq!(outcome.summary.stats.indexed, 5);
@@ -66,6 +82,9 @@ async fn a_payload_written_by_the_aws_emulator_is_indexed_with_its_fields() {
     )
     .await;
     let report = &v["hits"]["hits"][0]["_source"];
-    assert_eq!(report["aws"]["lambda"]["report"]["billed_duration_ms"], 130, "{v}");
+    assert_eq!(
+        report["aws"]["lambda"]["report"]["billed_duration_ms"], 130,
+        "{v}"
+    );
     assert_eq!(report["faas"]["coldstart"], true);
 }

@@ -3,19 +3,19 @@
 //! The modules below are the data path, in order. Everything up to `retry` is plain functions
 //! over bytes and structs; `service` is the only module that talks HTTP.
 
-pub mod cli; //            transform / ship / setup / follow
 pub mod config; //         settings from the environment, validated once at start
-pub mod dead_letter; //    refused events and undecodable payloads → dead-letter stream
 pub mod decode; //         awslogs payload → base64 → gzip/zlib → LogsData
-pub mod deliver; //        the loop: send, classify, retry only the failed, dead-letter the rest
-pub mod document; //       event + parse → ECS document and its idempotent _id
-pub mod handler; //        Lambda events (awslogs, Kinesis) → deliver
-pub mod metrics; //        one EMF line + health document per invocation
 pub mod parse; //          one message → JSON fields, Lambda platform line, or text
+pub mod target; //         log group → data stream / dated index name
+pub mod document; //       event + parse → ECS document and its idempotent _id
 pub mod request_builder; // documents → _bulk NDJSON bodies, split by bytes and count, gzipped
 pub mod response; //       _bulk response → one outcome per item
 pub mod retry; //          which items to resend, backoff with jitter inside the deadline
-pub mod secrets; //        credentials from Secrets Manager / SSM Parameter Store
 pub mod service; //        BulkClient: the one place that talks HTTP (elasticsearch crate)
-pub mod setup;
-pub mod target; //         log group → data stream / dated index name //          index templates, ILM, Kibana saved objects
+pub mod dead_letter; //    refused events and undecodable payloads → dead-letter stream
+pub mod deliver; //        the loop: send, classify, retry only the failed, dead-letter the rest
+pub mod metrics; //        one EMF line + health document per invocation
+pub mod handler; //        Lambda events (awslogs, Kinesis) → deliver
+pub mod secrets; //        credentials from Secrets Manager / SSM Parameter Store
+pub mod cli; //            transform / ship / setup / follow
+pub mod setup; //          index templates, ILM, Kibana saved objects

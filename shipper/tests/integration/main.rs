@@ -4,10 +4,10 @@
 //! API (noida-db, osmem-server, moto), never the real service; with `ELASTICSEARCH_URL` set,
 //! the `emulators` tests also run against that real cluster.
 
+mod support; //     emulator processes, generated payloads, search helpers
 mod bulk_server; // the project's own `_bulk` server, faithful to the ES docs, with fault injection
-mod cli;
 mod emulators; //   real batches shipped into noida-db and osmem-server (and ELASTICSEARCH_URL), read back
 mod faults; //      429s, 400s, 503 bursts, dropped connections: nothing lost, nothing duplicated
-mod lambda; //      the Lambda handler: awslogs, Kinesis partial failures, control messages, bad payloads
 mod moto_e2e; //    a payload made by moto (PutLogEvents → subscription → Firehose → S3), shipped
-mod support; //     emulator processes, generated payloads, search helpers //         transform / ship: output, exit codes, one-line errors with file and position
+mod lambda; //      the Lambda handler: awslogs, Kinesis partial failures, control messages, bad payloads
+mod cli; //         transform / ship: output, exit codes, one-line errors with file and position

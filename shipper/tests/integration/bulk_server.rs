@@ -1197,6 +1197,8 @@ impl Inner {
         let mut resp =
             json!({"errors": errors, "took": started.elapsed().as_millis() as u64, "items": items});
         // https://www.elastic.co/docs/reference/elasticsearch/rest-apis/common-options#common-options-response-filtering
+        // Only this answer is filtered: Elasticsearch builds error answers without the filter
+        // (RestChannel.newErrorBuilder: "Disable filtering when building error responses").
         if let Some(fp) = query_param(uri, "filter_path") {
             resp = filter_path(&resp, &fp);
         }
@@ -1330,7 +1332,7 @@ impl Inner {
             );
         }
         let raw = a.source.as_deref().unwrap_or_default();
-        // https://www.elastic.co/docs/troubleshoot/elasticsearch/mapping-explosion is not it;
+        // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
         // a source that is not one JSON object fails the document, not the request.
         let src = match serde_json::from_slice::<Value>(raw) {
             Ok(Value::Object(o)) => o,
@@ -1452,7 +1454,7 @@ struct MappingError {
 /// (JSON → field type: `true`/`false` → boolean, integer → long, floating point → float,
 /// object → object, string → date when date detection matches, else text; null adds nothing;
 /// an array takes the type of its first non-null value).
-/// https://www.elastic.co/docs/troubleshoot/elasticsearch/mapping-explosion is not modelled.
+/// Mapping limits (`index.mapping.total_fields.limit`, depth) are not modelled.
 struct DocCheck<'a> {
     mapping: &'a BTreeMap<String, FieldType>,
     staged: BTreeMap<String, FieldType>,
@@ -2009,7 +2011,9 @@ mod tests {
             ),
         ];
         for (body, etype, reason) in cases {
-            let (status, _, v) = post_ndjson(s.url(), "/_bulk", body).await;
+            // With the shipper's filter_path: error answers are never filtered.
+            let (status, _, v) =
+                post_ndjson(s.url(), &format!("/_bulk?filter_path={FP}"), body).await;
             assert_eq!(status, 400, "{body:?}: {v}");
             assert_eq!(v["status"], 400);
             assert_eq!(v["error"]["type"], etype, "{body:?}: {v}");

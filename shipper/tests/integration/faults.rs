@@ -489,3 +489,35 @@ async fn a_status_that_turns_from_number_to_text_stays_under_the_flattened_app_a
         "oops"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_dated_index_mode_generated_batches_land_without_a_mapping_conflict_despite_date_detection()
+ {
+    // Plain indices keep `date_detection` on: a string that looks like a date fixes its
+    // field as `date`, so a document whose fields change shape would be refused here.
+    let s = BulkServer::with_defaults().await;
+    let naming = Naming {
+        mode: shipper::target::TargetMode::Index,
+        ..naming("dated")
+    };
+    let sh = support::shipper(&support::connection(&s.url), naming);
+    let payloads = support::generate_data(2000, 4, 21, &[]);
+
+    let summary = sh
+        .ship(payloads, far(), "faults-dated")
+        .await
+        .into_result()
+        .unwrap();
+
+    assert_eq!(summary.dead_lettered, 0);
+    assert_eq!(summary.stats.indexed, summary.received);
+    let indices: Vec<String> = s
+        .targets()
+        .into_iter()
+        .filter(|t| t.starts_with("cloudwatch-2"))
+        .collect();
+    assert!(!indices.is_empty(), "{:?}", s.targets());
+    let stored: usize = indices.iter().map(|t| s.count(t)).sum();
+    assert_eq!(stored as u64, summary.received);
+    assert_eq!(s.field_type(&indices[0], "@timestamp"), Some("date"));
+}

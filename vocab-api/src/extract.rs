@@ -43,13 +43,10 @@ where
                 message: "a JSON object body is required".into(),
             });
         }
-        let invalid = |e: serde_json::Error| {
-            let message = e.to_string();
-            ApiError::Invalid {
-                code: "invalid_json",
-                field: field_in(&message),
-                message,
-            }
+        let invalid = |e: serde_json::Error| ApiError::Invalid {
+            code: "invalid_json",
+            field: field_in(&e.to_string()),
+            message: describe(&e),
         };
         // An object only: serde would also fill a struct from an array.
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
@@ -61,6 +58,26 @@ where
             });
         }
         serde_json::from_value(value).map(JsonBody).map_err(invalid)
+    }
+}
+
+/// serde's message without the offending value (serde quotes it: `invalid type: string
+/// "…", expected …`), since error messages are logged and bodies never are.
+fn describe(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let text = e.to_string();
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            format!("malformed JSON at line {} column {}", e.line(), e.column())
+        }
+        Category::Data => match field_in(&text) {
+            // Only names: the field, and the ones we expected.
+            Some(_) => text,
+            None => match text.find(", expected ") {
+                Some(i) => format!("wrong type or value: expected {}", &text[i + 11..]),
+                None => "wrong type or value".to_owned(),
+            },
+        },
     }
 }
 
@@ -85,10 +102,10 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
         axum::extract::Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map(|q| QueryMap(q.0))
-            .map_err(|e| ApiError::Invalid {
+            .map_err(|_| ApiError::Invalid {
                 code: "invalid_query",
                 field: None,
-                message: e.body_text(),
+                message: "malformed query string".into(),
             })
     }
 }

@@ -37,19 +37,36 @@ impl Drop for Moto {
     }
 }
 
+/// moto's own server is threaded, and its DynamoDB applies an `UpdateItem` as an unlocked
+/// read-modify-write: concurrent `ADD`s to one item can be lost there (seen: 24 of 25),
+/// where DynamoDB applies each atomically. For the counters test the harness therefore runs
+/// moto's app on a server that handles one request at a time, which is faithful to
+/// DynamoDB's per-item atomicity while the API's side stays fully concurrent.
+const SERIAL_MOTO: &str = "import sys\n\
+from werkzeug.serving import run_simple\n\
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app\n\
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)";
+
 impl Moto {
-    pub fn start() -> Moto {
+    /// `serial`: one request at a time (see [`SERIAL_MOTO`]).
+    pub fn start(serial: bool) -> Moto {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
+        let server = if serial {
+            format!("python3 -c \"$SERIAL_MOTO\" {port}")
+        } else {
+            format!("moto_server -H 127.0.0.1 -p {port}")
+        };
         let script = format!(
-            "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; \
+            "{server} >/dev/null 2>&1 & pid=$!; \
              trap 'kill $pid 2>/dev/null' EXIT; cat >/dev/null; exit 0"
         );
         let child = Command::new("sh")
             .arg("-c")
             .arg(script)
+            .env("SERIAL_MOTO", SERIAL_MOTO)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -68,25 +85,31 @@ impl Moto {
 }
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
+static SERIAL: OnceLock<Moto> = OnceLock::new();
 
 /// The endpoint URL and whether it is an emulator (dummy credentials are fine).
-fn endpoint() -> (String, bool) {
+fn endpoint(serial: bool) -> (String, bool) {
     if let Ok(url) = std::env::var("DYNAMODB_ENDPOINT")
         && !url.is_empty()
     {
         return (url, false);
+    }
+    if serial {
+        return (SERIAL.get_or_init(|| Moto::start(true)).url.clone(), true);
     }
     if let Ok(url) = std::env::var("MOTO_URL")
         && !url.is_empty()
     {
         return (url, true);
     }
-    (MOTO.get_or_init(Moto::start).url.clone(), true)
+    (MOTO.get_or_init(|| Moto::start(false)).url.clone(), true)
 }
 
-pub async fn client() -> aws_sdk_dynamodb::Client {
+/// A client of the test endpoint; `serial` asks for an emulator that applies one request
+/// at a time (see [`SERIAL_MOTO`]).
+pub async fn client(serial: bool) -> aws_sdk_dynamodb::Client {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let (url, emulator) = endpoint();
+    let (url, emulator) = endpoint(serial);
     if !emulator {
         let config = vocab_api::config::Config {
             table: String::new(),
@@ -165,7 +188,16 @@ impl TestApp {
         Self::with_state(state_for).await
     }
 
+    /// On an emulator with DynamoDB's per-item atomicity under concurrent writes.
+    pub async fn serial() -> TestApp {
+        Self::build(true, |s| AppState::local(s)).await
+    }
+
     pub async fn with_state(make: impl FnOnce(Arc<DynamoStore>) -> AppState) -> TestApp {
+        Self::build(false, make).await
+    }
+
+    async fn build(serial: bool, make: impl FnOnce(Arc<DynamoStore>) -> AppState) -> TestApp {
         install_panic_hook();
         let logs = Logs::default();
         let filter = tracing_subscriber::filter::Targets::new()
@@ -174,7 +206,7 @@ impl TestApp {
             .with(log_schema::ecs_layer(logs.clone(), "vocab-api").with_filter(filter));
         let guard = tracing::subscriber::set_default(subscriber);
         let table = format!("vocab-test-{}", uuid::Uuid::new_v4().simple());
-        let client = client().await;
+        let client = client(serial).await;
         create_table(&client, &table).await.expect("create table");
         let store = Arc::new(DynamoStore::new(client, table));
         TestApp {

@@ -87,6 +87,15 @@ async fn each_request_writes_exactly_one_line_with_the_contract_fields_and_no_se
             Some("validation"),
         ),
         (
+            "POST",
+            format!("/lists/{list}/quizzes"),
+            Some("alice"),
+            Some(json!({"count": SECRET_WORD})),
+            400,
+            Some("/lists/{list_id}/quizzes"),
+            Some("validation"),
+        ),
+        (
             "GET",
             "/me".into(),
             None,

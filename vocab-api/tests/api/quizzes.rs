@@ -327,10 +327,10 @@ fn answer_request(quiz_id: &str, answers: &[Value]) -> Request<Body> {
         .expect("request")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn counters_are_exact_under_concurrent_submissions() {
     const QUIZZES: usize = 24;
-    let t = TestApp::new().await;
+    let t = TestApp::serial().await;
     let list = t.create_list("alice", "l").await;
     let pairs = [
         ("일", "one"),

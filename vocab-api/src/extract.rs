@@ -126,3 +126,29 @@ impl QueryMap {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        count: Option<i64>,
+    }
+
+    fn err(json: &str) -> serde_json::Error {
+        serde_json::from_str::<Body>(json).expect_err("invalid")
+    }
+
+    #[test]
+    fn messages_name_fields_but_never_echo_values() {
+        let wrong_type = describe(&err(r#"{"count":"hunter2"}"#));
+        assert!(!wrong_type.contains("hunter2"), "{wrong_type}");
+        assert!(wrong_type.contains("expected i64"), "{wrong_type}");
+        let unknown = err(r#"{"owner":"x"}"#);
+        assert_eq!(field_in(&unknown.to_string()).as_deref(), Some("owner"));
+        assert!(describe(&err(r#"{"count":"#)).starts_with("malformed JSON"));
+    }
+}

@@ -113,3 +113,47 @@ pub fn user_id(value: &str) -> Option<String> {
         && !v.chars().any(|c| c.is_control() || c.is_whitespace());
     ok.then(|| v.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_counts_characters_not_bytes_and_trims() {
+        let hangul = "가".repeat(MAX_WORD_CHARS);
+        assert_eq!(
+            text("w", Some(&hangul), MAX_WORD_CHARS, false).ok(),
+            Some(hangul)
+        );
+        assert!(
+            text(
+                "w",
+                Some(&"가".repeat(MAX_WORD_CHARS + 1)),
+                MAX_WORD_CHARS,
+                false
+            )
+            .is_err()
+        );
+        assert_eq!(
+            text("w", Some("  a b "), 10, false).ok().as_deref(),
+            Some("a b")
+        );
+        assert!(text("w", Some("a\nb"), 10, false).is_err());
+        assert!(text("w", Some("a\nb"), 10, true).is_ok());
+    }
+
+    #[test]
+    fn ids_limits_and_users() {
+        assert!(matches!(
+            id("nope", "list"),
+            Err(ApiError::NotFound("list"))
+        ));
+        assert_eq!(page_size(None).ok(), Some(DEFAULT_PAGE_SIZE));
+        assert!(page_size(Some("101")).is_err());
+        assert!(lang("l", Some("en-US")).is_ok());
+        assert!(lang("l", Some("1x")).is_err());
+        assert_eq!(user_id(" u-1 ").as_deref(), Some("u-1"));
+        assert_eq!(user_id("a b"), None);
+        assert_eq!(user_id(&"x".repeat(MAX_USER_ID_CHARS + 1)), None);
+    }
+}

@@ -107,11 +107,11 @@ pub enum ConfigError {
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_iter(std::env::vars())
+        Self::from_vars(std::env::vars())
     }
 
     /// Reads from `vars` (tests pass their own), then validates.
-    pub fn from_iter(
+    pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
         // Empty values mean "unset" (Terraform and compose often pass VAR="").
@@ -137,31 +137,32 @@ impl Config {
                 why: "ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD go together".into(),
             });
         }
-        if let Some(t) = &self.shipper_target {
-            if !matches!(t.as_str(), "data_stream" | "index") {
-                return Err(ConfigError::Invalid {
-                    var: "SHIPPER_TARGET",
-                    why: format!("`{t}` is neither `data_stream` nor `index`"),
-                });
-            }
+        if let Some(t) = &self.shipper_target
+            && !matches!(t.as_str(), "data_stream" | "index")
+        {
+            return Err(ConfigError::Invalid {
+                var: "SHIPPER_TARGET",
+                why: format!("`{t}` is neither `data_stream` nor `index`"),
+            });
         }
-        if let Some(d) = &self.shipper_dataset {
-            if d != "auto" && !valid_name_part(d) {
-                return Err(ConfigError::Invalid {
-                    var: "SHIPPER_DATASET",
-                    why: "lower case letters, digits, `.` and `_` only (no `-`), at most 100 bytes"
-                        .into(),
-                });
-            }
+        if let Some(d) = &self.shipper_dataset
+            && d != "auto"
+            && !valid_name_part(d)
+        {
+            return Err(ConfigError::Invalid {
+                var: "SHIPPER_DATASET",
+                why: "lower case letters, digits, `.` and `_` only (no `-`), at most 100 bytes"
+                    .into(),
+            });
         }
-        if let Some(n) = &self.shipper_namespace {
-            if !valid_name_part(n) {
-                return Err(ConfigError::Invalid {
-                    var: "SHIPPER_NAMESPACE",
-                    why: "lower case letters, digits, `.` and `_` only (no `-`), at most 100 bytes"
-                        .into(),
-                });
-            }
+        if let Some(n) = &self.shipper_namespace
+            && !valid_name_part(n)
+        {
+            return Err(ConfigError::Invalid {
+                var: "SHIPPER_NAMESPACE",
+                why: "lower case letters, digits, `.` and `_` only (no `-`), at most 100 bytes"
+                    .into(),
+            });
         }
         if self.shipper_max_bulk_bytes == Some(0) {
             return Err(ConfigError::Invalid {
@@ -175,13 +176,13 @@ impl Config {
                 why: "must be > 0".into(),
             });
         }
-        if let Some(p) = &self.elasticsearch_ca_cert {
-            if !p.is_file() {
-                return Err(ConfigError::Invalid {
-                    var: "ELASTICSEARCH_CA_CERT",
-                    why: format!("{} is not a readable file", p.display()),
-                });
-            }
+        if let Some(p) = &self.elasticsearch_ca_cert
+            && !p.is_file()
+        {
+            return Err(ConfigError::Invalid {
+                var: "ELASTICSEARCH_CA_CERT",
+                why: format!("{} is not a readable file", p.display()),
+            });
         }
         Ok(())
     }
@@ -269,7 +270,7 @@ mod tests {
     use super::*;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_iter(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        Config::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
     #[test]

@@ -119,7 +119,9 @@ pub fn sniff(bytes: &[u8]) -> Option<Compression> {
     match bytes {
         [0x1f, 0x8b, ..] => Some(Compression::Gzip),
         // zlib: CMF 0x78 (deflate, 32K window) and a header checksum that divides by 31.
-        [0x78, flg, ..] if (0x78u16 * 256 + u16::from(*flg)) % 31 == 0 => Some(Compression::Zlib),
+        [0x78, flg, ..] if (0x78u16 * 256 + u16::from(*flg)).is_multiple_of(31) => {
+            Some(Compression::Zlib)
+        }
         [b'{', ..] => Some(Compression::None),
         _ => None,
     }

@@ -140,8 +140,11 @@ enum Decoded<'a> {
     Bad { raw: Vec<u8>, reason: String },
 }
 
+/// A payload that failed to decode: the bytes as they arrived (for the dead letter) and why.
+type Undecodable = (Vec<u8>, DecodeError);
+
 /// base64 → compressed bytes; an error keeps the original text for the dead letter.
-fn to_bytes(p: RawPayload) -> Result<Vec<u8>, (Vec<u8>, DecodeError)> {
+fn to_bytes(p: RawPayload) -> Result<Vec<u8>, Undecodable> {
     match p {
         RawPayload::Bytes(b) => Ok(b),
         RawPayload::Base64(s) => base64::engine::general_purpose::STANDARD
@@ -160,7 +163,7 @@ impl Shipper {
     ) -> Outcome {
         let now_ms = chrono::Utc::now().timestamp_millis();
         // Stage 1: inflate every payload into an owned buffer.
-        let inflated: Vec<Result<Vec<u8>, (Vec<u8>, DecodeError)>> = payloads
+        let inflated: Vec<Result<Vec<u8>, Undecodable>> = payloads
             .into_iter()
             .map(|p| {
                 let bytes = to_bytes(p)?;

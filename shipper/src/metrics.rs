@@ -87,10 +87,10 @@ pub fn health_doc(
         v["data_stream"] =
             json!({"type": "logs", "dataset": HEALTH_DATASET, "namespace": naming.namespace});
     }
-    if region.is_none() {
-        if let Some(c) = v.get_mut("cloud").and_then(Value::as_object_mut) {
-            c.remove("region");
-        }
+    if region.is_none()
+        && let Some(c) = v.get_mut("cloud").and_then(Value::as_object_mut)
+    {
+        c.remove("region");
     }
     Document {
         id: execution.to_owned(),

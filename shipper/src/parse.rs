@@ -77,9 +77,7 @@ pub fn parse(message: &str) -> Parsed {
             return p;
         }
         // Malformed JSON stays text: fall through.
-    } else if platform_text(message, &mut p) {
-        return p;
-    } else if runtime_prefixed(message, &mut p) {
+    } else if platform_text(message, &mut p) || runtime_prefixed(message, &mut p) {
         return p;
     }
     text(message, &mut p);
@@ -237,43 +235,43 @@ fn apply(key: String, value: Value, p: &mut Parsed) {
         // `fill` refused (e.g. `status: "ok"` is not a status code): keep it as app data.
         return;
     }
-    if is_ecs_namespace(&key) {
-        if let Value::Object(inner) = value {
-            let mut rest = Map::new();
-            for (k, v) in inner {
-                let dotted = format!("{key}.{k}");
-                match (slot(&dotted), v) {
-                    (Some(s), v) => {
-                        let _ = fill(s, &dotted, v, p);
-                    }
-                    // One more level: `{"http":{"request":{"method":..}}}`.
-                    (None, Value::Object(deeper)) => {
-                        let mut deeper_rest = Map::new();
-                        for (k2, v2) in deeper {
-                            let dotted2 = format!("{dotted}.{k2}");
-                            match slot(&dotted2) {
-                                Some(s) => {
-                                    let _ = fill(s, &dotted2, v2, p);
-                                }
-                                None => {
-                                    deeper_rest.insert(k2, v2);
-                                }
+    if is_ecs_namespace(&key)
+        && let Value::Object(inner) = value
+    {
+        let mut rest = Map::new();
+        for (k, v) in inner {
+            let dotted = format!("{key}.{k}");
+            match (slot(&dotted), v) {
+                (Some(s), v) => {
+                    let _ = fill(s, &dotted, v, p);
+                }
+                // One more level: `{"http":{"request":{"method":..}}}`.
+                (None, Value::Object(deeper)) => {
+                    let mut deeper_rest = Map::new();
+                    for (k2, v2) in deeper {
+                        let dotted2 = format!("{dotted}.{k2}");
+                        match slot(&dotted2) {
+                            Some(s) => {
+                                let _ = fill(s, &dotted2, v2, p);
+                            }
+                            None => {
+                                deeper_rest.insert(k2, v2);
                             }
                         }
-                        if !deeper_rest.is_empty() {
-                            rest.insert(k, Value::Object(deeper_rest));
-                        }
                     }
-                    (None, v) => {
-                        rest.insert(k, v);
+                    if !deeper_rest.is_empty() {
+                        rest.insert(k, Value::Object(deeper_rest));
                     }
                 }
+                (None, v) => {
+                    rest.insert(k, v);
+                }
             }
-            if !rest.is_empty() {
-                p.app.insert(key, Value::Object(rest));
-            }
-            return;
         }
+        if !rest.is_empty() {
+            p.app.insert(key, Value::Object(rest));
+        }
+        return;
     }
     p.app.insert(key, value);
 }
@@ -533,7 +531,6 @@ fn platform_json(mut obj: Map<String, Value>, p: &mut Parsed) {
             // Other platform events (initReport, restoreStart…) keep their record as app data.
             p.app.insert("record".into(), Value::Object(record));
             p.app.insert("type".into(), Value::String(kind));
-            return;
         }
     }
 }
@@ -726,10 +723,10 @@ fn text_level(m: &str) -> Option<String> {
     // tracing-subscriber's full format: `2026-11-24T09:00:00.123456Z  INFO target: msg`
     if head.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         let mut words = head.split_whitespace();
-        if let (Some(_ts), Some(l)) = (words.next(), words.next()) {
-            if is_level_word(l) {
-                return Some(normalize_level(l));
-            }
+        if let (Some(_ts), Some(l)) = (words.next(), words.next())
+            && is_level_word(l)
+        {
+            return Some(normalize_level(l));
         }
     }
     // logfmt: `level=error msg=…`

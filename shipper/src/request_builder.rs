@@ -100,15 +100,15 @@ pub fn encode(docs: &[Document], items: Vec<usize>, gzip: bool) -> BulkRequest {
         // CPU is what a Lambda pays for.
         let mut enc =
             flate2::write::GzEncoder::new(Vec::with_capacity(cap / 6), flate2::Compression::fast());
-        if enc.write_all(&body).is_ok() {
-            if let Ok(z) = enc.finish() {
-                return BulkRequest {
-                    items,
-                    body: z.into(),
-                    uncompressed_len,
-                    gzip: true,
-                };
-            }
+        if enc.write_all(&body).is_ok()
+            && let Ok(z) = enc.finish()
+        {
+            return BulkRequest {
+                items,
+                body: z.into(),
+                uncompressed_len,
+                gzip: true,
+            };
         }
     }
     BulkRequest {

@@ -82,7 +82,7 @@ pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
                 .secret_id(arn)
                 .send()
                 .await
-                .map_err(|e| SecretError::SecretsManager(aws_error(&e)))?;
+                .map_err(|e| SecretError::SecretsManager(crate::service::error_chain(&e)))?;
             let s = out.secret_string().ok_or_else(|| SecretError::Format {
                 var: "ELASTICSEARCH_SECRET_ARN",
                 why: "the secret has no string value".into(),
@@ -97,7 +97,7 @@ pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
                 .with_decryption(true)
                 .send()
                 .await
-                .map_err(|e| SecretError::Ssm(aws_error(&e)))?;
+                .map_err(|e| SecretError::Ssm(crate::service::error_chain(&e)))?;
             let v = out.parameter().and_then(|p| p.value()).unwrap_or_default();
             merge(&mut c, parse_secret("ELASTICSEARCH_SSM_PARAMETER", v)?);
         }
@@ -106,18 +106,6 @@ pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
         return Err(SecretError::NoTarget);
     }
     Ok(c)
-}
-
-/// The SDK's error with its cause (e.g. AccessDeniedException), never the secret's value.
-fn aws_error(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 #[cfg(test)]

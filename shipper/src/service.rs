@@ -160,7 +160,8 @@ fn map_err(e: elasticsearch::Error) -> TransportError {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error with its causes (refused, reset, TLS, AccessDenied…): never carries a secret.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

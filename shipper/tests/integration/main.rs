@@ -4,6 +4,9 @@
 //! API (noida-db, osmem-server, moto), never the real service; with `ELASTICSEARCH_URL` set,
 //! the `emulators` tests also run against that real cluster.
 
+// Test plumbing may panic on a broken environment: that *is* the test failing.
+#![allow(clippy::unwrap_used)]
+
 mod support; //     emulator processes, generated payloads, search helpers
 mod bulk_server; // the project's own `_bulk` server, faithful to the ES docs, with fault injection
 mod emulators; //   real batches shipped into noida-db and osmem-server (and ELASTICSEARCH_URL), read back

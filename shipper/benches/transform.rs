@@ -18,10 +18,6 @@ use shipper::request_builder::{self, Limits};
 use shipper::service::{Connection, EsBulkClient, build_client};
 use shipper::target::Naming;
 
-// The same allocator as the binary (src/main.rs), so the bench measures what runs.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn batch(events: usize) -> String {
     let shared = std::env::var_os("SHARED_DIR")
         .map(PathBuf::from)

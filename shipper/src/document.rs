@@ -267,6 +267,16 @@ pub fn build(ctx: &BatchContext<'_>, naming: &Naming, event: &LogEvent<'_>) -> D
     }
 }
 
+/// Bytes beyond the message that the document will hold: the app fields and stack trace are
+/// about as long as the parts of the raw line they came from.
+fn raw_extra(raw: &str, p: &Parsed) -> usize {
+    if p.app.is_empty() && p.error_stack_trace.is_none() {
+        0
+    } else {
+        raw.len()
+    }
+}
+
 fn as_deref(o: &Option<String>) -> Option<&str> {
     o.as_deref()
 }
@@ -344,7 +354,13 @@ fn serialize(
     };
     // Serializing plain structs of strings and numbers can't fail; a failure would be a bug,
     // and an empty object still indexes rather than losing the event's place in the batch.
-    serde_json::to_vec(&src).unwrap_or_else(|_| b"{}".to_vec())
+    // Sized up front: growing by doubling would copy large messages several times and leave
+    // up to half of each document's buffer unused while the batch is held for retries.
+    let mut out = Vec::with_capacity(src.message.len() + raw_extra(raw, p) + 768);
+    match serde_json::to_writer(&mut out, &src) {
+        Ok(()) => out,
+        Err(_) => b"{}".to_vec(),
+    }
 }
 
 #[cfg(test)]

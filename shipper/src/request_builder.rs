@@ -90,19 +90,28 @@ pub fn split(docs: &[Document], pending: &[usize], limits: Limits) -> Vec<Vec<us
 /// Encodes one chunk as a request body.
 pub fn encode(docs: &[Document], items: Vec<usize>, gzip: bool) -> BulkRequest {
     let cap: usize = items.iter().map(|&i| item_len(&docs[i])).sum();
-    let mut body = Vec::with_capacity(cap);
-    for &i in &items {
-        write_item(&mut body, &docs[i]);
-    }
-    let uncompressed_len = body.len();
     if gzip {
-        // Level 1: on log text it gets ~90% of level 6's ratio at a fraction of the CPU, and
-        // CPU is what a Lambda pays for.
-        let mut enc =
-            flate2::write::GzEncoder::new(Vec::with_capacity(cap / 6), flate2::Compression::fast());
-        if enc.write_all(&body).is_ok()
-            && let Ok(z) = enc.finish()
-        {
+        // Items are compressed as they are written: no uncompressed copy of a 10 MiB body is
+        // ever held (peak memory is what sizes the Lambda). Level 1: on log text it gets
+        // ~90% of level 6's ratio at a fraction of the CPU, and CPU is what a Lambda pays for.
+        let mut enc = flate2::write::GzEncoder::new(
+            Vec::with_capacity(cap / 6 + 64),
+            flate2::Compression::fast(),
+        );
+        let mut staging = Vec::with_capacity(64 * 1024);
+        let mut uncompressed_len = 0;
+        let mut ok = true;
+        for &i in &items {
+            write_item(&mut staging, &docs[i]);
+            if staging.len() >= 32 * 1024 {
+                uncompressed_len += staging.len();
+                ok &= enc.write_all(&staging).is_ok();
+                staging.clear();
+            }
+        }
+        uncompressed_len += staging.len();
+        ok &= enc.write_all(&staging).is_ok();
+        if ok && let Ok(z) = enc.finish() {
             return BulkRequest {
                 items,
                 body: z.into(),
@@ -111,10 +120,14 @@ pub fn encode(docs: &[Document], items: Vec<usize>, gzip: bool) -> BulkRequest {
             };
         }
     }
+    let mut body = Vec::with_capacity(cap);
+    for &i in &items {
+        write_item(&mut body, &docs[i]);
+    }
     BulkRequest {
+        uncompressed_len: body.len(),
         items,
         body: body.into(),
-        uncompressed_len,
         gzip: false,
     }
 }

@@ -86,7 +86,7 @@ pub fn for_rejected(
     };
     Document {
         id: event.id.clone(),
-        index: naming.target(Stream::DeadLetter, "", now_ms),
+        index: naming.target(Stream::DeadLetter, "", now_ms).into(),
         source: serde_json::to_vec(&dl).unwrap_or_default(),
         timestamp_ms: now_ms,
     }
@@ -118,7 +118,7 @@ pub fn for_undecodable(
     };
     Document {
         id,
-        index: naming.target(Stream::DeadLetter, "", now_ms),
+        index: naming.target(Stream::DeadLetter, "", now_ms).into(),
         source: serde_json::to_vec(&dl).unwrap_or_default(),
         timestamp_ms: now_ms,
     }

@@ -1,5 +1,8 @@
 //! A parsed log event → one ECS document (serialized JSON) and its idempotent `_id`.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -19,6 +22,9 @@ pub struct BatchContext<'a> {
     pub namespace: &'a str,
     /// `ingested` of every document of this batch: one clock read per batch.
     pub ingested: String,
+    /// The last `_index` built and the UTC day it is for: one name per batch in data stream
+    /// mode, one per day in index mode, shared by every document instead of formatted per event.
+    index_cache: RefCell<Option<(i64, Arc<str>)>>,
 }
 
 impl<'a> BatchContext<'a> {
@@ -37,7 +43,27 @@ impl<'a> BatchContext<'a> {
             dataset: naming.dataset(&data.log_group).into_owned(),
             namespace: &naming.namespace,
             ingested: rfc3339_millis(now_ms),
+            index_cache: RefCell::new(None),
         }
+    }
+
+    /// The `_index` for an event at `timestamp_ms`.
+    fn index(&self, naming: &Naming, timestamp_ms: i64) -> Arc<str> {
+        let day = match naming.mode {
+            target::TargetMode::DataStream => 0,
+            target::TargetMode::Index => timestamp_ms.div_euclid(86_400_000),
+        };
+        let mut cache = self.index_cache.borrow_mut();
+        if let Some((d, name)) = cache.as_ref()
+            && *d == day
+        {
+            return name.clone();
+        }
+        let name: Arc<str> = naming
+            .target(Stream::Logs, &self.dataset, timestamp_ms)
+            .into();
+        *cache = Some((day, name.clone()));
+        name
     }
 }
 
@@ -46,8 +72,8 @@ impl<'a> BatchContext<'a> {
 pub struct Document {
     /// `_id`: the CloudWatch event id, so a re-delivered event is a 409, not a duplicate.
     pub id: String,
-    /// `_index` (a data stream or a dated index).
-    pub index: String,
+    /// `_index` (a data stream or a dated index), shared by the documents of a batch.
+    pub index: Arc<str>,
     /// The serialized `_source`.
     pub source: Vec<u8>,
     pub timestamp_ms: i64,
@@ -261,7 +287,7 @@ pub fn build(ctx: &BatchContext<'_>, naming: &Naming, event: &LogEvent<'_>) -> D
     let source = serialize(ctx, naming, event, raw, &parsed);
     Document {
         id: event.id.clone(),
-        index: naming.target(Stream::Logs, &ctx.dataset, event.timestamp),
+        index: ctx.index(naming, event.timestamp),
         source,
         timestamp_ms: event.timestamp,
     }
@@ -391,7 +417,7 @@ mod tests {
             extracted_fields: None,
         };
         let doc = build(&ctx, &naming, &ev);
-        assert_eq!(doc.index, "logs-cloudwatch.vocab_api_words-default");
+        assert_eq!(&*doc.index, "logs-cloudwatch.vocab_api_words-default");
         serde_json::from_slice(&doc.source).unwrap()
     }
 

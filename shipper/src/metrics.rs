@@ -94,7 +94,7 @@ pub fn health_doc(
     }
     Document {
         id: execution.to_owned(),
-        index: naming.target(Stream::Health, "", now_ms),
+        index: naming.target(Stream::Health, "", now_ms).into(),
         source: v.to_string().into_bytes(),
         timestamp_ms: now_ms,
     }

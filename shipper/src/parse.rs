@@ -278,11 +278,11 @@ fn apply(key: String, value: Value, p: &mut Parsed) {
 
 /// Puts `value` in its ECS slot. Returns false when the value doesn't fit the slot; the
 /// original key/value then goes to `app`, so nothing the application wrote is lost.
-fn fill(s: Slot, key: &str, value: Value, p: &mut Parsed) -> bool {
+fn fill(s: Slot, key: &str, mut value: Value, p: &mut Parsed) -> bool {
     let ok = match s {
-        Slot::Message => set_str(&mut p.message, &value),
+        Slot::Message => set_str(&mut p.message, &mut value),
         Slot::Level => set_with(&mut p.level, &value, |l| Some(normalize_level(l))),
-        Slot::Logger => set_str(&mut p.logger, &value),
+        Slot::Logger => set_str(&mut p.logger, &mut value),
         Slot::Method => set_with(&mut p.http_method, &value, |m| Some(m.to_ascii_uppercase())),
         Slot::Path => match value.as_str() {
             Some(u) => {
@@ -295,7 +295,7 @@ fn fill(s: Slot, key: &str, value: Value, p: &mut Parsed) -> bool {
             }
             None => false,
         },
-        Slot::Route => set_str(&mut p.http_route, &value),
+        Slot::Route => set_str(&mut p.http_route, &mut value),
         Slot::Status => match as_u16(&value) {
             Some(c) => {
                 p.status_code = Some(c);
@@ -306,12 +306,12 @@ fn fill(s: Slot, key: &str, value: Value, p: &mut Parsed) -> bool {
         Slot::DurationNs => set_num(&mut p.duration_ns, &value, 1.0),
         Slot::DurationMs => set_num(&mut p.duration_ns, &value, 1e6),
         Slot::DurationS => set_num(&mut p.duration_ns, &value, 1e9),
-        Slot::UserId => set_id(&mut p.user_id, &value),
-        Slot::TraceId => set_id(&mut p.trace_id, &value),
-        Slot::SpanId => set_id(&mut p.span_id, &value),
-        Slot::ErrorType => set_str(&mut p.error_type, &value),
-        Slot::ErrorMessage => set_str(&mut p.error_message, &value),
-        Slot::ErrorStack => set_str(&mut p.error_stack_trace, &value),
+        Slot::UserId => set_id(&mut p.user_id, &mut value),
+        Slot::TraceId => set_id(&mut p.trace_id, &mut value),
+        Slot::SpanId => set_id(&mut p.span_id, &mut value),
+        Slot::ErrorType => set_str(&mut p.error_type, &mut value),
+        Slot::ErrorMessage => set_str(&mut p.error_message, &mut value),
+        Slot::ErrorStack => set_str(&mut p.error_stack_trace, &mut value),
         Slot::Error => match &value {
             Value::String(m) => {
                 p.error_message = Some(m.clone());
@@ -337,8 +337,8 @@ fn fill(s: Slot, key: &str, value: Value, p: &mut Parsed) -> bool {
             }
             _ => false,
         },
-        Slot::Execution => set_id(&mut p.faas_execution, &value),
-        Slot::Service => set_str(&mut p.service_name, &value),
+        Slot::Execution => set_id(&mut p.faas_execution, &mut value),
+        Slot::Service => set_str(&mut p.service_name, &mut value),
         Slot::ColdStart => match value.as_bool() {
             Some(b) => {
                 p.coldstart = Some(b);
@@ -366,13 +366,15 @@ fn fill(s: Slot, key: &str, value: Value, p: &mut Parsed) -> bool {
     true
 }
 
-fn set_str(dst: &mut Option<String>, v: &Value) -> bool {
-    match v.as_str() {
-        Some(s) => {
-            *dst = Some(s.to_owned());
+/// Moves the string out of the parsed value (no copy); on a mismatch `v` is left intact
+/// for `app`.
+fn set_str(dst: &mut Option<String>, v: &mut Value) -> bool {
+    match v {
+        Value::String(s) => {
+            *dst = Some(std::mem::take(s));
             true
         }
-        None => false,
+        _ => false,
     }
 }
 
@@ -387,7 +389,11 @@ fn set_with(dst: &mut Option<String>, v: &Value, f: impl Fn(&str) -> Option<Stri
 }
 
 /// Ids are keywords; an integer id is still an id.
-fn set_id(dst: &mut Option<String>, v: &Value) -> bool {
+fn set_id(dst: &mut Option<String>, v: &mut Value) -> bool {
+    if let Value::String(s) = v {
+        *dst = Some(std::mem::take(s));
+        return true;
+    }
     match as_string(v) {
         Some(s) => {
             *dst = Some(s);

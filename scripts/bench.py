@@ -21,13 +21,12 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.environ.get("SHARED_DIR", os.path.join(os.path.dirname(ROOT), "shared"))
 BIN = os.path.join(ROOT, "target", "release", "shipper")
 TMP = os.environ.get("TMPDIR", "/tmp")
 
 
 def gen(events, batches, path):
-    subprocess.run([sys.executable, os.path.join(SHARED, "gen_events.py"), "--events", str(events),
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen_events.py"), "--events", str(events),
                     "--batches", str(batches), "--seed", "42", "--out", path], check=True)
     decoded = 0
     with open(path) as f:

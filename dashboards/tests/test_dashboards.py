@@ -41,7 +41,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 KIBANA_DIR = ROOT / "dashboards" / "kibana"
 RESOURCES = ROOT / "shipper" / "resources" / "elasticsearch"
-SHARED_DIR = Path(os.environ.get("SHARED_DIR", str(ROOT.parent / "shared")))
+GEN_EVENTS = ROOT / "scripts" / "gen_events.py"
 NDJSON_FILES = sorted(KIBANA_DIR.glob("*.ndjson"))
 
 # Data view id -> the component templates (ours) of the index templates behind it.
@@ -540,8 +540,8 @@ def cargo_shipper(*args: str, env: dict | None = None, timeout: int = 1800) -> s
 @pytest.fixture(scope="module")
 def batches(tmp_path_factory) -> Path:
     """gen_events.py batches (platform lines, tracing JSON, text, malformed) + vocab API lines."""
-    gen = SHARED_DIR / "gen_events.py"
-    assert gen.exists(), f"{gen} missing (set SHARED_DIR)"
+    gen = GEN_EVENTS
+    assert gen.exists(), f"{gen} missing"
     out = subprocess.run([sys.executable, str(gen), "--events", "2000", "--seed", "1"],
                          capture_output=True, text=True, check=True)
     path = tmp_path_factory.mktemp("batches") / "payloads.jsonl"

@@ -2,7 +2,7 @@
 //! gzipped `_bulk` bodies, for generated 1,000- and 10,000-event batches; and the same end to
 //! end over HTTP to a loopback server that accepts every item.
 //!
-//! `cargo bench -p shipper` (batches from ../shared/gen_events.py, or SHARED_DIR).
+//! `cargo bench -p shipper` (batches from scripts/gen_events.py).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -19,11 +19,9 @@ use shipper::service::{Connection, EsBulkClient, build_client};
 use shipper::target::Naming;
 
 fn batch(events: usize) -> String {
-    let shared = std::env::var_os("SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/gen_events.py");
     let out = Command::new("python3")
-        .arg(shared.join("gen_events.py"))
+        .arg(&script)
         .args([
             "--events",
             &events.to_string(),

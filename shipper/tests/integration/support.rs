@@ -14,11 +14,9 @@ use shipper::handler::{RawPayload, Shipper};
 use shipper::service::{self, Connection, EsBulkClient};
 use shipper::target::Naming;
 
-/// The shared folder with `gen_events.py` and the fixtures.
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+/// The payload generator (`scripts/gen_events.py`).
+pub fn gen_events() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/gen_events.py")
 }
 
 pub fn data_file(name: &str) -> PathBuf {
@@ -29,7 +27,7 @@ pub fn data_file(name: &str) -> PathBuf {
 
 /// Lambda payloads (`{"awslogs":{"data":…}}` JSON lines) from the shared generator.
 pub fn generate(events: usize, batches: usize, seed: u64, extra: &[&str]) -> Vec<String> {
-    let script = shared_dir().join("gen_events.py");
+    let script = gen_events();
     let out = Command::new("python3")
         .arg(&script)
         .args([

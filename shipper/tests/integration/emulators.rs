@@ -112,6 +112,18 @@ async fn ships_into_a_real_elasticsearch_when_elasticsearch_url_is_set() {
         eprintln!("ELASTICSEARCH_URL is not set: real-cluster test not run");
         return;
     };
+    // As a user would: `setup` first, so `app` is `flattened` and every field has its type.
+    let es = shipper::service::build_client(&conn).unwrap();
+    let mut out = Vec::new();
+    shipper::setup::run(
+        &es,
+        None,
+        &shipper::setup::SetupSettings::default(),
+        false,
+        &mut out,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("setup failed: {e}\n{}", String::from_utf8_lossy(&out)));
     let ns = support::unique_namespace("real");
     let naming = Naming {
         namespace: ns.clone(),

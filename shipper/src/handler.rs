@@ -328,6 +328,9 @@ impl Shipper {
     }
 }
 
+/// 2020-01-01T00:00:00Z: any real Lambda deadline is later than this.
+const EPOCH_2020_MS: i64 = 1_577_836_800_000;
+
 /// The Lambda handler: one invocation.
 pub async fn handle(
     shipper: &Shipper,
@@ -335,8 +338,15 @@ pub async fn handle(
 ) -> Result<Answer, ShipError> {
     let started = Instant::now();
     // Lambda's deadline is wall-clock ms; turn it into a monotonic instant minus the margin.
+    // `cargo lambda watch` sends a relative 600000 instead: taken as "that many ms from now"
+    // rather than a deadline in 1970 that would fail every event at once.
     let deadline_ms = event.context.deadline as i64;
-    let left_ms = (deadline_ms - chrono::Utc::now().timestamp_millis()).max(0) as u64;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let left_ms = if deadline_ms < EPOCH_2020_MS {
+        deadline_ms.max(0) as u64
+    } else {
+        (deadline_ms - now_ms).max(0) as u64
+    };
     let stop_at =
         started + std::time::Duration::from_millis(left_ms).saturating_sub(shipper.deadline_margin);
     let execution = event.context.request_id.clone();

@@ -190,3 +190,27 @@ async fn an_event_of_another_shape_is_a_clear_error() {
             .contains("neither a CloudWatch Logs subscription payload nor a Kinesis batch")
     );
 }
+
+/// `cargo lambda watch` passes a relative deadline (600000) where Lambda passes epoch ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relative_deadline_from_cargo_lambda_watch_still_ships() {
+    let es = support::noida();
+    let conn = support::connection(es.url());
+    let ns = support::unique_namespace("watch");
+    let s = support::shipper(
+        &conn,
+        Naming {
+            namespace: ns.clone(),
+            ..Naming::default()
+        },
+    );
+    let mut ev = event(
+        fixture("aws-lambda-events-example.json"),
+        Duration::from_secs(1),
+    );
+    ev.context.deadline = 600_000;
+    let Answer::Done(sum) = handler::handle(&s, ev).await.unwrap() else {
+        panic!("awslogs answers Done")
+    };
+    assert_eq!(sum.stats.indexed, 2);
+}

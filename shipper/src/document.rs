@@ -258,6 +258,33 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     out
 }
 
+/// The JSON escape of a byte that needs one, as serde_json writes it.
+fn escape(out: &mut Vec<u8>, c: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match c {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        0x08 => b'b',
+        0x0c => b'f',
+        _ => {
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(c >> 4)],
+                HEX[usize::from(c & 0xf)],
+            ]);
+            return;
+        }
+    };
+    out.push(b'\\');
+    out.push(short);
+}
+
 /// A nested object written only if it gets a member: `,"key":{"a":…,"b":…}`.
 struct Obj<'o> {
     out: &'o mut Vec<u8>,
@@ -315,47 +342,38 @@ pub fn json_str(out: &mut Vec<u8>, s: &str) {
             || zero(w ^ (ONES * u64::from(b'\\')))
             || w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0)
     }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let b = s.as_bytes();
     out.reserve(b.len() + 2);
     out.push(b'"');
     let mut start = 0;
     let mut i = 0;
     while i < b.len() {
-        if let Some(chunk) = b.get(i..i + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            if clean(u64::from_le_bytes(w)) {
-                i += 8;
-                continue;
+        // A clean word is skipped whole; a word with something to escape is walked byte by
+        // byte to its end (re-testing at every byte would cost more than the walk on dense
+        // text such as JSON logged inside a message).
+        let end = match b.get(i..i + 8) {
+            Some(chunk) => {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(chunk);
+                if clean(u64::from_le_bytes(w)) {
+                    i += 8;
+                    continue;
+                }
+                i + 8
             }
-        }
-        let c = b[i];
-        let esc: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0x00..=0x1f => &[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(c >> 4)],
-                HEX[usize::from(c & 0xf)],
-            ],
-            _ => {
+            None => b.len(),
+        };
+        while i < end {
+            let c = b[i];
+            if c >= 0x20 && c != b'"' && c != b'\\' {
                 i += 1;
                 continue;
             }
-        };
-        out.extend_from_slice(&b[start..i]);
-        out.extend_from_slice(esc);
-        i += 1;
-        start = i;
+            out.extend_from_slice(&b[start..i]);
+            escape(out, c);
+            i += 1;
+            start = i;
+        }
     }
     out.extend_from_slice(&b[start..]);
     out.push(b'"');

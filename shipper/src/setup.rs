@@ -827,101 +827,98 @@ mod tests {
         panic!("emulator at {url} did not answer");
     }
 
-    /// noida-db: `NOIDA_URL`, or `noida-db start … --only elasticsearch` on a free port.
-    async fn noida() -> Emulator {
-        if let Ok(url) = std::env::var("NOIDA_URL") {
+    /// The path a Python snippet prints: where a PyPI package keeps its server binary.
+    fn python_path(code: &str, what: &str) -> String {
+        let out = Command::new("python3")
+            .args(["-c", code])
+            .output()
+            .expect("python3");
+        assert!(
+            out.status.success(),
+            "{what} not installed (pip install -r requirements-dev.txt)"
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf8")
+            .trim()
+            .to_owned()
+    }
+
+    /// `env_url` when set; otherwise `bin args…` on `port`, stopped (and `dir` removed) on drop.
+    async fn emulator(
+        env_url: &str,
+        bin: impl FnOnce() -> String,
+        args: &[String],
+        port: u16,
+        dir: Option<PathBuf>,
+    ) -> Emulator {
+        if let Ok(url) = std::env::var(env_url) {
             return Emulator {
                 url,
                 child: None,
                 dir: None,
             };
         }
-        let port = free_port();
-        let dir =
-            std::env::temp_dir().join(format!("shipper-setup-noida-{}-{port}", std::process::id()));
-        // The `noida-db` script on PATH is a Python wrapper that runs the real binary as a
-        // child: killing the wrapper would leave the server running. Start the binary itself.
-        let bin = Command::new("python3")
-            .args([
-                "-c",
-                "from importlib.resources import files; print(files('noida_db').joinpath('noida-db'))",
-            ])
-            .output()
-            .expect("python3");
-        assert!(
-            bin.status.success(),
-            "noida-db not installed (pip install noida-db) and NOIDA_URL unset"
-        );
-        let bin = String::from_utf8(bin.stdout)
-            .expect("utf8")
-            .trim()
-            .to_owned();
-        let child = Command::new(bin)
-            .args(["start", "--data-dir"])
-            .arg(&dir)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--only",
-                "elasticsearch",
-                "--elasticsearch-port",
-            ])
-            .arg(port.to_string())
+        let child = Command::new(bin())
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("noida-db not installed (pip install noida-db) and NOIDA_URL unset");
+            .expect("starting the emulator");
         let emu = Emulator {
             url: format!("http://127.0.0.1:{port}"),
             child: Some(child),
-            dir: Some(dir),
+            dir,
         };
         wait_http(&emu.url).await;
         emu
     }
 
+    /// noida-db: `NOIDA_URL`, or its server binary on a free port. (The `noida-db` script on
+    /// PATH is a Python wrapper whose child is the server: killing the wrapper would leave the
+    /// server running.)
+    async fn noida() -> Emulator {
+        let port = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("shipper-setup-noida-{}-{port}", std::process::id()));
+        let args = [
+            "start",
+            "--data-dir",
+            &dir.display().to_string(),
+            "--host",
+            "127.0.0.1",
+            "--only",
+            "elasticsearch",
+            "--elasticsearch-port",
+            &port.to_string(),
+        ]
+        .map(String::from);
+        let bin = || {
+            python_path(
+                "from importlib.resources import files; print(files('noida_db').joinpath('noida-db'))",
+                "noida-db",
+            )
+        };
+        emulator("NOIDA_URL", bin, &args, port, Some(dir)).await
+    }
+
     /// osmem-server: `OSMEM_URL`, or its bundled binary on a free port.
     async fn osmem() -> Emulator {
-        if let Ok(url) = std::env::var("OSMEM_URL") {
-            return Emulator {
-                url,
-                child: None,
-                dir: None,
-            };
-        }
-        let bin = Command::new("python3")
-            .args(["-c", "import osmem_server as o; print(o.resolve_binary())"])
-            .output()
-            .expect("python3");
-        assert!(
-            bin.status.success(),
-            "osmem-server not installed (pip install osmem-server) and OSMEM_URL unset"
-        );
-        let bin = String::from_utf8(bin.stdout)
-            .expect("utf8")
-            .trim()
-            .to_owned();
         let port = free_port();
-        let child = Command::new(bin)
-            .args([
-                "-addr",
-                &format!("127.0.0.1:{port}"),
-                "-no-stdin-watch",
-                "-no-ja",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start osmem-server");
-        let emu = Emulator {
-            url: format!("http://127.0.0.1:{port}"),
-            child: Some(child),
-            dir: None,
+        let args = [
+            "-addr",
+            &format!("127.0.0.1:{port}"),
+            "-no-stdin-watch",
+            "-no-ja",
+        ]
+        .map(String::from);
+        let bin = || {
+            python_path(
+                "import osmem_server as o; print(o.resolve_binary())",
+                "osmem-server",
+            )
         };
-        wait_http(&emu.url).await;
-        emu
+        emulator("OSMEM_URL", bin, &args, port, None).await
     }
 
     async fn get_json(url: &str) -> Value {

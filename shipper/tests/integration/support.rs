@@ -151,6 +151,43 @@ impl Endpoint {
     }
 }
 
+/// The path a Python snippet prints: where a PyPI package keeps its server binary.
+fn python_path(code: &str, what: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", code])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{what} is not installed: pip install -r requirements-dev.txt"
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Starts `bin args…` quietly, waits until `url` + `ready` answers, and stops it when dropped.
+fn start(
+    what: &str,
+    bin: String,
+    args: &[String],
+    url: String,
+    ready: &str,
+    dir: Option<tempdir::Dir>,
+) -> Endpoint {
+    let child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    wait_http(&format!("{url}{ready}"), what);
+    Endpoint::Owned(Proc {
+        child,
+        url,
+        _dir: dir,
+    })
+}
+
 /// noida-db (Elasticsearch 8.15 API emulator).
 pub fn noida() -> Endpoint {
     if let Ok(u) = std::env::var("NOIDA_URL") {
@@ -160,42 +197,30 @@ pub fn noida() -> Endpoint {
     let dir = tempdir::new("noida");
     // The `noida-db` on PATH is a Python wrapper running the real server as its child; killing
     // the wrapper would leave the server behind, so start the server binary itself.
-    let bin = Command::new("python3")
-        .args([
-            "-c",
-            "from importlib.resources import files; print(files('noida_db').joinpath('noida-db'))",
-        ])
-        .output()
-        .expect("python3");
-    assert!(
-        bin.status.success(),
-        "noida-db is not installed: pip install -r requirements-dev.txt"
+    let bin = python_path(
+        "from importlib.resources import files; print(files('noida_db').joinpath('noida-db'))",
+        "noida-db",
     );
-    let bin = String::from_utf8(bin.stdout).unwrap().trim().to_owned();
-    let child = Command::new(bin)
-        .args(["start", "--data-dir"])
-        .arg(&dir.0)
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--only",
-            "elasticsearch",
-            "--elasticsearch-port",
-            &port.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("noida-db is not installed: pip install -r requirements-dev.txt");
-    let url = format!("http://127.0.0.1:{port}");
-    let p = Proc {
-        child,
-        url: url.clone(),
-        _dir: Some(dir),
-    };
-    wait_http(&url, "noida-db");
-    Endpoint::Owned(p)
+    let args = [
+        "start",
+        "--data-dir",
+        &dir.0.display().to_string(),
+        "--host",
+        "127.0.0.1",
+        "--only",
+        "elasticsearch",
+        "--elasticsearch-port",
+        &port.to_string(),
+    ]
+    .map(String::from);
+    start(
+        "noida-db",
+        bin,
+        &args,
+        format!("http://127.0.0.1:{port}"),
+        "",
+        Some(dir),
+    )
 }
 
 /// osmem-server (OpenSearch 3.x API emulator).
@@ -203,36 +228,26 @@ pub fn osmem() -> Endpoint {
     if let Ok(u) = std::env::var("OSMEM_URL") {
         return Endpoint::External(u);
     }
-    let bin = Command::new("python3")
-        .args(["-c", "import osmem_server as o; print(o.resolve_binary())"])
-        .output()
-        .expect("python3");
-    assert!(
-        bin.status.success(),
-        "osmem-server is not installed: pip install -r requirements-dev.txt"
+    let bin = python_path(
+        "import osmem_server as o; print(o.resolve_binary())",
+        "osmem-server",
     );
-    let bin = String::from_utf8(bin.stdout).unwrap().trim().to_owned();
     let port = free_port();
-    let child = Command::new(bin)
-        .args([
-            "-addr",
-            &format!("127.0.0.1:{port}"),
-            "-no-stdin-watch",
-            "-no-ja",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting osmem-server");
-    let url = format!("http://127.0.0.1:{port}");
-    let p = Proc {
-        child,
-        url: url.clone(),
-        _dir: None,
-    };
-    wait_http(&url, "osmem-server");
-    Endpoint::Owned(p)
+    let args = [
+        "-addr",
+        &format!("127.0.0.1:{port}"),
+        "-no-stdin-watch",
+        "-no-ja",
+    ]
+    .map(String::from);
+    start(
+        "osmem-server",
+        bin,
+        &args,
+        format!("http://127.0.0.1:{port}"),
+        "",
+        None,
+    )
 }
 
 /// moto's server (AWS API emulator).
@@ -241,21 +256,15 @@ pub fn moto() -> Endpoint {
         return Endpoint::External(u);
     }
     let port = free_port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server is not installed: pip install -r requirements-dev.txt");
-    let url = format!("http://127.0.0.1:{port}");
-    let p = Proc {
-        child,
-        url: url.clone(),
-        _dir: None,
-    };
-    wait_http(&format!("{url}/moto-api/"), "moto");
-    Endpoint::Owned(p)
+    let args = ["-H", "127.0.0.1", "-p", &port.to_string()].map(String::from);
+    start(
+        "moto",
+        "moto_server".into(),
+        &args,
+        format!("http://127.0.0.1:{port}"),
+        "/moto-api/",
+        None,
+    )
 }
 
 /// A real cluster, when `ELASTICSEARCH_URL` is set (with ELASTICSEARCH_API_KEY or

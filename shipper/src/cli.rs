@@ -447,11 +447,12 @@ pub fn follow_batch(log_group: &str, log_stream: &str, lines: &[(u64, i64, Strin
         subscription_filters: vec!["shipper-follow".into()],
         log_events: lines
             .iter()
-            .map(|(off, ts, l)| LogEvent {
-                id: follow_event_id(log_group, log_stream, *off),
-                timestamp: *ts,
-                message: l.as_str().into(),
-                extracted_fields: None,
+            .map(|(off, ts, l)| {
+                LogEvent::new(
+                    follow_event_id(log_group, log_stream, *off),
+                    *ts,
+                    l.as_str(),
+                )
             })
             .collect(),
         policy_level: None,

@@ -165,12 +165,7 @@ mod tests {
             log_group: Cow::Borrowed("/aws/lambda/orders"),
             log_stream: Cow::Borrowed("s"),
             subscription_filters: vec!["to-es".into()],
-            log_events: vec![LogEvent {
-                id: "e1".into(),
-                timestamp: 1,
-                message: Cow::Borrowed(message),
-                extracted_fields: None,
-            }],
+            log_events: vec![LogEvent::new("e1", 1, message)],
             policy_level: None,
         }
     }

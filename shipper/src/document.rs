@@ -166,7 +166,20 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     o.extend_from_slice(b"{\"@timestamp\":\"");
     o.extend_from_slice(rfc3339_millis(event.timestamp).as_bytes());
     o.extend_from_slice(b"\",\"message\":");
-    json_str(o, message);
+    let trimmed = event.message.len() - raw.len();
+    match event
+        .message_json
+        .filter(|_| p.message.is_none())
+        .and_then(|j| strip_line_ends(j, trimmed))
+    {
+        // Already valid JSON: serde_json checked it when the payload was read.
+        Some(j) => {
+            o.push(b'"');
+            o.extend_from_slice(j.as_bytes());
+            o.push(b'"');
+        }
+        None => json_str(o, message),
+    }
     o.extend_from_slice(b",\"event\":{\"id\":");
     json_str(o, &event.id);
     o.extend_from_slice(&ctx.frag_event);
@@ -256,6 +269,24 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     }
     o.push(b'}');
     out
+}
+
+/// `json` (a message as the payload's JSON spelled it) without the escapes of its last `n`
+/// characters, which are line ends (`\n`, `\r`, or the `\u000a` spelling). `None` if they
+/// are spelled some other way.
+fn strip_line_ends(json: &str, n: usize) -> Option<&str> {
+    let mut j = json;
+    for _ in 0..n {
+        j = match j.strip_suffix("\\n").or_else(|| j.strip_suffix("\\r")) {
+            Some(head) => head,
+            None => {
+                let (head, tail) = j.split_at_checked(j.len().checked_sub(6)?)?;
+                (tail.eq_ignore_ascii_case("\\u000a") || tail.eq_ignore_ascii_case("\\u000d"))
+                    .then_some(head)?
+            }
+        };
+    }
+    Some(j)
 }
 
 /// The JSON escape of a byte that needs one, as serde_json writes it.
@@ -401,12 +432,7 @@ mod tests {
         let d = data();
         let naming = Naming::default();
         let ctx = BatchContext::new(&d, &naming, Some("ap-northeast-2"), 1_795_510_800_000);
-        let ev = LogEvent {
-            id: "3".repeat(56),
-            timestamp: 1_795_510_800_123,
-            message: message.into(),
-            extracted_fields: None,
-        };
+        let ev = LogEvent::new("3".repeat(56), 1_795_510_800_123, message);
         let doc = build(&ctx, &naming, &ev);
         assert_eq!(&*doc.index, "logs-cloudwatch.vocab_api_words-default");
         serde_json::from_slice(&doc.source).unwrap()
@@ -426,6 +452,50 @@ mod tests {
             let mut out = Vec::new();
             json_str(&mut out, &s);
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&s).unwrap());
+        }
+    }
+
+    /// A message kept as text is copied in the payload's own JSON spelling, less its line
+    /// ends, however they were escaped; the document still reads back as the same text.
+    #[test]
+    fn a_text_message_is_copied_in_its_json_spelling_without_its_line_ends() {
+        let spellings = [
+            (
+                r#"a \"quoted\" \/path\u00e9\n"#,
+                "a \"quoted\" /path\u{e9}",
+                r#""message":"a \"quoted\" \/path\u00e9""#,
+            ),
+            (r#"crlf\r\n"#, "crlf", r#""message":"crlf""#),
+            (
+                r#"unicode newline\u000A\u000d"#,
+                "unicode newline",
+                r#""message":"unicode newline""#,
+            ),
+            (
+                r#"ends with a backslash-n \\n\n"#,
+                "ends with a backslash-n \\n",
+                r#""message":"ends with a backslash-n \\n""#,
+            ),
+            (
+                r#"lone \ud800 surrogate"#,
+                "lone \u{fffd} surrogate",
+                r#""message":"lone \ufffd surrogate""#,
+            ),
+        ];
+        for (json, text, wire) in spellings {
+            let payload = format!(
+                r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"/aws/lambda/f","logStream":"s","logEvents":[{{"id":"1","timestamp":1,"message":"{json}"}}]}}"#
+            );
+            let data = crate::decode::parse_logs_data(payload.as_bytes()).unwrap();
+            let naming = Naming::default();
+            let ctx = BatchContext::new(&data, &naming, None, 0);
+            let d = build(&ctx, &naming, &data.log_events[0]);
+            let source = String::from_utf8(d.source.clone()).unwrap();
+            // The lone surrogate is the one case written from the text (serde_json's escaping).
+            let wire = wire.replace(r"\ufffd", "\u{fffd}");
+            assert!(source.contains(&wire), "{source} lacks {wire}");
+            let v: Value = serde_json::from_slice(&d.source).unwrap();
+            assert_eq!(v["message"], text);
         }
     }
 

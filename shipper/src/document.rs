@@ -263,9 +263,25 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     service.str(b"name", p.service_name.as_deref());
     service.end();
     if !p.app.is_empty() {
-        o.extend_from_slice(b",\"app\":");
-        // A map of JSON values always serializes; the app values are few and short.
-        serde_json::to_writer(&mut *o, &p.app).unwrap_or_default();
+        o.extend_from_slice(b",\"app\":{");
+        let mut first = true;
+        let mut key = |o: &mut Vec<u8>, k: &str| {
+            if !std::mem::take(&mut first) {
+                o.push(b',');
+            }
+            json_str(o, k);
+            o.push(b':');
+        };
+        for (k, v) in p.app.values() {
+            key(o, k);
+            // A JSON value always serializes.
+            serde_json::to_writer(&mut *o, v).unwrap_or_default();
+        }
+        for (k, raw) in p.app.raw() {
+            key(o, k);
+            o.extend_from_slice(raw.as_bytes());
+        }
+        o.push(b'}');
     }
     o.push(b'}');
     out

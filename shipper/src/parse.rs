@@ -4,6 +4,11 @@
 //! `flattened` field `app`, so an application can log `"status": "ok"` in one line and
 //! `"status": 200` in the next without a mapping conflict.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// What a message says, beyond the message itself. `None` = not present.
@@ -37,7 +42,73 @@ pub struct Parsed {
     pub runtime_version: Option<String>,
     pub runtime_version_arn: Option<String>,
     /// Everything else the application wrote (the `flattened` field).
-    pub app: Map<String, Value>,
+    pub app: App,
+}
+
+/// What the application wrote that has no ECS field: the one `flattened` field. A value the
+/// shipper only carries (a span, a domain object) keeps the JSON text it was written in and
+/// is copied into the document; building it into a `Value` tree and writing it out again was
+/// about a fifth of a batch's transform (callgrind).
+#[derive(Debug, Default, Clone)]
+pub struct App {
+    values: Map<String, Value>,
+    raw: Vec<(String, Box<RawValue>)>,
+}
+
+impl App {
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.raw.is_empty()
+    }
+
+    /// Sets `key`, replacing what it held (as a JSON object would).
+    pub fn insert(&mut self, key: String, value: Value) {
+        self.raw.retain(|(k, _)| *k != key);
+        self.values.insert(key, value);
+    }
+
+    /// Sets `key` to JSON text taken from the message.
+    fn insert_raw(&mut self, key: &str, value: &RawValue) {
+        // A pretty-printed message spans lines; its raw text would break the NDJSON line.
+        if memchr::memchr2(b'\n', b'\r', value.get().as_bytes()).is_some() {
+            if let Ok(v) = serde_json::from_str(value.get()) {
+                self.insert(key.to_owned(), v);
+            }
+            return;
+        }
+        self.values.remove(key);
+        match self.raw.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value.to_owned(),
+            None => self.raw.push((key.to_owned(), value.to_owned())),
+        }
+    }
+
+    /// The members with a `Value`.
+    pub fn values(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.values.iter()
+    }
+
+    /// The members kept as JSON text (one line each, valid JSON).
+    pub fn raw(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.raw.iter().map(|(k, v)| (k.as_str(), v.get()))
+    }
+
+    /// Everything as one JSON object, as Elasticsearch will see it.
+    pub fn to_map(&self) -> Map<String, Value> {
+        let mut m = self.values.clone();
+        for (k, v) in &self.raw {
+            m.insert(
+                k.clone(),
+                serde_json::from_str(v.get()).unwrap_or(Value::Null),
+            );
+        }
+        m
+    }
+}
+
+impl PartialEq for App {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_map() == other.to_map()
+    }
 }
 
 /// The numbers of a Lambda `REPORT` line.
@@ -64,15 +135,21 @@ pub fn parse(message: &str) -> Parsed {
     let mut p = Parsed::default();
     let trimmed = message.trim();
     if trimmed.starts_with('{') && trimmed.ends_with('}') {
-        if let Ok(obj) = serde_json::from_str::<Map<String, Value>>(trimmed) {
-            if obj
-                .get("type")
-                .and_then(Value::as_str)
-                .is_some_and(|t| t.starts_with("platform."))
+        if let Ok(Members(members)) = serde_json::from_str::<Members>(trimmed) {
+            let platform = members
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "type")
+                .is_some_and(|(_, t)| {
+                    serde_json::from_str::<Cow<str>>(t.get())
+                        .is_ok_and(|t| t.starts_with("platform."))
+                });
+            match platform
+                .then(|| serde_json::from_str::<Map<String, Value>>(trimmed).ok())
+                .flatten()
             {
-                platform_json(obj, &mut p);
-            } else {
-                application_json(obj, &mut p);
+                Some(obj) => platform_json(obj, &mut p),
+                None => application_json(members, &mut p),
             }
             return p;
         }
@@ -161,83 +238,154 @@ fn is_ecs_namespace(key: &str) -> bool {
     )
 }
 
-fn application_json(mut obj: Map<String, Value>, p: &mut Parsed) {
-    // tracing-subscriber's JSON format: event fields under `fields`, span fields under
-    // `span`/`spans`. The event's fields win over span fields, so they are applied last.
-    let fields = match obj.remove("fields") {
-        Some(Value::Object(f)) => Some(f),
-        Some(other) => {
-            obj.insert("fields".into(), other);
-            None
-        }
-        None => None,
-    };
-    let span = obj.remove("span");
-    let spans = obj.remove("spans");
-    if let Some(Value::Array(spans)) = &spans {
-        for s in spans {
-            if let Value::Object(s) = s {
-                for (k, v) in s {
-                    if k != "name" {
-                        promote_span_field(k, v, p);
+/// A JSON object's members in the order written, keys borrowed where they have no escapes
+/// and values left as JSON text until something needs to look inside them.
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Key<'a>(Cow<'a, str>);
+        impl<'de> Deserialize<'de> for Key<'de> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Key<'de>;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("a key")
+                    }
+                    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                        Ok(Key(Cow::Borrowed(v)))
+                    }
+                    fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                        Ok(Key(Cow::Owned(v.to_owned())))
                     }
                 }
+                d.deserialize_str(V)
+            }
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Members<'de>, A::Error> {
+                let mut out = Vec::with_capacity(m.size_hint().unwrap_or(8));
+                while let Some((Key(k), v)) = m.next_entry::<Key, &RawValue>()? {
+                    out.push((k, v));
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The members of `raw` if it is an object.
+fn object_members(raw: &RawValue) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
+    raw.get()
+        .starts_with('{')
+        .then(|| serde_json::from_str::<Members>(raw.get()).ok())
+        .flatten()
+        .map(|m| m.0)
+}
+
+fn application_json(members: Vec<(Cow<'_, str>, &RawValue)>, p: &mut Parsed) {
+    // tracing-subscriber's JSON format: event fields under `fields`, span fields under
+    // `span`/`spans`. The event's fields win over the line's other keys, which win over
+    // span fields; a repeated key counts once, the last time (as in a JSON object).
+    let (mut fields, mut span, mut spans) = (None, None, None);
+    let mut top = Vec::with_capacity(members.len());
+    for (k, v) in members {
+        match &*k {
+            "fields" => match object_members(v) {
+                Some(f) => {
+                    top.retain(|(k, _)| k != "fields");
+                    fields = Some(f);
+                }
+                None => {
+                    fields = None;
+                    top.push((k, v));
+                }
+            },
+            "span" => span = Some(v),
+            "spans" => spans = Some(v),
+            _ => top.push((k, v)),
+        }
+    }
+    if let Some(list) = spans.and_then(|s| serde_json::from_str::<Vec<&RawValue>>(s.get()).ok()) {
+        for s in list.iter().filter_map(|s| object_members(s)) {
+            for (k, v) in s {
+                promote_span_field(&k, v, p);
             }
         }
     }
-    if let Some(Value::Object(s)) = &span {
+    if let Some(s) = span.and_then(object_members) {
         for (k, v) in s {
-            if k != "name" {
-                promote_span_field(k, v, p);
-            }
+            promote_span_field(&k, v, p);
         }
     }
-    for (k, v) in obj {
+    for (k, v) in top {
         apply(k, v, p);
     }
-    if let Some(f) = fields {
-        for (k, v) in f {
-            apply(k, v, p);
-        }
+    for (k, v) in fields.into_iter().flatten() {
+        apply(k, v, p);
     }
     // Spans are context worth keeping (their names, their other fields) under app.
     if let Some(s) = span {
-        p.app.insert("span".into(), s);
+        p.app.insert_raw("span", s);
     }
     if let Some(s) = spans {
-        p.app.insert("spans".into(), s);
+        p.app.insert_raw("spans", s);
     }
 }
 
 /// Span fields only fill what the event itself leaves empty.
-fn promote_span_field(k: &str, v: &Value, p: &mut Parsed) {
-    let Some(s) = slot(k) else { return };
-    match s {
-        Slot::Execution if p.faas_execution.is_none() => p.faas_execution = as_string(v),
-        Slot::UserId if p.user_id.is_none() => p.user_id = as_string(v),
-        Slot::TraceId if p.trace_id.is_none() => p.trace_id = as_string(v),
-        Slot::Method if p.http_method.is_none() => {
-            p.http_method = as_string(v).map(|m| m.to_ascii_uppercase())
+fn promote_span_field(k: &str, raw: &RawValue, p: &mut Parsed) {
+    let Some(s) = slot(k).filter(|_| k != "name") else {
+        return;
+    };
+    let dst = match s {
+        Slot::Execution => &mut p.faas_execution,
+        Slot::UserId => &mut p.user_id,
+        Slot::TraceId => &mut p.trace_id,
+        Slot::Method => &mut p.http_method,
+        Slot::Route => &mut p.http_route,
+        _ => return,
+    };
+    if dst.is_none() {
+        let v = serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
+        *dst = as_string(&v);
+        if matches!(s, Slot::Method) {
+            *dst = dst.as_deref().map(str::to_ascii_uppercase);
         }
-        Slot::Route if p.http_route.is_none() => p.http_route = as_string(v),
-        _ => {}
     }
 }
 
-fn apply(key: String, value: Value, p: &mut Parsed) {
+fn apply(key: Cow<'_, str>, raw: &RawValue, p: &mut Parsed) {
     // `url`/`error`/`service` are both a plain alias and an ECS namespace: an object means
     // the namespace.
-    let namespace_object = value.is_object() && is_ecs_namespace(&key);
-    if let (false, Some(s)) = (namespace_object, slot(&key)) {
-        if fill(s, &key, value, p) {
-            return;
+    let namespace = is_ecs_namespace(&key);
+    let object = raw.get().starts_with('{');
+    let Some(s) = slot(&key).filter(|_| !(namespace && object)) else {
+        if namespace && object {
+            apply_value(key.into_owned(), value_of(raw), p);
+        } else {
+            p.app.insert_raw(&key, raw);
         }
-        // `fill` refused (e.g. `status: "ok"` is not a status code): keep it as app data.
         return;
-    }
-    if is_ecs_namespace(&key)
-        && let Value::Object(inner) = value
-    {
+    };
+    // `fill` may refuse (e.g. `status: "ok"` is not a status code): it keeps it as app data.
+    fill(s, &key, value_of(raw), p);
+}
+
+/// A value the shipper looks into. The message parsed as JSON, so its parts do too.
+fn value_of(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+}
+
+fn apply_value(key: String, value: Value, p: &mut Parsed) {
+    if let Value::Object(inner) = value {
         let mut rest = Map::new();
         for (k, v) in inner {
             let dotted = format!("{key}.{k}");
@@ -668,10 +816,10 @@ fn runtime_prefixed(m: &str, p: &mut Parsed) -> bool {
     let body = rest.trim_end();
     let as_json = body.starts_with('{') && body.ends_with('}');
     match as_json
-        .then(|| serde_json::from_str::<Map<String, Value>>(body).ok())
+        .then(|| serde_json::from_str::<Members>(body).ok())
         .flatten()
     {
-        Some(obj) => application_json(obj, p),
+        Some(Members(obj)) => application_json(obj, p),
         None => {
             p.message = Some(body.to_owned());
             text_error_kind(body, p);

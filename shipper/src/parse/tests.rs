@@ -19,9 +19,9 @@ fn tracing_json_line_promotes_known_keys_and_keeps_the_rest_in_app() {
         Some("8f5e7c1a-1b2c-4d5e-8f90-123456789abc")
     );
     assert_eq!(p.user_id.as_deref(), Some("u_00ff"));
-    assert_eq!(p.app["word"], "사과");
-    assert_eq!(p.app["span"]["name"], "request");
-    assert!(!p.app.contains_key("status") && !p.app.contains_key("timestamp"));
+    assert_eq!(p.app.to_map()["word"], "사과");
+    assert_eq!(p.app.to_map()["span"]["name"], "request");
+    assert!(!p.app.to_map().contains_key("status") && !p.app.to_map().contains_key("timestamp"));
 }
 
 #[test]
@@ -36,7 +36,7 @@ fn nested_ecs_objects_are_promoted_like_dotted_keys() {
     assert_eq!(p.error_type.as_deref(), Some("E"));
     assert_eq!(p.level.as_deref(), Some("error"));
     assert_eq!(
-        p.app,
+        p.app.to_map(),
         json!({"http":{"request":{"id":"x"}}})
             .as_object()
             .unwrap()
@@ -48,9 +48,9 @@ fn nested_ecs_objects_are_promoted_like_dotted_keys() {
 fn a_value_that_does_not_fit_its_ecs_field_stays_in_app() {
     let p = parse(r#"{"status":"ok","level":7,"latency_ms":"fast"}"#);
     assert_eq!(p.status_code, None);
-    assert_eq!(p.app["status"], "ok");
-    assert_eq!(p.app["level"], 7);
-    assert_eq!(p.app["latency_ms"], "fast");
+    assert_eq!(p.app.to_map()["status"], "ok");
+    assert_eq!(p.app.to_map()["level"], 7);
+    assert_eq!(p.app.to_map()["latency_ms"], "fast");
 }
 
 #[test]
@@ -174,7 +174,7 @@ fn node_and_python_runtime_prefixes() {
         p.faas_execution.as_deref(),
         Some("8f5e7c1a-1b2c-4d5e-8f90-123456789abc")
     );
-    assert_eq!(p.app["word"], "x");
+    assert_eq!(p.app.to_map()["word"], "x");
     let p = parse(
         "[WARNING]\t2026-11-24T09:00:00.000Z\t8f5e7c1a-1b2c-4d5e-8f90-123456789abc\tdisk almost full",
     );
@@ -219,4 +219,36 @@ fn panics_and_timeouts_are_errors() {
         "2026-11-24T09:00:03.000Z 8f5e7c1a-1b2c-4d5e-8f90-123456789abc Task timed out after 3.00 seconds",
     );
     assert_eq!(p.error_type.as_deref(), Some("Lambda.timeout"));
+}
+
+#[test]
+fn carried_values_keep_the_json_text_the_application_wrote() {
+    let p = parse(r#"{"msg":"m","ctx":{"ratio":1.50,"ids":[1,2]},"big":12345678901234567890123}"#);
+    let raw: Vec<_> = p.app.raw().collect();
+    // serde_json's Value would have written 1.5 and a rounded float for the big number.
+    assert!(
+        raw.contains(&("ctx", r#"{"ratio":1.50,"ids":[1,2]}"#)),
+        "{raw:?}"
+    );
+    assert!(raw.contains(&("big", "12345678901234567890123")), "{raw:?}");
+}
+
+#[test]
+fn a_pretty_printed_json_message_never_puts_a_line_break_in_app() {
+    let p = parse("{\n  \"msg\": \"m\",\n  \"ctx\": {\n    \"a\": [1,\n 2]\n  }\n}");
+    assert_eq!(p.message.as_deref(), Some("m"));
+    assert!(p.app.raw().all(|(_, v)| !v.contains(['\n', '\r'])));
+    assert_eq!(p.app.to_map()["ctx"], json!({"a": [1, 2]}));
+}
+
+#[test]
+fn a_repeated_key_counts_once_the_last_time_as_in_a_json_object() {
+    let p = parse(
+        r#"{"span":{"a":1},"fields":"not an object","span":{"b":2},"fields":{"message":"m"},"x":1,"x":"two"}"#,
+    );
+    assert_eq!(p.message.as_deref(), Some("m"));
+    let app = p.app.to_map();
+    assert_eq!(app["span"], json!({"b": 2}));
+    assert_eq!(app["x"], "two");
+    assert!(!app.contains_key("fields"), "{app:?}");
 }

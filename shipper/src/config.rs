@@ -29,7 +29,8 @@ pub struct Config {
     pub elasticsearch_secret_arn: Option<String>,
     /// `ELASTICSEARCH_SSM_PARAMETER`: SSM SecureString parameter with the same JSON.
     pub elasticsearch_ssm_parameter: Option<String>,
-    /// `ELASTICSEARCH_CA_CERT`: path to a PEM bundle trusted in addition to the system roots.
+    /// `ELASTICSEARCH_CA_CERT`: path to a PEM bundle trusted in addition to the Mozilla roots
+    /// built into the binary (webpki-roots; the OS trust store is not read).
     pub elasticsearch_ca_cert: Option<PathBuf>,
     /// `ELASTICSEARCH_TIMEOUT_MS`: per-request timeout (default 30000).
     pub elasticsearch_timeout_ms: Option<u64>,

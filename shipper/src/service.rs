@@ -29,6 +29,9 @@ pub enum TransportError {
     Timeout,
     #[error("connection failed: {0}")]
     Connection(String),
+    /// The TLS handshake failed: the text says why (which certificate check) and what to set.
+    #[error("TLS handshake with Elasticsearch failed: {0}")]
+    Tls(String),
 }
 
 /// Sends one `_bulk` request. The real one is [`EsBulkClient`]; tests script their own.
@@ -86,7 +89,9 @@ pub fn build_client(c: &Connection) -> Result<Elasticsearch, ClientError> {
         builder = builder.auth(creds);
     }
     if let Some(pem) = &c.ca_cert_pem {
-        let cert = Certificate::from_pem(pem).map_err(|e| ClientError::Cert(e.to_string()))?;
+        let cert = ca_certificates(pem).map_err(ClientError::Cert)?;
+        // `Full` adds these to reqwest's root store beside its built-in (webpki) roots, and
+        // keeps host name verification on.
         builder = builder.cert_validation(CertificateValidation::Full(cert));
     }
     if let Some(t) = c.timeout {
@@ -98,6 +103,28 @@ pub fn build_client(c: &Connection) -> Result<Elasticsearch, ClientError> {
         .build()
         .map_err(|e| ClientError::Build(e.to_string()))?;
     Ok(Elasticsearch::new(transport))
+}
+
+/// The certificates of a PEM CA bundle, checked the way the transport will load them.
+///
+/// `Certificate::from_pem` only looks for the BEGIN/END lines; the base64 and the X.509
+/// inside are read by rustls when the HTTP client is built, where a bad block would surface
+/// as "building the HTTP client" without naming the setting. So a client holding only these
+/// roots is built here, at start-up, to fail early and by name.
+pub fn ca_certificates(pem: &[u8]) -> Result<Certificate, String> {
+    // `from_pem` would say "stream did not contain valid UTF-8" of a DER file.
+    if memchr::memmem::find(pem, b"-----BEGIN CERTIFICATE-----").is_none() {
+        return Err("no `-----BEGIN CERTIFICATE-----` block in it (a DER file converts with `openssl x509 -inform der -in ca.der -out ca.pem`)".into());
+    }
+    let cert = Certificate::from_pem(pem).map_err(|e| e.to_string())?;
+    cert.iter()
+        .fold(
+            reqwest::Client::builder().tls_built_in_root_certs(false),
+            |b, c| b.add_root_certificate(c.clone()),
+        )
+        .build()
+        .map_err(|e| error_chain(&e))?;
+    Ok(cert)
 }
 
 /// [`BulkClient`] over the official `elasticsearch` crate.
@@ -154,20 +181,96 @@ impl BulkClient for EsBulkClient {
 fn map_err(e: elasticsearch::Error) -> TransportError {
     if e.is_timeout() {
         TransportError::Timeout
+    } else if let Some(tls) = tls_cause(&e) {
+        // rustls' own words ("invalid peer certificate: UnknownIssuer") don't say which
+        // setting fixes it.
+        TransportError::Tls(match tls_advice(tls) {
+            Some(advice) => format!("{advice} ({})", error_chain(&e)),
+            None => error_chain(&e),
+        })
     } else {
-        // The error's Display carries the cause chain (refused, reset, TLS…); never a secret.
+        // The error's Display carries the cause chain (refused, reset…); never a secret.
         TransportError::Connection(error_chain(&e))
     }
 }
 
+/// The rustls error under a failed request. It travels inside `io::Error`s (tokio-rustls
+/// wraps it, hyper-rustls wraps that again), whose `source()` skips what they wrap, so each
+/// link's `io::Error` is opened down to the bottom.
+fn tls_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    fn unwrap_io<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+        if let Some(t) = e.downcast_ref::<rustls::Error>() {
+            return Some(t);
+        }
+        let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+        unwrap_io(inner)
+    }
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if let Some(t) = unwrap_io(c) {
+            return Some(t);
+        }
+        cur = c.source();
+    }
+    None
+}
+
+/// What to do about the handshake failures an operator can fix from the settings.
+fn tls_advice(e: &rustls::Error) -> Option<&'static str> {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => Some(
+            "the server's certificate is not signed by a CA the shipper trusts (the Mozilla roots built into it, and ELASTICSEARCH_CA_CERT); set ELASTICSEARCH_CA_CERT to a PEM file holding the CA that signed it",
+        ),
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => Some(
+            "the server's certificate is not issued for the host in the URL; connect with a name or IP address its subjectAltName lists",
+        ),
+        rustls::Error::InvalidCertificate(
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. },
+        ) => Some(
+            "the server's certificate is outside its validity period (or this machine's clock is wrong)",
+        ),
+        rustls::Error::InvalidMessage(_) => {
+            Some("the server did not answer in TLS; if it serves plain HTTP, use an http:// URL")
+        }
+        _ => None,
+    }
+}
+
 /// An error with its causes (refused, reset, TLS, AccessDenied…): never carries a secret.
+/// A cause that only repeats its parent's text (the client's error wrapping reqwest's) is
+/// skipped.
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
+    let mut last = s.clone();
     let mut cur = e.source();
     while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
+        let text = c.to_string();
+        if text != last {
+            s.push_str(": ");
+            s.push_str(&text);
+            last = text;
+        }
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_that_repeats_its_parent_is_printed_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("{0}")]
+        struct Same(#[source] Inner);
+        #[derive(Debug, thiserror::Error)]
+        #[error("error sending request")]
+        struct Inner(#[source] std::io::Error);
+        let e = Same(Inner(std::io::Error::other("refused")));
+        assert_eq!(error_chain(&e), "error sending request: refused");
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::support;
 
-fn shipper() -> Command {
+pub fn shipper() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_shipper"));
     // Keep the user's settings out of the test.
     for (k, _) in std::env::vars() {

@@ -1,0 +1,384 @@
+//! HTTPS to a cluster whose certificate comes from a private CA (`ELASTICSEARCH_CA_CERT`).
+//!
+//! Each test makes its own throwaway CA (rcgen) and puts a TLS front on 127.0.0.1 before the
+//! project's `_bulk` server (`bulk_server.rs`), the way a load balancer terminates TLS for a
+//! cluster: what the server stored is what went through TLS.
+//!
+//! What the client does with the CA, from the crates' source (elasticsearch 9.1.0-alpha.1
+//! `TransportBuilder::build`, reqwest 0.12.28 `async_impl::client::ClientBuilder::build`):
+//! `CertificateValidation::Full` hands each PEM certificate to reqwest's
+//! `add_root_certificate`, and reqwest puts them in rustls' root store *beside* its built-in
+//! roots, which under the `rustls-tls` feature are Mozilla's list compiled into the binary
+//! (webpki-roots); the operating system's store is not read. The host name is verified
+//! against the certificate's subjectAltName, so `https://127.0.0.1` needs an IP SAN.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use shipper::handler::ShipError;
+use shipper::service::Connection;
+use shipper::target::Naming;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::bulk_server::BulkServer;
+use crate::support;
+
+/// A CA that exists only for one test.
+struct Ca {
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().unwrap();
+        let pem = params.self_signed(&key).unwrap().pem();
+        Ca {
+            pem,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A server certificate for `names` (DNS names or IP addresses), signed by this CA.
+    fn server_cert(&self, names: &[&str]) -> ServerCert {
+        self.server_cert_with(names, |_| {})
+    }
+
+    fn server_cert_with(
+        &self,
+        names: &[&str],
+        edit: impl FnOnce(&mut CertificateParams),
+    ) -> ServerCert {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "elasticsearch");
+        edit(&mut params);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        ServerCert {
+            chain: vec![cert.der().clone()],
+            key: PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        }
+    }
+
+    /// The CA certificate in a file, as an operator would hand it over.
+    fn write_pem(&self, dir: &TempDir) -> PathBuf {
+        let p = dir.0.join("ca.pem");
+        std::fs::write(&p, &self.pem).unwrap();
+        p
+    }
+}
+
+struct ServerCert {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+/// TLS on its own port, relaying the plain bytes to `backend`. Handshakes that fail are
+/// recorded with rustls' reason, as the server side of the story.
+struct TlsFront {
+    url: String,
+    failed_handshakes: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TlsFront {
+    async fn start(backend: &BulkServer, cert: ServerCert) -> TlsFront {
+        let backend: SocketAddr = backend.url().trim_start_matches("http://").parse().unwrap();
+        // rustls here is built with both ring and aws-lc-rs, so no process default exists.
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(cert.chain, cert.key)
+            .unwrap();
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}", listener.local_addr().unwrap());
+        let failed_handshakes = Arc::new(Mutex::new(Vec::new()));
+        let failed = failed_handshakes.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, failed) = (acceptor.clone(), failed.clone());
+                tokio::spawn(async move {
+                    let mut tls = match acceptor.accept(tcp).await {
+                        Ok(s) => s,
+                        Err(e) => {
+                            failed.lock().unwrap().push(e.to_string());
+                            return;
+                        }
+                    };
+                    let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+        TlsFront {
+            url,
+            failed_handshakes,
+            task,
+        }
+    }
+
+    fn failed_handshakes(&self) -> Vec<String> {
+        self.failed_handshakes.lock().unwrap().clone()
+    }
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "shipper-tls-{tag}-{}-{}",
+            std::process::id(),
+            support::free_port()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn naming(ns: &str) -> Naming {
+    Naming {
+        namespace: ns.into(),
+        ..Naming::default()
+    }
+}
+
+fn https(url: &str, ca_pem: Option<&str>) -> Connection {
+    Connection {
+        ca_cert_pem: ca_pem.map(|p| p.as_bytes().to_vec()),
+        ..support::connection(url)
+    }
+}
+
+/// Documents of the generated events (not health documents or dead letters).
+fn log_docs(s: &BulkServer) -> usize {
+    s.targets()
+        .iter()
+        .filter(|t| t.starts_with("logs-cloudwatch."))
+        .map(|t| s.count(t))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ships_through_a_custom_ca_and_every_document_lands() {
+    let es = BulkServer::with_defaults().await;
+    let ca = Ca::new("shipper test CA");
+    let front = TlsFront::start(&es, ca.server_cert(&["127.0.0.1"])).await;
+    let sh = support::shipper(&https(&front.url, Some(&ca.pem)), naming("tls"));
+
+    let payloads = support::generate_data(400, 3, 21, &[]);
+    let out = sh
+        .ship(payloads, Instant::now() + Duration::from_secs(60), "tls-ok")
+        .await;
+
+    let received = out.summary.received;
+    let summary = out.into_result().expect("delivered through TLS");
+    assert!(received >= 1000, "generated {received} events");
+    assert_eq!(summary.stats.indexed, received);
+    assert_eq!(log_docs(&es) as u64, received);
+    assert!(es.duplicates().is_empty(), "{:?}", es.duplicates());
+    assert!(front.failed_handshakes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_ca_or_with_another_ca_shipping_fails_with_a_certificate_error_and_nothing_is_delivered()
+ {
+    let es = BulkServer::with_defaults().await;
+    let ca = Ca::new("shipper test CA");
+    let front = TlsFront::start(&es, ca.server_cert(&["127.0.0.1"])).await;
+    let other = Ca::new("some other CA");
+    for (case, trusted) in [("no CA", None), ("another CA", Some(other.pem.as_str()))] {
+        let sh = support::shipper(&https(&front.url, trusted), naming("tlsbad"));
+        let payloads = support::generate_data(50, 1, 22, &[]);
+        let out = sh
+            .ship(payloads, Instant::now() + Duration::from_secs(1), "tls-bad")
+            .await;
+        assert_eq!(out.summary.received, 50, "{case}");
+        assert_eq!(out.summary.stats.indexed, 0, "{case}");
+        assert_eq!(out.summary.dead_lettered, 0, "{case}");
+        assert_eq!(out.undelivered, 50, "{case}");
+        let err = out.into_result().unwrap_err();
+        assert!(
+            matches!(err, ShipError::Undelivered { .. }),
+            "{case}: {err}"
+        );
+        let msg = err.to_string();
+        for says in [
+            "TLS handshake with Elasticsearch failed",
+            "not signed by a CA the shipper trusts",
+            "set ELASTICSEARCH_CA_CERT",
+            "UnknownIssuer",
+        ] {
+            assert!(msg.contains(says), "{case}: no `{says}` in: {msg}");
+        }
+    }
+    assert_eq!(es.stats().requests, 0, "no HTTP request got through");
+    let refused = front.failed_handshakes();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|e| e.contains("UnknownCA")),
+        "{refused:?}"
+    );
+}
+
+/// The CA vouches for a certificate, not for whichever host presents it or for ever: rustls
+/// still checks the URL's host against the subjectAltName (IP addresses included) and the
+/// validity dates, and the error says which check failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_from_the_trusted_ca_is_refused_for_another_name_or_out_of_its_dates() {
+    let ca = Ca::new("shipper test CA");
+    let cases = [
+        (
+            "another name",
+            ca.server_cert(&["localhost", "10.0.0.9"]),
+            vec![
+                "not issued for the host in the URL",
+                r#"certificate not valid for name "127.0.0.1""#,
+                r#"only valid for DnsName("localhost") or IpAddress(10.0.0.9)"#,
+            ],
+        ),
+        (
+            "expired",
+            ca.server_cert_with(&["127.0.0.1"], |p| {
+                p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+                p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+            }),
+            vec!["outside its validity period", "certificate expired"],
+        ),
+    ];
+    for (case, cert, says) in cases {
+        let es = BulkServer::with_defaults().await;
+        let front = TlsFront::start(&es, cert).await;
+        let sh = support::shipper(&https(&front.url, Some(&ca.pem)), naming("tlsname"));
+        let out = sh
+            .ship(
+                support::generate_data(20, 1, 23, &[]),
+                Instant::now() + Duration::from_millis(500),
+                "tls-name",
+            )
+            .await;
+        assert_eq!(out.summary.stats.indexed, 0, "{case}");
+        let msg = out.into_result().unwrap_err().to_string();
+        assert!(
+            msg.contains("TLS handshake with Elasticsearch failed: "),
+            "{case}: {msg}"
+        );
+        for says in says {
+            assert!(msg.contains(says), "{case}: no `{says}` in: {msg}");
+        }
+        assert_eq!(es.stats().requests, 0, "{case}");
+    }
+}
+
+/// The usual slip the other way round: an `https://` URL for a cluster that serves plain HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_url_to_a_plain_http_server_is_called_a_tls_failure_with_the_fix() {
+    let es = BulkServer::with_defaults().await;
+    let url = es.url().replace("http://", "https://");
+    let sh = support::shipper(&https(&url, None), naming("tlsplain"));
+    let out = sh
+        .ship(
+            support::generate_data(10, 1, 26, &[]),
+            Instant::now() + Duration::from_millis(500),
+            "tls-plain",
+        )
+        .await;
+    assert_eq!(out.summary.stats.indexed, 0);
+    let msg = out.into_result().unwrap_err().to_string();
+    assert!(
+        msg.contains("TLS handshake with Elasticsearch failed: the server did not answer in TLS; if it serves plain HTTP, use an http:// URL"),
+        "{msg}"
+    );
+}
+
+/// The whole path an operator uses: the variable names a file, the CLI reads and trusts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ship_trusts_the_ca_file_named_by_elasticsearch_ca_cert() {
+    let es = BulkServer::with_defaults().await;
+    let ca = Ca::new("shipper test CA");
+    let front = TlsFront::start(&es, ca.server_cert(&["127.0.0.1"])).await;
+    let dir = TempDir::new("ok");
+    let ca_file = ca.write_pem(&dir);
+    let input = dir.0.join("batches.jsonl");
+    std::fs::write(&input, support::generate(300, 2, 24, &[]).join("\n")).unwrap();
+
+    let mut c = crate::cli::shipper();
+    c.args(["ship", "--url", &front.url])
+        .arg(&input)
+        .env("ELASTICSEARCH_CA_CERT", &ca_file);
+    let out = run(c).await;
+
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("done: 600 events"), "{err}");
+    assert_eq!(log_docs(&es), 600);
+}
+
+/// What an operator sees when the CA is missing: the check that failed and the setting that
+/// fixes it. The OS trust store plays no part (the client's roots are compiled in), so a CA
+/// given the OpenSSL way, `SSL_CERT_FILE`, is not trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_elasticsearch_ca_cert_ship_fails_saying_the_certificate_is_untrusted_and_what_to_set()
+ {
+    let es = BulkServer::with_defaults().await;
+    let ca = Ca::new("shipper test CA");
+    let front = TlsFront::start(&es, ca.server_cert(&["127.0.0.1"])).await;
+    let dir = TempDir::new("untrusted");
+    let ca_file = ca.write_pem(&dir);
+    let input = dir.0.join("batches.jsonl");
+    std::fs::write(&input, support::generate(40, 1, 25, &[]).join("\n")).unwrap();
+
+    let mut c = crate::cli::shipper();
+    c.args(["ship", "--url", &front.url])
+        .arg(&input)
+        .env("SSL_CERT_FILE", &ca_file)
+        .env("SHIPPER_MAX_RETRY_MS", "500");
+    let out = run(c).await;
+
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    for says in [
+        "40 of 40 events not delivered",
+        "TLS handshake with Elasticsearch failed",
+        "set ELASTICSEARCH_CA_CERT",
+    ] {
+        assert!(last.contains(says), "no `{says}` in: {last}");
+    }
+    assert_eq!(es.stats().requests, 0);
+}
+
+async fn run(mut c: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap()
+}

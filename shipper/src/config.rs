@@ -177,13 +177,15 @@ impl Config {
                 why: "must be > 0".into(),
             });
         }
-        if let Some(p) = &self.elasticsearch_ca_cert
-            && !p.is_file()
-        {
-            return Err(ConfigError::Invalid {
+        if let Some(p) = &self.elasticsearch_ca_cert {
+            // Read and parsed here, not at the first request: a bad file stops the start.
+            let invalid = |why: String| ConfigError::Invalid {
                 var: "ELASTICSEARCH_CA_CERT",
-                why: format!("{} is not a readable file", p.display()),
-            });
+                why: format!("{}: {why}", p.display()),
+            };
+            let pem = std::fs::read(p).map_err(|e| invalid(format!("cannot read it: {e}")))?;
+            crate::service::ca_certificates(&pem)
+                .map_err(|e| invalid(format!("not a PEM CA certificate bundle: {e}")))?;
         }
         Ok(())
     }

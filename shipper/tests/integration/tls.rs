@@ -24,6 +24,7 @@ use shipper::service::Connection;
 use shipper::target::Naming;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::bulk_server::BulkServer;
@@ -71,6 +72,12 @@ impl Ca {
             chain: vec![cert.der().clone()],
             key: PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
         }
+    }
+
+    fn pem_der(&self) -> Vec<u8> {
+        CertificateDer::from_pem_slice(self.pem.as_bytes())
+            .unwrap()
+            .to_vec()
     }
 
     /// The CA certificate in a file, as an operator would hand it over.
@@ -375,6 +382,64 @@ async fn without_elasticsearch_ca_cert_ship_fails_saying_the_certificate_is_untr
         assert!(last.contains(says), "no `{says}` in: {last}");
     }
     assert_eq!(es.stats().requests, 0);
+}
+
+#[test]
+fn an_unreadable_or_non_pem_ca_file_stops_the_cli_with_a_config_error_naming_elasticsearch_ca_cert()
+{
+    let dir = TempDir::new("bad");
+    let ca = Ca::new("shipper test CA");
+    let der = ca.pem_der();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.0.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let body_of = |pem: &str| {
+        pem.lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>()
+    };
+    let cases: Vec<(&str, PathBuf, &str)> = vec![
+        ("missing", dir.0.join("nope.pem"), "cannot read it"),
+        ("a directory", dir.0.clone(), "cannot read it"),
+        ("empty", write("empty.pem", b""), "no `-----BEGIN CERTIFICATE-----`"),
+        ("DER, not PEM", write("ca.der", &der), "openssl x509 -inform der"),
+        (
+            "a private key",
+            write("key.pem", KeyPair::generate().unwrap().serialize_pem().as_bytes()),
+            "no `-----BEGIN CERTIFICATE-----`",
+        ),
+        (
+            "broken base64",
+            write(
+                "broken.pem",
+                format!("-----BEGIN CERTIFICATE-----\n{}!!\n-----END CERTIFICATE-----\n", body_of(&ca.pem)).as_bytes(),
+            ),
+            "invalid certificate encoding",
+        ),
+        (
+            "base64 of something else",
+            write(
+                "notx509.pem",
+                b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGUgYXQgYWxs\n-----END CERTIFICATE-----\n",
+            ),
+            "BadEncoding",
+        ),
+    ];
+    for (case, path, says) in cases {
+        let mut c = crate::cli::shipper();
+        c.args(["ship", "--url", "https://127.0.0.1:9", "-"])
+            .env("ELASTICSEARCH_CA_CERT", &path)
+            .stdin(std::process::Stdio::null());
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{case}: {err}");
+        let want = format!("shipper: ELASTICSEARCH_CA_CERT: {}: ", path.display());
+        assert!(err.starts_with(&want), "{case}: {err}");
+        assert!(err.contains(says), "{case}: no `{says}` in: {err}");
+        assert_eq!(err.lines().count(), 1, "{case}: {err}");
+    }
 }
 
 async fn run(mut c: Command) -> std::process::Output {

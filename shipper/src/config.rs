@@ -177,6 +177,12 @@ impl Config {
                 why: "must be > 0".into(),
             });
         }
+        if let Some(id) = &self.elasticsearch_cloud_id {
+            crate::service::cloud_id_url(id).map_err(|why| ConfigError::Invalid {
+                var: "ELASTICSEARCH_CLOUD_ID",
+                why,
+            })?;
+        }
         if let Some(p) = &self.elasticsearch_ca_cert {
             // Read and parsed here, not at the first request: a bad file stops the start.
             let invalid = |why: String| ConfigError::Invalid {
@@ -311,6 +317,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("ELASTICSEARCH_PASSWORD"), "{e}");
+    }
+
+    #[test]
+    fn a_malformed_cloud_id_stops_the_start_naming_elasticsearch_cloud_id() {
+        // host$es_uuid$kibana_uuid, base64, after the deployment name.
+        let good = "vocab-logs:ZXMuZXhhbXBsZS5jb206OTI0MyRhYmMxMjMkZGVmNDU2";
+        let c = cfg(&[("ELASTICSEARCH_CLOUD_ID", good)]).unwrap();
+        assert!(c.has_target());
+        // Pasted without its name, an API key by mistake, a URL, base64 of a bare host.
+        for bad in [
+            "ZXMuZXhhbXBsZS5jb206OTI0MyRhYmMxMjMkZGVmNDU2",
+            "vocab-logs:VnVNeDJJWUI6c2VjcmV0LWtleQ==",
+            "https://es.example.com:9243",
+            "vocab-logs:ZXMuZXhhbXBsZS5jb20=",
+        ] {
+            let e = cfg(&[("ELASTICSEARCH_CLOUD_ID", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("ELASTICSEARCH_CLOUD_ID: not an Elastic Cloud id"),
+                "{bad}: {e}"
+            );
+            let data = bad.split_once(':').map_or(bad, |(_, d)| d);
+            assert!(!e.contains(data), "the id is quoted: {e}");
+        }
     }
 
     #[test]

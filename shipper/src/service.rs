@@ -10,7 +10,7 @@ use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::Method;
 use elasticsearch::http::headers::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue};
 use elasticsearch::http::transport::{
-    CloudConnectionPool, SingleNodeConnectionPool, TransportBuilder,
+    CloudConnectionPool, ConnectionPool, SingleNodeConnectionPool, TransportBuilder,
 };
 
 use crate::request_builder::{BulkRequest, FILTER_PATH};
@@ -79,9 +79,7 @@ pub fn build_client(c: &Connection) -> Result<Elasticsearch, ClientError> {
             elasticsearch::http::Url::parse(url).map_err(|e| ClientError::Url(e.to_string()))?;
         TransportBuilder::new(SingleNodeConnectionPool::new(url))
     } else if let Some(id) = &c.cloud_id {
-        TransportBuilder::new(
-            CloudConnectionPool::new(id).map_err(|e| ClientError::CloudId(e.to_string()))?,
-        )
+        TransportBuilder::new(cloud_pool(id).map_err(ClientError::CloudId)?)
     } else {
         return Err(ClientError::NoTarget);
     };
@@ -125,6 +123,27 @@ pub fn ca_certificates(pem: &[u8]) -> Result<Certificate, String> {
         .build()
         .map_err(|e| error_chain(&e))?;
     Ok(cert)
+}
+
+/// The Elasticsearch URL an Elastic Cloud id stands for (`https://<es_uuid>.<host>[:port]`),
+/// as the client's connection pool uses it. The error never quotes the id.
+pub fn cloud_id_url(cloud_id: &str) -> Result<elasticsearch::http::Url, String> {
+    Ok((*cloud_pool(cloud_id)?.next().url()).clone())
+}
+
+fn cloud_pool(cloud_id: &str) -> Result<CloudConnectionPool, String> {
+    CloudConnectionPool::new(cloud_id).map_err(|e| {
+        // The crate's message quotes the undecodable part of the id; keep ids out of logs like
+        // the other connection settings.
+        let data = cloud_id.split_once(':').map_or("", |(_, d)| d);
+        let mut why = e.to_string();
+        if !data.is_empty() {
+            why = why.replace(data, "…");
+        }
+        format!(
+            "not an Elastic Cloud id (`<name>:<base64 of host[:port]$es_uuid$kibana_uuid>`, as the deployment's page shows it): {why}"
+        )
+    })
 }
 
 /// [`BulkClient`] over the official `elasticsearch` crate.
@@ -260,7 +279,71 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+
     use super::*;
+
+    fn cloud_id(name: &str, decoded: &str) -> String {
+        let data = base64::engine::general_purpose::STANDARD.encode(decoded);
+        format!("{name}:{data}")
+    }
+
+    #[test]
+    fn a_cloud_id_stands_for_https_to_the_elasticsearch_uuid_under_its_host() {
+        // As a deployment's page shows it (this one is from Kibana's own tests of the format).
+        let id = "staging:dXMtZWFzdC0xLmF3cy5mb3VuZC5pbyRjZWM2ZjI2MWE3NGJmMjRjZTMzYmI4ODExYjg0Mjk0ZiRjNmMyY2E2ZDA0MjI0OWFmMGNjN2Q3YTllOTYyNTc0Mw==";
+        assert_eq!(
+            cloud_id_url(id).unwrap().as_str(),
+            "https://cec6f261a74bf24ce33bb8811b84294f.us-east-1.aws.found.io/"
+        );
+        let id = cloud_id(
+            "vocab-logs",
+            "ap-northeast-2.aws.elastic-cloud.com:9243$4fa8821e75634032bed1cf22110e2f97$ee1c6d4bd6d24c4e9e02a33ebe7d0ded",
+        );
+        assert_eq!(
+            cloud_id_url(&id).unwrap().as_str(),
+            "https://4fa8821e75634032bed1cf22110e2f97.ap-northeast-2.aws.elastic-cloud.com:9243/"
+        );
+        // 443 is https' own port: the same URL as without one.
+        let id = cloud_id("vocab-logs", "es.example.com:443$abc123$def456");
+        assert_eq!(
+            cloud_id_url(&id).unwrap().as_str(),
+            "https://abc123.es.example.com/"
+        );
+        // Older ids have no Kibana part.
+        let id = cloud_id("vocab-logs", "es.example.com$abc123");
+        assert_eq!(
+            cloud_id_url(&id).unwrap().as_str(),
+            "https://abc123.es.example.com/"
+        );
+        let c = Connection {
+            cloud_id: Some(id),
+            ..Connection::default()
+        };
+        assert!(build_client(&c).is_ok());
+    }
+
+    #[test]
+    fn a_malformed_cloud_id_is_refused_by_name_without_quoting_it() {
+        let secretish = "c2VjcmV0LWRlcGxveW1lbnQ";
+        for id in [
+            "vocab-logs".to_owned(),
+            format!("vocab-logs:{secretish}!"),
+            cloud_id("vocab-logs", "es.example.com"),
+            cloud_id("", "es.example.com$abc123$def456"),
+            cloud_id("vocab-logs", "$abc123$def456"),
+        ] {
+            let why = cloud_id_url(&id).unwrap_err();
+            assert!(why.starts_with("not an Elastic Cloud id"), "{id}: {why}");
+            assert!(!why.contains(secretish), "{id}: {why}");
+            let c = Connection {
+                cloud_id: Some(id.clone()),
+                ..Connection::default()
+            };
+            let e = build_client(&c).err().unwrap().to_string();
+            assert!(e.starts_with("ELASTICSEARCH_CLOUD_ID: "), "{id}: {e}");
+        }
+    }
 
     #[test]
     fn a_cause_that_repeats_its_parent_is_printed_once() {

@@ -10,7 +10,7 @@ use crate::document::Document;
 use crate::request_builder::{self, Limits};
 use crate::response;
 use crate::retry::{self, Backoff, ItemOutcome, RequestOutcome};
-use crate::service::BulkClient;
+use crate::service::{BulkClient, TransportError};
 
 #[derive(Debug, Clone, Copy)]
 pub struct DeliverOptions {
@@ -105,6 +105,15 @@ pub async fn deliver(
             out.stats.bulk_latency += t0.elapsed();
             let reply = match reply {
                 Ok(r) => r,
+                // A certificate that fails its checks fails them again on every retry: stop
+                // now rather than spend the invocation's whole time budget on it.
+                Err(e @ TransportError::Tls(_)) => {
+                    out.fatal = Some(e.to_string());
+                    out.undelivered.extend(req.items);
+                    out.undelivered.extend(queue.into_iter().flatten());
+                    out.undelivered.extend(retry_next);
+                    return out;
+                }
                 Err(e) => {
                     warn!(error.message = %e, items = req.items.len(), "bulk request failed; will retry");
                     out.last_error = Some(e.to_string());
@@ -173,7 +182,10 @@ pub async fn deliver(
                     ),
                 }),
                 RequestOutcome::Fatal => {
-                    out.fatal = Some(format!("HTTP {}: {etype}: {reason}", reply.status));
+                    out.fatal = Some(format!(
+                        "Elasticsearch refused the shipper itself (HTTP {}: {etype}: {reason}); check the credentials",
+                        reply.status
+                    ));
                     out.undelivered.extend(req.items);
                     out.undelivered.extend(queue.into_iter().flatten());
                     out.undelivered.extend(retry_next);

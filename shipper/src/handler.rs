@@ -74,7 +74,8 @@ pub enum ShipError {
         received: u64,
         last_error: String,
     },
-    #[error("Elasticsearch refused the shipper itself ({0}); check the credentials")]
+    /// Retrying cannot help until someone changes something (credentials, a certificate).
+    #[error("delivery stopped, retrying cannot help: {0}")]
     Fatal(String),
     #[error("event is neither a CloudWatch Logs subscription payload nor a Kinesis batch")]
     UnknownEvent,

@@ -218,7 +218,7 @@ async fn ships_through_a_custom_ca_and_every_document_lands() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_the_ca_or_with_another_ca_shipping_fails_with_a_certificate_error_and_nothing_is_delivered()
+async fn without_the_ca_or_with_another_ca_shipping_stops_at_the_first_certificate_error_and_nothing_is_delivered()
  {
     let es = BulkServer::with_defaults().await;
     let ca = Ca::new("shipper test CA");
@@ -228,17 +228,20 @@ async fn without_the_ca_or_with_another_ca_shipping_fails_with_a_certificate_err
         let sh = support::shipper(&https(&front.url, trusted), naming("tlsbad"));
         let payloads = support::generate_data(50, 1, 22, &[]);
         let out = sh
-            .ship(payloads, Instant::now() + Duration::from_secs(1), "tls-bad")
+            .ship(
+                payloads,
+                Instant::now() + Duration::from_secs(60),
+                "tls-bad",
+            )
             .await;
         assert_eq!(out.summary.received, 50, "{case}");
         assert_eq!(out.summary.stats.indexed, 0, "{case}");
         assert_eq!(out.summary.dead_lettered, 0, "{case}");
         assert_eq!(out.undelivered, 50, "{case}");
         let err = out.into_result().unwrap_err();
-        assert!(
-            matches!(err, ShipError::Undelivered { .. }),
-            "{case}: {err}"
-        );
+        // The same certificate fails the same check on every retry: stopping at once leaves
+        // the time budget (and the Lambda's bill) alone; Lambda's own retry comes later.
+        assert!(matches!(err, ShipError::Fatal(_)), "{case}: {err}");
         let msg = err.to_string();
         for says in [
             "TLS handshake with Elasticsearch failed",
@@ -252,8 +255,9 @@ async fn without_the_ca_or_with_another_ca_shipping_fails_with_a_certificate_err
     assert_eq!(es.stats().requests, 0, "no HTTP request got through");
     let refused = front.failed_handshakes();
     assert!(
-        !refused.is_empty() && refused.iter().all(|e| e.contains("UnknownCA")),
-        "{refused:?}"
+        // At most one handshake per case (the server may not have logged the last one yet).
+        (1..=2).contains(&refused.len()) && refused.iter().all(|e| e.contains("UnknownCA")),
+        "no retries: {refused:?}"
     );
 }
 
@@ -367,15 +371,14 @@ async fn without_elasticsearch_ca_cert_ship_fails_saying_the_certificate_is_untr
     let mut c = crate::cli::shipper();
     c.args(["ship", "--url", &front.url])
         .arg(&input)
-        .env("SSL_CERT_FILE", &ca_file)
-        .env("SHIPPER_MAX_RETRY_MS", "500");
+        .env("SSL_CERT_FILE", &ca_file);
     let out = run(c).await;
 
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     let last = err.lines().last().unwrap_or_default();
     for says in [
-        "40 of 40 events not delivered",
+        "retrying cannot help",
         "TLS handshake with Elasticsearch failed",
         "set ELASTICSEARCH_CA_CERT",
     ] {

@@ -14,4 +14,5 @@ mod faults; //      429s, 400s, 503 bursts, dropped connections: nothing lost, n
 mod moto_e2e; //    a payload made by moto (PutLogEvents → subscription → Firehose → S3), shipped
 mod lambda; //      the Lambda handler: awslogs, Kinesis partial failures, control messages, bad payloads
 mod cli; //         transform / ship: output, exit codes, one-line errors with file and position
+mod setup; //       `shipper setup` on the emulators (and ELASTICSEARCH_URL) and a fake Kibana import API
 mod tls; //         HTTPS with a throwaway CA: ELASTICSEARCH_CA_CERT trusted, other CAs and bad files refused

@@ -160,51 +160,89 @@ fn line_col(buf: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Reads every payload of `files` (`-` = stdin): one JSON object, or JSONL of them.
-pub fn read_payloads(files: &[PathBuf]) -> Result<Vec<Positioned>, CliError> {
-    let stdin = [PathBuf::from("-")];
-    let files = if files.is_empty() { &stdin[..] } else { files };
-    let mut out = Vec::new();
-    for f in files {
-        let name = display_name(f);
-        let buf = read_all(f)?;
-        let mut stream = serde_json::Deserializer::from_slice(&buf).into_iter::<Value>();
-        loop {
-            let start = stream.byte_offset();
-            let start = start
-                + buf[start..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_whitespace())
-                    .count();
-            let (line, column) = line_col(&buf, start);
-            match stream.next() {
-                None => break,
-                Some(Err(e)) => {
-                    return Err(CliError::Input {
-                        file: name,
-                        line: e.line(),
-                        column: e.column(),
-                        message: format!("not JSON: {e}"),
-                    });
-                }
-                Some(Ok(v)) => {
-                    let payloads = payloads_of(v).map_err(|message| CliError::Input {
-                        file: name.clone(),
-                        line,
-                        column,
-                        message,
-                    })?;
-                    out.extend(payloads.into_iter().map(|payload| Positioned {
-                        file: name.clone(),
+/// The inputs named on the command line (`-` = stdin; none = stdin).
+fn inputs(files: &[PathBuf]) -> Vec<PathBuf> {
+    if files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        files.to_vec()
+    }
+}
+
+/// One input's bytes: a file is read when needed (again for a second pass); stdin can be read
+/// only once, so it is kept. Holding one file at a time bounds memory by the largest file,
+/// not by the whole backfill.
+struct Input {
+    path: PathBuf,
+    stdin: Option<Vec<u8>>,
+}
+
+impl Input {
+    fn open(path: PathBuf) -> Result<Self, CliError> {
+        let stdin = (path.as_os_str() == "-")
+            .then(|| read_all(&path))
+            .transpose()?;
+        Ok(Input { path, stdin })
+    }
+
+    fn bytes(&self) -> Result<std::borrow::Cow<'_, [u8]>, CliError> {
+        match &self.stdin {
+            Some(b) => Ok(std::borrow::Cow::Borrowed(b)),
+            None => read_all(&self.path).map(std::borrow::Cow::Owned),
+        }
+    }
+}
+
+/// The payloads of one input's bytes (one JSON object, or JSONL of them), read lazily, each
+/// with the line and column where its JSON value starts.
+fn payloads_in<'b>(
+    name: &'b str,
+    buf: &'b [u8],
+) -> impl Iterator<Item = Result<Positioned, CliError>> + 'b {
+    let mut stream = serde_json::Deserializer::from_slice(buf).into_iter::<Value>();
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        let start = stream.byte_offset();
+        let start = start
+            + buf[start..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+        let (line, column) = line_col(buf, start);
+        let at = |message| CliError::Input {
+            file: name.to_owned(),
+            line,
+            column,
+            message,
+        };
+        let item = match stream.next()? {
+            Err(e) => Err(CliError::Input {
+                file: name.to_owned(),
+                line: e.line(),
+                column: e.column(),
+                message: format!("not JSON: {e}"),
+            }),
+            Ok(v) => payloads_of(v).map_err(at).map(|ps| {
+                ps.into_iter()
+                    .map(|payload| Positioned {
+                        file: name.to_owned(),
                         line,
                         column,
                         payload,
-                    }));
-                }
-            }
-        }
-    }
-    Ok(out)
+                    })
+                    .collect::<Vec<_>>()
+            }),
+        };
+        failed = item.is_err();
+        Some(item)
+    })
+    .flat_map(|item| match item {
+        Ok(ps) => ps.into_iter().map(Ok).collect::<Vec<_>>(),
+        Err(e) => vec![Err(e)],
+    })
 }
 
 /// The payloads one JSON input object carries.
@@ -276,20 +314,25 @@ pub fn transform(files: &[PathBuf], cfg: &Config, out: &mut dyn Write) -> Result
         file: "<stdout>".into(),
         source: e,
     };
-    for p in read_payloads(files)? {
-        let json = inflate(&p)?;
-        let data = decode::parse_logs_data(&json).map_err(|e| p.error(e.to_string()))?;
-        if data.is_control_message() {
-            continue;
-        }
-        let ctx = BatchContext::new(&data, &naming, cfg.aws_region.as_deref(), now_ms);
-        for ev in &data.log_events {
-            let doc = document::build(&ctx, &naming, ev);
-            request_builder::write_item(&mut buf, &doc);
-            n += 1;
-            if buf.len() > (1 << 20) {
-                out.write_all(&buf).map_err(io)?;
-                buf.clear();
+    for f in inputs(files) {
+        let name = display_name(&f);
+        let input = read_all(&f)?;
+        for p in payloads_in(&name, &input) {
+            let p = p?;
+            let json = inflate(&p)?;
+            let data = decode::parse_logs_data(&json).map_err(|e| p.error(e.to_string()))?;
+            if data.is_control_message() {
+                continue;
+            }
+            let ctx = BatchContext::new(&data, &naming, cfg.aws_region.as_deref(), now_ms);
+            for ev in &data.log_events {
+                let doc = document::build(&ctx, &naming, ev);
+                request_builder::write_item(&mut buf, &doc);
+                n += 1;
+                if buf.len() > (1 << 20) {
+                    out.write_all(&buf).map_err(io)?;
+                    buf.clear();
+                }
             }
         }
     }
@@ -368,42 +411,60 @@ impl Progress {
 }
 
 /// `shipper ship`: every payload of `files` into Elasticsearch. Input is checked whole
-/// before anything is sent, so a typo in line 9,000 doesn't leave a half-done backfill.
+/// before anything is sent, so a typo in line 9,000 doesn't leave a half-done backfill; then
+/// it is read again and sent one file at a time, so memory follows the largest file rather
+/// than the whole backfill.
 pub async fn ship(
     files: &[PathBuf],
     cfg: &Config,
     url: Option<String>,
 ) -> Result<Summary, CliError> {
-    let payloads = read_payloads(files)?;
-    for p in &payloads {
-        let json = inflate(p)?;
-        decode::parse_logs_data(&json).map_err(|e| p.error(e.to_string()))?;
+    let inputs = inputs(files)
+        .into_iter()
+        .map(Input::open)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut total = 0;
+    for input in &inputs {
+        let bytes = input.bytes()?;
+        for p in payloads_in(&display_name(&input.path), &bytes) {
+            let p = p?;
+            let json = inflate(&p)?;
+            decode::parse_logs_data(&json).map_err(|e| p.error(e.to_string()))?;
+            total += 1;
+        }
     }
     let (shipper, _) = cli_shipper(cfg, url).await?;
-    let total = payloads.len();
     let mut progress = Progress::new();
     let mut summary = Summary::default();
     let mut done = 0;
     let execution = format!("cli-{}", std::process::id());
-    let mut it = payloads.into_iter().peekable();
-    while it.peek().is_some() {
-        // About 10,000 events per call: the Lambda's own batch size at most.
-        let group: Vec<RawPayload> = it.by_ref().take(8).map(|p| p.payload).collect();
-        let n = group.len();
-        let outcome = shipper
-            .ship(group, Instant::now() + cfg.max_retry(), &execution)
-            .await;
-        summary.received += outcome.summary.received;
-        summary.dead_lettered += outcome.summary.dead_lettered;
-        summary.control_messages += outcome.summary.control_messages;
-        summary.stats.add(&outcome.summary.stats);
-        done += n;
-        progress.tick(done, total, &summary);
-        if let Err(e) = outcome.into_result() {
-            progress.finish();
-            return Err(CliError::Delivery(format!(
-                "stopped after {done} of {total} payloads: {e}"
-            )));
+    for input in &inputs {
+        let bytes = input.bytes()?;
+        let name = display_name(&input.path);
+        let mut it = payloads_in(&name, &bytes).peekable();
+        while it.peek().is_some() {
+            // About 10,000 events per call: the Lambda's own batch size at most.
+            let group = it
+                .by_ref()
+                .take(8)
+                .map(|p| p.map(|p| p.payload))
+                .collect::<Result<Vec<RawPayload>, _>>()?;
+            let n = group.len();
+            let outcome = shipper
+                .ship(group, Instant::now() + cfg.max_retry(), &execution)
+                .await;
+            summary.received += outcome.summary.received;
+            summary.dead_lettered += outcome.summary.dead_lettered;
+            summary.control_messages += outcome.summary.control_messages;
+            summary.stats.add(&outcome.summary.stats);
+            done += n;
+            progress.tick(done, total, &summary);
+            if let Err(e) = outcome.into_result() {
+                progress.finish();
+                return Err(CliError::Delivery(format!(
+                    "stopped after {done} of {total} payloads: {e}"
+                )));
+            }
         }
     }
     progress.finish();

@@ -156,6 +156,58 @@ fn ship_replays_files_into_the_emulator_with_a_summary() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Files and stdin in one run: everything is checked before the first request (a bad last
+/// file sends nothing), then each input is read again and sent (stdin from what was kept).
+#[test]
+fn ship_checks_every_input_before_sending_then_sends_files_and_stdin_in_order() {
+    let es = support::noida();
+    let dir = std::env::temp_dir().join(format!("shipper-ship2-{}", support::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, c) = (dir.join("a.jsonl"), dir.join("c.jsonl"));
+    std::fs::write(&a, support::generate(200, 2, 31, &[]).join("\n")).unwrap();
+    let stdin = support::generate(100, 1, 32, &[]).join("\n");
+    let ns = support::unique_namespace("cli2");
+    let conn = support::connection(es.url());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stored = || {
+        rt.block_on(support::count(
+            &conn,
+            &format!("logs-cloudwatch.*-{ns}"),
+            None,
+        ))
+    };
+    let run = || {
+        let mut cmd = shipper();
+        cmd.args(["ship", "--url", es.url()])
+            .args([a.to_str().unwrap(), "-", c.to_str().unwrap()])
+            .env("SHIPPER_NAMESPACE", &ns);
+        run_with_stdin(cmd, stdin.as_bytes())
+    };
+
+    std::fs::write(&c, "{\"awslogs\":{\"data\":\"%%%\"}}").unwrap();
+    let out = run();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("c.jsonl:1:1:"), "{err}");
+    // noida answers 404 for a pattern matching no index: count nothing as zero.
+    let none = rt.block_on(support::es_json(
+        &conn,
+        reqwest::Method::GET,
+        &format!("logs-cloudwatch.*-{ns}/_count"),
+        None,
+    ));
+    assert_eq!(none.1["count"].as_u64().unwrap_or(0), 0, "{none:?}");
+
+    std::fs::write(&c, support::generate(50, 1, 33, &[]).join("\n")).unwrap();
+    let out = run();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("payloads 4/4"), "progress line: {err}");
+    assert!(err.contains("done: 550 events"), "summary: {err}");
+    assert_eq!(stored(), 550);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn a_bad_setting_names_the_variable_and_exits_2() {
     let mut c = shipper();

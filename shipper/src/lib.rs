@@ -4,6 +4,7 @@
 //! over bytes and structs; `service` is the only module that talks HTTP.
 
 pub mod config; //         settings from the environment, validated once at start
+pub mod json; //           one-pass JSON reading (strings unescaped as scanned), used by the next two
 pub mod decode; //         awslogs payload → base64 → gzip/zlib → LogsData
 pub mod parse; //          one message → JSON fields, Lambda platform line, or text
 pub mod target; //         log group → data stream / dated index name

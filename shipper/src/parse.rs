@@ -5,11 +5,10 @@
 //! `"status": 200` in the next without a mapping conflict.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+use crate::json::Reader;
 
 /// What a message says, beyond the message itself. `None` = not present.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -52,7 +51,8 @@ pub struct Parsed {
 #[derive(Debug, Default, Clone)]
 pub struct App {
     values: Map<String, Value>,
-    raw: Vec<(String, Box<RawValue>)>,
+    /// JSON text checked by [`Reader::value`]: valid, and on one line.
+    raw: Vec<(String, String)>,
 }
 
 impl App {
@@ -67,10 +67,10 @@ impl App {
     }
 
     /// Sets `key` to JSON text taken from the message.
-    fn insert_raw(&mut self, key: &str, value: &RawValue) {
+    fn insert_raw(&mut self, key: &str, value: &str) {
         // A pretty-printed message spans lines; its raw text would break the NDJSON line.
-        if memchr::memchr2(b'\n', b'\r', value.get().as_bytes()).is_some() {
-            if let Ok(v) = serde_json::from_str(value.get()) {
+        if memchr::memchr2(b'\n', b'\r', value.as_bytes()).is_some() {
+            if let Ok(v) = serde_json::from_str(value) {
                 self.insert(key.to_owned(), v);
             }
             return;
@@ -89,17 +89,14 @@ impl App {
 
     /// The members kept as JSON text (one line each, valid JSON).
     pub fn raw(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.raw.iter().map(|(k, v)| (k.as_str(), v.get()))
+        self.raw.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Everything as one JSON object, as Elasticsearch will see it.
     pub fn to_map(&self) -> Map<String, Value> {
         let mut m = self.values.clone();
         for (k, v) in &self.raw {
-            m.insert(
-                k.clone(),
-                serde_json::from_str(v.get()).unwrap_or(Value::Null),
-            );
+            m.insert(k.clone(), serde_json::from_str(v).unwrap_or(Value::Null));
         }
         m
     }
@@ -135,14 +132,13 @@ pub fn parse(message: &str) -> Parsed {
     let mut p = Parsed::default();
     let trimmed = message.trim();
     if trimmed.starts_with('{') && trimmed.ends_with('}') {
-        if let Ok(Members(members)) = serde_json::from_str::<Members>(trimmed) {
+        if let Some(members) = Reader::members(trimmed) {
             let platform = members
                 .iter()
                 .rev()
                 .find(|(k, _)| k == "type")
                 .is_some_and(|(_, t)| {
-                    serde_json::from_str::<Cow<str>>(t.get())
-                        .is_ok_and(|t| t.starts_with("platform."))
+                    serde_json::from_str::<Cow<str>>(t).is_ok_and(|t| t.starts_with("platform."))
                 });
             match platform
                 .then(|| serde_json::from_str::<Map<String, Value>>(trimmed).ok())
@@ -238,59 +234,12 @@ fn is_ecs_namespace(key: &str) -> bool {
     )
 }
 
-/// A JSON object's members in the order written, keys borrowed where they have no escapes
-/// and values left as JSON text until something needs to look inside them.
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Key<'a>(Cow<'a, str>);
-        impl<'de> Deserialize<'de> for Key<'de> {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> Visitor<'de> for V {
-                    type Value = Key<'de>;
-                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                        f.write_str("a key")
-                    }
-                    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-                        Ok(Key(Cow::Borrowed(v)))
-                    }
-                    fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-                        Ok(Key(Cow::Owned(v.to_owned())))
-                    }
-                }
-                d.deserialize_str(V)
-            }
-        }
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Members<'de>, A::Error> {
-                let mut out = Vec::with_capacity(m.size_hint().unwrap_or(8));
-                while let Some((Key(k), v)) = m.next_entry::<Key, &RawValue>()? {
-                    out.push((k, v));
-                }
-                Ok(Members(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
+/// The members of `raw` if it is a JSON object.
+fn object_members(raw: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+    raw.starts_with('{').then(|| Reader::members(raw)).flatten()
 }
 
-/// The members of `raw` if it is an object.
-fn object_members(raw: &RawValue) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
-    raw.get()
-        .starts_with('{')
-        .then(|| serde_json::from_str::<Members>(raw.get()).ok())
-        .flatten()
-        .map(|m| m.0)
-}
-
-fn application_json(members: Vec<(Cow<'_, str>, &RawValue)>, p: &mut Parsed) {
+fn application_json(members: Vec<(Cow<'_, str>, &str)>, p: &mut Parsed) {
     // tracing-subscriber's JSON format: event fields under `fields`, span fields under
     // `span`/`spans`. The event's fields win over the line's other keys, which win over
     // span fields; a repeated key counts once, the last time (as in a JSON object).
@@ -313,7 +262,7 @@ fn application_json(members: Vec<(Cow<'_, str>, &RawValue)>, p: &mut Parsed) {
             _ => top.push((k, v)),
         }
     }
-    if let Some(list) = spans.and_then(|s| serde_json::from_str::<Vec<&RawValue>>(s.get()).ok()) {
+    if let Some(list) = spans.and_then(Reader::items) {
         for s in list.iter().filter_map(|s| object_members(s)) {
             for (k, v) in s {
                 promote_span_field(&k, v, p);
@@ -341,7 +290,7 @@ fn application_json(members: Vec<(Cow<'_, str>, &RawValue)>, p: &mut Parsed) {
 }
 
 /// Span fields only fill what the event itself leaves empty.
-fn promote_span_field(k: &str, raw: &RawValue, p: &mut Parsed) {
+fn promote_span_field(k: &str, raw: &str, p: &mut Parsed) {
     let Some(s) = slot(k).filter(|_| k != "name") else {
         return;
     };
@@ -354,7 +303,7 @@ fn promote_span_field(k: &str, raw: &RawValue, p: &mut Parsed) {
         _ => return,
     };
     if dst.is_none() {
-        let v = serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
+        let v = value_of(raw);
         *dst = as_string(&v);
         if matches!(s, Slot::Method) {
             *dst = dst.as_deref().map(str::to_ascii_uppercase);
@@ -362,11 +311,11 @@ fn promote_span_field(k: &str, raw: &RawValue, p: &mut Parsed) {
     }
 }
 
-fn apply(key: Cow<'_, str>, raw: &RawValue, p: &mut Parsed) {
+fn apply(key: Cow<'_, str>, raw: &str, p: &mut Parsed) {
     // `url`/`error`/`service` are both a plain alias and an ECS namespace: an object means
     // the namespace.
     let namespace = is_ecs_namespace(&key);
-    let object = raw.get().starts_with('{');
+    let object = raw.starts_with('{');
     let Some(s) = slot(&key).filter(|_| !(namespace && object)) else {
         if namespace && object {
             apply_value(key.into_owned(), value_of(raw), p);
@@ -379,9 +328,15 @@ fn apply(key: Cow<'_, str>, raw: &RawValue, p: &mut Parsed) {
     fill(s, &key, value_of(raw), p);
 }
 
-/// A value the shipper looks into. The message parsed as JSON, so its parts do too.
-fn value_of(raw: &RawValue) -> Value {
-    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+/// A value the shipper looks into. [`Reader::value`] checked it as serde_json would, so it
+/// parses; a plain string (most of them) is unescaped without serde_json's set-up.
+fn value_of(raw: &str) -> Value {
+    if raw.starts_with('"')
+        && let Ok(s) = Reader::new(raw).string()
+    {
+        return Value::String(s.text.into_owned());
+    }
+    serde_json::from_str(raw).unwrap_or(Value::Null)
 }
 
 fn apply_value(key: String, value: Value, p: &mut Parsed) {
@@ -815,11 +770,8 @@ fn runtime_prefixed(m: &str, p: &mut Parsed) -> bool {
     };
     let body = rest.trim_end();
     let as_json = body.starts_with('{') && body.ends_with('}');
-    match as_json
-        .then(|| serde_json::from_str::<Members>(body).ok())
-        .flatten()
-    {
-        Some(Members(obj)) => application_json(obj, p),
+    match as_json.then(|| Reader::members(body)).flatten() {
+        Some(obj) => application_json(obj, p),
         None => {
             p.message = Some(body.to_owned());
             text_error_kind(body, p);

@@ -214,3 +214,150 @@ async fn a_relative_deadline_from_cargo_lambda_watch_still_ships() {
     };
     assert_eq!(sum.stats.indexed, 2);
 }
+
+/// The Lambda Runtime API as the runtime client sees it
+/// (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html): `next` hands out queued
+/// events with their request id and deadline, then blocks as Lambda does between invocations;
+/// `response` / `error` record the answer.
+#[derive(Default)]
+struct RuntimeApi {
+    events: std::sync::Mutex<std::collections::VecDeque<String>>,
+    answers: std::sync::Mutex<Vec<(String, String)>>,
+    answered: tokio::sync::Notify,
+}
+
+async fn runtime_api(events: Vec<String>) -> (String, std::sync::Arc<RuntimeApi>) {
+    use axum::extract::{Path, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::Arc;
+    type S = State<Arc<RuntimeApi>>;
+    let api = Arc::new(RuntimeApi {
+        events: std::sync::Mutex::new(events.into()),
+        ..RuntimeApi::default()
+    });
+    async fn next(State(api): S) -> (HeaderMap, String) {
+        let (n, event) = {
+            let mut q = api.events.lock().unwrap();
+            let n = api.answers.lock().unwrap().len() + 1;
+            (n, q.pop_front())
+        };
+        let Some(event) = event else {
+            return std::future::pending().await;
+        };
+        let mut h = HeaderMap::new();
+        let deadline = chrono::Utc::now().timestamp_millis() + 60_000;
+        h.insert(
+            "lambda-runtime-aws-request-id",
+            format!("req-{n}").parse().unwrap(),
+        );
+        h.insert(
+            "lambda-runtime-deadline-ms",
+            deadline.to_string().parse().unwrap(),
+        );
+        h.insert(
+            "lambda-runtime-invoked-function-arn",
+            "arn:aws:lambda:ap-northeast-2:123456789012:function:shipper"
+                .parse()
+                .unwrap(),
+        );
+        h.insert("lambda-runtime-trace-id", "Root=1-0-0".parse().unwrap());
+        (h, event)
+    }
+    async fn answer(
+        State(api): S,
+        Path((id, kind)): Path<(String, String)>,
+        body: String,
+    ) -> StatusCode {
+        api.answers
+            .lock()
+            .unwrap()
+            .push((id, format!("{kind}: {body}")));
+        api.answered.notify_one();
+        StatusCode::ACCEPTED
+    }
+    let app = axum::Router::new()
+        .route(
+            "/2018-06-01/runtime/invocation/next",
+            axum::routing::get(next),
+        )
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/{kind}",
+            axum::routing::post(answer),
+        )
+        .with_state(api.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await });
+    (addr.to_string(), api)
+}
+
+/// The real binary started as Lambda starts it: each invocation ships its batch, answers, and
+/// prints exactly one EMF line with that invocation's counts (CloudWatch turns it into the
+/// `CloudWatchEsShipper` metrics the alarms watch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_as_a_lambda_prints_one_emf_line_per_invocation_with_its_counts() {
+    let es = crate::bulk_server::BulkServer::with_defaults().await;
+    let batches = [(300, 41), (120, 42)];
+    let events: Vec<String> = batches
+        .iter()
+        .map(|&(n, seed)| support::generate(n, 1, seed, &[]).remove(0))
+        .collect();
+    let (api_addr, api) = runtime_api(events).await;
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_shipper"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SHIPPER_") || k.starts_with("ELASTICSEARCH_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .env("AWS_LAMBDA_RUNTIME_API", &api_addr)
+        .env("ELASTICSEARCH_URL", es.url())
+        .env("SHIPPER_HEALTH_DOCS", "false")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "shipper")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "ap-northeast-2")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let both = async {
+        while api.answers.lock().unwrap().len() < batches.len() {
+            api.answered.notified().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), both)
+        .await
+        .expect("the Lambda answered both invocations");
+    // Waiting for a third event now: stop it, as Lambda freezes or ends an idle sandbox.
+    child.start_kill().unwrap();
+    let out = child.wait_with_output().await.unwrap();
+
+    let answers = api.answers.lock().unwrap().clone();
+    assert!(
+        answers.iter().all(|(_, a)| a.starts_with("response: ")),
+        "{answers:?}"
+    );
+    let emf: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert_eq!(emf.len(), batches.len(), "{emf:?}");
+    for (line, &(n, _)) in emf.iter().zip(&batches) {
+        assert_eq!(line["FunctionName"], "shipper");
+        assert_eq!(line["EventsReceived"], n, "{line}");
+        assert_eq!(line["EventsIndexed"], n, "{line}");
+        assert_eq!(line["EventsDeadLettered"], 0, "{line}");
+        assert!(line["BytesSent"].as_u64().unwrap() > 0, "{line}");
+        let declared: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert!(declared.iter().all(|m| line.get(*m).is_some()), "{line}");
+    }
+    assert_eq!(es.stats().items(201) as usize, 420);
+}

@@ -3,8 +3,8 @@
 //! (`parse`). A string is unescaped while it is scanned, 8 bytes at a step, and keeps its
 //! JSON spelling; a value nobody needs to look into is skipped and kept as its text. What is
 //! accepted and refused is what serde_json accepts and refuses: property tests hold
-//! [`Reader::value`] to `serde_json::from_str::<IgnoredAny>` and the envelope reader to the
-//! serde-derived one.
+//! [`Reader::value`] and [`Reader::members`] to `serde_json::from_str::<Value>` / `<Map>`, and
+//! the envelope reader to the serde-derived one.
 
 use std::borrow::Cow;
 
@@ -19,7 +19,8 @@ pub struct Syntax {
 pub type R<T> = Result<T, Syntax>;
 
 /// A string as read: its text, its JSON spelling between the quotes, and whether the text is
-/// exactly what the JSON says (not when a lone UTF-16 surrogate, which no `str` can hold, became U+FFFD).
+/// exactly what the JSON says (not when a lone UTF-16 surrogate, which no `str` can hold,
+/// became U+FFFD).
 pub struct Str<'a> {
     pub text: Cow<'a, str>,
     pub json: &'a str,

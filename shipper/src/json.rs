@@ -68,7 +68,16 @@ impl<'a> Reader<'a> {
     }
 
     /// Calls `f` with each key of the object at `i`; `f` reads the value.
-    pub fn object(&mut self, mut f: impl FnMut(&mut Self, Cow<'a, str>) -> R<()>) -> R<()> {
+    pub fn object(&mut self, f: impl FnMut(&mut Self, Cow<'a, str>) -> R<()>) -> R<()> {
+        self.object_with(Self::strict_string, f)
+    }
+
+    /// [`Reader::object`] with keys read by `key` (unescaped, or only skipped).
+    fn object_with<K>(
+        &mut self,
+        key: impl Fn(&mut Self) -> R<K>,
+        mut f: impl FnMut(&mut Self, K) -> R<()>,
+    ) -> R<()> {
         self.i += 1; // `{`, checked by the caller
         if self.peek() == Some(b'}') {
             self.i += 1;
@@ -78,7 +87,7 @@ impl<'a> Reader<'a> {
             if self.peek() != Some(b'"') {
                 return Err(self.err("expected a key"));
             }
-            let key = self.strict_string()?;
+            let key = key(self)?;
             if self.peek() != Some(b':') {
                 return Err(self.err("expected `:`"));
             }
@@ -255,33 +264,9 @@ impl<'a> Reader<'a> {
         match b.get(self.i) {
             Some(b'"') => self.skip_string(),
             Some(b'{') => {
-                // Not `object`: keys are skipped, not unescaped (and, as in serde_json's
-                // skipping, a lone surrogate in one passes).
                 self.nest(depth)?;
-                self.i += 1;
-                if self.peek() == Some(b'}') {
-                    self.i += 1;
-                    return Ok(());
-                }
-                loop {
-                    if self.peek() != Some(b'"') {
-                        return Err(self.err("expected a key"));
-                    }
-                    self.skip_string()?;
-                    if self.peek() != Some(b':') {
-                        return Err(self.err("expected `:`"));
-                    }
-                    self.i += 1;
-                    self.skip_after_ws(depth + 1)?;
-                    match self.peek() {
-                        Some(b',') => self.i += 1,
-                        Some(b'}') => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(self.err("expected `,` or `}`")),
-                    }
-                }
+                // Keys only skipped: checked, not unescaped.
+                self.object_with(Self::skip_string, |p, ()| p.skip(depth + 1))
             }
             Some(b'[') => {
                 self.nest(depth)?;
@@ -297,11 +282,6 @@ impl<'a> Reader<'a> {
             Some(_) => Err(self.err("expected value")),
             None => Err(self.err("EOF while parsing a value")),
         }
-    }
-
-    fn skip_after_ws(&mut self, depth: usize) -> R<()> {
-        self.ws();
-        self.skip(depth)
     }
 
     fn nest(&self, depth: usize) -> R<()> {

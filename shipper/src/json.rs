@@ -327,7 +327,9 @@ impl<'a> Reader<'a> {
                 return Err(self.at(i, "invalid number"));
             }
         }
+        let mut exponent = false;
         if let Some(b'e' | b'E') = b.get(i) {
+            exponent = true;
             i += 1;
             if let Some(b'+' | b'-') = b.get(i) {
                 i += 1;
@@ -335,6 +337,12 @@ impl<'a> Reader<'a> {
             if !digits(&mut i) {
                 return Err(self.at(i, "invalid number"));
             }
+        }
+        // serde_json refuses a number beyond f64 (`1e400`, 400 digits); only those can be.
+        if (exponent || i - self.i > 300)
+            && !self.s[self.i..i].parse::<f64>().is_ok_and(f64::is_finite)
+        {
+            return Err(self.at(self.i, "number out of range"));
         }
         self.i = i;
         Ok(())
@@ -483,6 +491,7 @@ mod tests {
             Just("true".to_owned()),
             Just("fals".to_owned()),
             "-?(0|[1-9][0-9]{0,3})(\\.[0-9]{0,2})?([eE][+-]?[0-9]{0,2})?",
+            "-?(0|[1-9][0-9]{0,400})(\\.[0-9]{0,2})?([eE][+-]?[0-9]{3})?",
             "\"([a-z \\\\\"/]|\\\\[nrtbf/\"\\\\u]|\\\\u[0-9a-fA-F]{4}|\\\\ud83d|[\\x00-\\x1f]|é|한){0,8}\"",
             "[ \\t\\r\\n,:\\[\\]{}]",
         ];

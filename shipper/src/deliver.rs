@@ -76,6 +76,23 @@ pub struct Delivery {
     pub last_error: Option<String>,
 }
 
+impl Delivery {
+    /// Gives up for a reason retrying can't fix: every document not yet settled (in flight,
+    /// waiting for a retry, or still queued) is undelivered.
+    fn stop(
+        &mut self,
+        why: String,
+        in_flight: Vec<usize>,
+        queue: impl IntoIterator<Item = Vec<usize>>,
+        retry_next: Vec<usize>,
+    ) {
+        self.fatal = Some(why);
+        self.undelivered.extend(in_flight);
+        self.undelivered.extend(queue.into_iter().flatten());
+        self.undelivered.extend(retry_next);
+    }
+}
+
 /// Sends `docs`, retrying only failed items with backoff until `stop_at`.
 pub async fn deliver(
     client: &dyn BulkClient,
@@ -108,10 +125,7 @@ pub async fn deliver(
                 // A certificate that fails its checks fails them again on every retry: stop
                 // now rather than spend the invocation's whole time budget on it.
                 Err(e @ TransportError::Tls(_)) => {
-                    out.fatal = Some(e.to_string());
-                    out.undelivered.extend(req.items);
-                    out.undelivered.extend(queue.into_iter().flatten());
-                    out.undelivered.extend(retry_next);
+                    out.stop(e.to_string(), req.items, queue, retry_next);
                     return out;
                 }
                 Err(e) => {
@@ -182,13 +196,11 @@ pub async fn deliver(
                     ),
                 }),
                 RequestOutcome::Fatal => {
-                    out.fatal = Some(format!(
+                    let why = format!(
                         "Elasticsearch refused the shipper itself (HTTP {}: {etype}: {reason}); check the credentials",
                         reply.status
-                    ));
-                    out.undelivered.extend(req.items);
-                    out.undelivered.extend(queue.into_iter().flatten());
-                    out.undelivered.extend(retry_next);
+                    );
+                    out.stop(why, req.items, queue, retry_next);
                     return out;
                 }
                 RequestOutcome::Reject => {

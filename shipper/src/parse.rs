@@ -138,14 +138,19 @@ pub fn parse(message: &str) -> Parsed {
                 .rev()
                 .find(|(k, _)| k == "type")
                 .is_some_and(|(_, t)| {
-                    serde_json::from_str::<Cow<str>>(t).is_ok_and(|t| t.starts_with("platform."))
+                    value_of(t)
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("platform."))
                 });
-            match platform
-                .then(|| serde_json::from_str::<Map<String, Value>>(trimmed).ok())
-                .flatten()
-            {
-                Some(obj) => platform_json(obj, &mut p),
-                None => application_json(members, &mut p),
+            if platform {
+                // Read once already: each value parses (the last of a repeated key wins).
+                let obj = members
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), value_of(v)))
+                    .collect();
+                platform_json(obj, &mut p);
+            } else {
+                application_json(members, &mut p);
             }
             return p;
         }

@@ -32,22 +32,27 @@ fn run_with_stdin(mut c: Command, input: &[u8]) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
-#[test]
-fn transform_writes_create_actions_and_documents_for_every_event() {
-    let lines = support::generate(300, 2, 11, &[]).join("\n");
+/// `shipper transform -` of `input`, which must succeed: its NDJSON rows.
+fn transform_rows(input: &[u8]) -> Vec<Value> {
     let mut c = shipper();
     c.args(["transform", "-"]);
-    let out = run_with_stdin(c, lines.as_bytes());
+    let out = run_with_stdin(c, input);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<Value> = text
+    String::from_utf8(out.stdout)
+        .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn transform_writes_create_actions_and_documents_for_every_event() {
+    let lines = support::generate(300, 2, 11, &[]).join("\n");
+    let rows = transform_rows(lines.as_bytes());
     assert_eq!(rows.len(), 2 * 600);
     for pair in rows.chunks(2) {
         let action = &pair[0]["create"];
@@ -224,19 +229,7 @@ fn transform_re_drives_dead_letter_records_from_a_search_answer() {
     let search = serde_json::json!({"hits": {"hits": [
         {"_index": "logs-shipper.deadletter-default", "_id": "77", "_source": {"deadletter": {"payload": inner}, "error": {"type": "mapper_parsing_exception"}}}
     ]}});
-    let mut c = shipper();
-    c.args(["transform", "-"]);
-    let out = run_with_stdin(c, search.to_string().as_bytes());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = transform_rows(search.to_string().as_bytes());
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["create"]["_id"], "77");
     assert_eq!(rows[1]["app"]["status"], "ok");

@@ -44,10 +44,6 @@ async fn post_ndjson(url: &str, body: &str) -> Value {
         .expect("json")
 }
 
-fn unique(tag: &str) -> String {
-    format!("{tag}{}x{}", std::process::id(), fastrand::u32(..))
-}
-
 // ---- the fake Kibana -------------------------------------------------------------------
 // Follows the saved objects import API as documented:
 //   https://www.elastic.co/docs/api/doc/kibana/operation/operation-post-saved-objects-import
@@ -224,7 +220,10 @@ async fn setup_runs_twice_on_noida_and_the_templates_apply() {
     );
 
     // A document like the shipper writes lands with our mappings.
-    let ds = format!("logs-cloudwatch.{}-default", unique("setuptest"));
+    let ds = format!(
+        "logs-cloudwatch.{}-default",
+        support::unique_namespace("setuptest")
+    );
     let bulk = format!(
         "{{\"create\":{{\"_index\":\"{ds}\"}}}}\n{}\n",
         json!({"@timestamp": "2026-11-24T09:00:00.000Z", "message": "GET /lists 200",
@@ -258,7 +257,7 @@ async fn setup_runs_twice_on_noida_and_the_templates_apply() {
 async fn index_mode_on_osmem_detects_opensearch_and_maps_flat_object() {
     let emu = support::osmem();
     let es = client(emu.url());
-    let prefix = unique("setuptest");
+    let prefix = support::unique_namespace("setuptest");
     let settings = SetupSettings {
         target: Target::Index,
         index_prefix: prefix.clone(),

@@ -25,6 +25,8 @@ pub enum SecretError {
     NoTarget,
     #[error("{0}")]
     Setting(#[from] crate::config::ConfigError),
+    #[error("SHIPPER_AUTH=sigv4: {0}")]
+    Credentials(String),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -122,12 +124,17 @@ pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
             }
             .into());
         }
-        let credentials = crate::sigv4::default_credentials().await;
-        c.signer = Some(std::sync::Arc::new(crate::sigv4::SigV4Signer::new(
+        let signer = crate::sigv4::SigV4Signer::new(
             service,
             region,
-            credentials,
-        )));
+            crate::sigv4::default_credentials().await,
+        );
+        // Fail the start, not every request, when the chain finds no credentials at all.
+        signer.credentials().await.map_err(|e| match e {
+            crate::service::TransportError::Signing(why) => SecretError::Credentials(why),
+            other => SecretError::Credentials(other.to_string()),
+        })?;
+        c.signer = Some(std::sync::Arc::new(signer));
     }
     Ok(c)
 }

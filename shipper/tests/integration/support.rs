@@ -72,6 +72,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Starts `cmd` (stdio set by the caller) as the process behind `url`, stopped when dropped.
+pub fn spawn(what: &str, mut cmd: Command, url: String) -> Proc {
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    Proc {
+        child,
+        url,
+        _dir: None,
+    }
+}
+
 /// Starts a helper that prints `listening on URL` on its first line of stdout once it accepts
 /// connections (the SigV4 verifier), and stops it when dropped.
 pub fn start_announcing(what: &str, mut cmd: Command) -> Proc {

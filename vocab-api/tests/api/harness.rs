@@ -123,6 +123,7 @@ pub async fn client(serial: bool) -> aws_sdk_dynamodb::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .endpoint_url(url)
+        .http_client(vocab_api::dynamo::http_client())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }

@@ -12,15 +12,7 @@ import { Notebooks } from './pages/Notebooks.tsx';
 import { Profile } from './pages/Profile.tsx';
 import { ExpiredDialog, SignInPage } from './pages/SignIn.tsx';
 import type { User } from './auth/session.ts';
-
-export function callbackPath(redirectUri: string | undefined): string {
-  if (!redirectUri) return '/auth/callback';
-  try {
-    return new URL(redirectUri).pathname;
-  } catch {
-    return '/auth/callback';
-  }
-}
+import { callbackPath } from './config.ts';
 
 let exchanging = false;
 

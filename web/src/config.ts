@@ -79,3 +79,13 @@ export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<AppCo
   }
   return parseConfig(body);
 }
+
+/** The app's path the hosted UI sends the browser back to (from `redirect_uri`). */
+export function callbackPath(redirectUri: string | undefined): string {
+  if (!redirectUri) return '/auth/callback';
+  try {
+    return new URL(redirectUri).pathname;
+  } catch {
+    return '/auth/callback';
+  }
+}

@@ -1,36 +1,12 @@
 // Set-up only: read /config.json, build the services, render.
 
 import { createRoot } from 'react-dom/client';
-import { ApiClient } from './api/client.ts';
-import { App, callbackPath } from './App.tsx';
-import { AuthStore, browserEnv } from './auth/session.ts';
-import { loadConfig, type AppConfig } from './config.ts';
-import { AppContext, WaitStore, type AppServices } from './context.ts';
-import { parseRoute, routeTemplate } from './lib/router.ts';
-import { Telemetry } from './telemetry/events.ts';
+import { App } from './App.tsx';
+import { callbackPath, loadConfig, type AppConfig } from './config.ts';
+import { AppContext } from './context.ts';
+import { parseRoute } from './lib/router.ts';
+import { createServices } from './services.ts';
 import './styles.css';
-
-export function createServices(config: AppConfig): AppServices {
-  const auth = new AuthStore(config.auth, browserEnv());
-  const waits = new WaitStore();
-  const cb = callbackPath(config.auth.mode === 'cognito' ? config.auth.redirect_uri : undefined);
-  const page = () => routeTemplate(parseRoute(location.pathname, cb));
-  const telemetry: Telemetry = new Telemetry({
-    send: (events, keepalive) => api.sendClientEvents(events, keepalive),
-    ready: () => auth.getState().status === 'signed_in',
-  });
-  const api: ApiClient = new ApiClient(config.api_base, auth, {
-    onFailure: (f) =>
-      telemetry.record({ type: 'api_error', page: page(), api_method: f.method, api_path: f.path, status: f.status, message: f.message }),
-    onWait: waits.set,
-  });
-  auth.subscribe(() => {
-    if (auth.getState().status === 'signed_in') telemetry.wake();
-  });
-  telemetry.install(window, page);
-  telemetry.recordPageLoad(window, page());
-  return { config, api, auth, telemetry, waits };
-}
 
 async function start(): Promise<void> {
   const el = document.getElementById('root');

@@ -65,6 +65,7 @@ export class Telemetry {
   private queue: ClientEvent[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private sending = false;
+  private stopped = false;
   private pausedUntil = 0;
   private readonly repeats = new Map<string, number>();
   private readonly sender: Sender;
@@ -87,6 +88,13 @@ export class Telemetry {
     this.schedule(this.delayMs);
   }
 
+  /** Stops sending (tests; a page being torn down). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
   pending(): number {
     return this.queue.length;
   }
@@ -97,7 +105,7 @@ export class Telemetry {
   }
 
   private schedule(ms: number): void {
-    if (this.timer !== null) return;
+    if (this.timer !== null || this.stopped) return;
     const wait = Math.max(ms, this.pausedUntil - Date.now());
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -107,7 +115,7 @@ export class Telemetry {
 
   /** Sends everything queued (one request per batch). `keepalive` for a page being hidden. */
   async flush(keepalive = false): Promise<void> {
-    if (this.sending || !this.sender.ready() || Date.now() < this.pausedUntil) return;
+    if (this.stopped || this.sending || !this.sender.ready() || Date.now() < this.pausedUntil) return;
     this.sending = true;
     try {
       while (this.queue.length > 0) {

@@ -25,5 +25,7 @@ export default defineConfig({
     include: ['tests/unit/**/*.test.{ts,tsx}'],
     setupFiles: ['tests/unit/setup.ts'],
     restoreMocks: true,
+    // Component tests click through whole flows; the machine is shared.
+    testTimeout: 30_000,
   },
 });

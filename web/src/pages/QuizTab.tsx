@@ -163,7 +163,7 @@ function Result({ list, result, onAgain }: ListContext & { result: QuizResult; o
   const base = `/lists/${encodeURIComponent(list.id)}`;
   return (
     <div className="quiz-result">
-      <Heading level={2} id="quiz-score">
+      <Heading level={2} id="quiz-score" focus>
         Score: {result.score} / {result.total}
       </Heading>
       {missed.length === 0 ? (

@@ -76,7 +76,7 @@ export function App() {
       <RateLimitBanner />
       <OfflineBanner />
       <main id="main" tabIndex={-1}>
-        <ErrorBoundary key={pathname}>
+        <ErrorBoundary resetKey={pathname}>
           <Page route={route} user={user} />
         </ErrorBoundary>
       </main>

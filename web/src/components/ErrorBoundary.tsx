@@ -7,13 +7,18 @@ interface State {
 }
 
 /** A render error: reported like any uncaught error, and the rest of the app keeps working. */
-export class ErrorBoundary extends Component<{ children: ReactNode }, State> {
+export class ErrorBoundary extends Component<{ children: ReactNode; resetKey: string }, State> {
   static contextType = AppContext;
   declare context: React.ContextType<typeof AppContext>;
   state: State = { error: null };
 
   static getDerivedStateFromError(error: Error): State {
     return { error };
+  }
+
+  componentDidUpdate(prev: { resetKey: string }): void {
+    // Another page: try rendering again (without remounting pages that stay, such as a list's tabs).
+    if (prev.resetKey !== this.props.resetKey && this.state.error) this.setState({ error: null });
   }
 
   componentDidCatch(error: Error, info: ErrorInfo): void {

@@ -6,6 +6,7 @@ import { Heading } from '../components/Heading.tsx';
 import { Lang, LangPair } from '../components/Lang.tsx';
 import { Link } from '../components/Link.tsx';
 import { Confirm } from '../components/Modal.tsx';
+import { Notice, useNotice } from '../components/Notice.tsx';
 import { useApp } from '../context.ts';
 import { asApiError, useResource } from '../hooks/useResource.ts';
 import { useDraft } from '../lib/drafts.ts';
@@ -127,16 +128,9 @@ export function Home() {
   const [selecting, setSelecting] = useState(false);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState(false);
-  const [notice, setNotice] = useState<{ text: string; error?: boolean } | null>(null);
-  const noticeRef = useRef<HTMLParagraphElement>(null);
+  const [notice, say] = useNotice();
 
   const groups = useMemo(() => (res.status === 'ready' ? groupLists(res.data) : []), [res]);
-
-  const say = (text: string, error = false) => {
-    setNotice({ text, error });
-    // Focus the result of the action, after React has rendered it.
-    setTimeout(() => noticeRef.current?.focus(), 0);
-  };
 
   const toggleFavorite = async (list: WordList) => {
     const favorite = !list.favorite;
@@ -147,7 +141,7 @@ export function Home() {
     } catch (e) {
       // Roll back: the star shows what the server has.
       update((ls) => ls.map((l) => (l.id === list.id ? { ...l, favorite: list.favorite } : l)));
-      say(`Couldn't ${favorite ? 'add' : 'remove'} the favourite “${list.name}”: ${describeError(asApiError(e))}`, true);
+      say(`Couldn't ${favorite ? 'add' : 'remove'} the favourite “${list.name}”: ${describeError(asApiError(e))}`, { error: true });
     }
   };
 
@@ -165,7 +159,7 @@ export function Home() {
       say(`Deleted ${out.deleted.length} ${out.deleted.length === 1 ? 'list' : 'lists'}${gone}.`);
     } catch (e) {
       update(() => before);
-      say(`Nothing was deleted: ${describeError(asApiError(e))}`, true);
+      say(`Nothing was deleted: ${describeError(asApiError(e))}`, { error: true });
     }
   };
 
@@ -206,9 +200,7 @@ export function Home() {
           </div>
         )}
       </div>
-      <p ref={noticeRef} tabIndex={-1} className={notice?.error ? 'notice error' : 'notice'} role={notice?.error ? 'alert' : 'status'}>
-        {notice?.text}
-      </p>
+      <Notice notice={notice} />
       <CreateListForm />
       {res.status === 'loading' && <Loading what="Loading your lists…" />}
       {res.status === 'error' && <ErrorPanel error={res.error} onRetry={reload} title="Couldn't load your lists." />}

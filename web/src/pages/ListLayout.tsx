@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { ApiError } from '../api/client.ts';
 import type { WordList } from '../api/types.ts';
 import { ErrorPanel, Loading, describeError } from '../components/ErrorPanel.tsx';
@@ -80,6 +80,14 @@ function ListHeader({ list, setList }: { list: WordList; setList: (l: WordList) 
   const [deleting, setDeleting] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const headingRef = useRef<HTMLDivElement>(null);
+  const refocus = useRef(false);
+  useEffect(() => {
+    // Back to the heading, which now shows the result, once the rename form has gone.
+    if (!renaming && refocus.current) {
+      refocus.current = false;
+      headingRef.current?.querySelector<HTMLElement>('h1')?.focus();
+    }
+  }, [renaming]);
 
   const toggleFavorite = async () => {
     const favorite = !list.favorite;
@@ -109,10 +117,9 @@ function ListHeader({ list, setList }: { list: WordList; setList: (l: WordList) 
         <RenameForm
           list={list}
           onDone={(l) => {
+            refocus.current = true;
             setRenaming(false);
             if (l) setList(l);
-            // Back to the heading, which now shows the result.
-            setTimeout(() => headingRef.current?.querySelector<HTMLElement>('h1')?.focus(), 0);
           }}
         />
       ) : (

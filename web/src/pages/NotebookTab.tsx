@@ -1,7 +1,7 @@
-import { useRef, useState } from 'react';
 import type { Word } from '../api/types.ts';
 import { ErrorPanel, Loading, describeError } from '../components/ErrorPanel.tsx';
 import { Heading } from '../components/Heading.tsx';
+import { Notice, useNotice } from '../components/Notice.tsx';
 import { Link } from '../components/Link.tsx';
 import { useApp } from '../context.ts';
 import { asApiError, useResource } from '../hooks/useResource.ts';
@@ -11,8 +11,7 @@ import type { ListContext } from './ListLayout.tsx';
 export function NotebookTab({ list, refresh }: ListContext) {
   const { api } = useApp();
   const { res, reload, update } = useResource<Word[]>((s) => api.allNotebook(list.id, s), [api, list.id]);
-  const [notice, setNotice] = useState<{ text: string; error?: boolean } | null>(null);
-  const noticeRef = useRef<HTMLParagraphElement>(null);
+  const [notice, say] = useNotice();
   const base = `/lists/${encodeURIComponent(list.id)}`;
 
   const remove = async (w: Word) => {
@@ -21,13 +20,12 @@ export function NotebookTab({ list, refresh }: ListContext) {
     update((ws) => ws.filter((x) => x.id !== w.id));
     try {
       await api.removeFromNotebook(list.id, w.id);
-      setNotice({ text: `Removed “${w.word}” from the notebook.` });
+      say(`Removed “${w.word}” from the notebook.`);
       refresh();
     } catch (e) {
       update(() => before);
-      setNotice({ text: `“${w.word}” is still in the notebook: ${describeError(asApiError(e))}`, error: true });
+      say(`“${w.word}” is still in the notebook: ${describeError(asApiError(e))}`, { error: true });
     }
-    setTimeout(() => noticeRef.current?.focus(), 0);
   };
 
   return (
@@ -47,9 +45,7 @@ export function NotebookTab({ list, refresh }: ListContext) {
           </div>
         )}
       </div>
-      <p ref={noticeRef} tabIndex={-1} className={notice?.error ? 'notice error' : 'notice'} role={notice?.error ? 'alert' : 'status'}>
-        {notice?.text}
-      </p>
+      <Notice notice={notice} />
       {res.status === 'loading' && <Loading what="Loading the notebook…" />}
       {res.status === 'error' && <ErrorPanel error={res.error} onRetry={reload} title="Couldn't load the notebook." />}
       {res.status === 'ready' && res.data.length === 0 && (

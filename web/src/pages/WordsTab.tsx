@@ -3,6 +3,7 @@ import type { ApiError } from '../api/client.ts';
 import type { Page, Word } from '../api/types.ts';
 import { ErrorPanel, Loading, describeError } from '../components/ErrorPanel.tsx';
 import { Confirm } from '../components/Modal.tsx';
+import { Notice, useNotice } from '../components/Notice.tsx';
 import { useApp } from '../context.ts';
 import { asApiError, useResource } from '../hooks/useResource.ts';
 import { useDraft } from '../lib/drafts.ts';
@@ -134,15 +135,13 @@ function PasteForm({ list, onAdded }: ListContext & { onAdded: (ws: Word[]) => v
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   const parsed = useMemo(() => parsePaste(text), [text]);
-  const resultRef = useRef<HTMLParagraphElement>(null);
-  const [result, setResult] = useState<string | null>(null);
+  const [result, say] = useNotice();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (busy || parsed.items.length === 0) return;
     setBusy(true);
     setError(null);
-    setResult(null);
     const added: Word[] = [];
     try {
       for (const chunk of chunkItems(parsed.items)) {
@@ -150,7 +149,7 @@ function PasteForm({ list, onAdded }: ListContext & { onAdded: (ws: Word[]) => v
         added.push(...out.items);
       }
       clearText();
-      setResult(`Added ${added.length} ${added.length === 1 ? 'word' : 'words'}.`);
+      say(`Added ${added.length} ${added.length === 1 ? 'word' : 'words'}.`);
     } catch (err) {
       setError(asApiError(err));
       if (added.length > 0) {
@@ -162,12 +161,11 @@ function PasteForm({ list, onAdded }: ListContext & { onAdded: (ws: Word[]) => v
             .map((it) => `${it.word} - ${it.meaning}`)
             .join('\n'),
         );
-        setResult(`Added ${added.length} words; the rest were not sent.`);
+        say(`Added ${added.length} words; the rest were not sent.`);
       }
     } finally {
       setBusy(false);
       if (added.length > 0) onAdded(added);
-      setTimeout(() => resultRef.current?.focus(), 0);
     }
   };
 
@@ -206,9 +204,7 @@ function PasteForm({ list, onAdded }: ListContext & { onAdded: (ws: Word[]) => v
         <button type="submit" className="primary" disabled={busy || parsed.items.length === 0}>
           {busy ? 'Adding…' : `Add ${parsed.items.length} ${parsed.items.length === 1 ? 'word' : 'words'}`}
         </button>
-        <p ref={resultRef} tabIndex={-1} role="status" className="notice">
-          {result}
-        </p>
+        <Notice notice={result} />
         {error && <ErrorPanel error={error} title="Some words were not added." />}
       </form>
     </details>
@@ -291,6 +287,13 @@ function WordRow({ list, word, selecting, selected, onSelect, onChange, onDelete
   const { api } = useApp();
   const [editing, setEditing] = useState(false);
   const editRef = useRef<HTMLButtonElement>(null);
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (!editing && refocus.current) {
+      refocus.current = false;
+      editRef.current?.focus();
+    }
+  }, [editing]);
 
   // Optimistic: the control changes at once and goes back if the server says no.
   const setLearned = async (learned: boolean) => {
@@ -323,9 +326,9 @@ function WordRow({ list, word, selecting, selected, onSelect, onChange, onDelete
           list={list}
           word={word}
           onDone={(w) => {
+            refocus.current = true;
             setEditing(false);
             if (w) onChange(w);
-            setTimeout(() => editRef.current?.focus(), 0);
           }}
         />
       </li>
@@ -390,13 +393,7 @@ export function WordsTab(ctx: ListContext) {
   const [selecting, setSelecting] = useState(false);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirm, setConfirm] = useState<Word[] | null>(null);
-  const [notice, setNotice] = useState<{ text: string; error?: boolean } | null>(null);
-  const noticeRef = useRef<HTMLParagraphElement>(null);
-
-  const say = (text: string, error = false, focus = true) => {
-    setNotice({ text, error });
-    if (focus) setTimeout(() => noticeRef.current?.focus(), 0);
-  };
+  const [notice, say] = useNotice();
 
   const loadMore = async () => {
     if (res.status !== 'ready' || !res.data.next_cursor) return;
@@ -435,7 +432,7 @@ export function WordsTab(ctx: ListContext) {
       refresh();
     } catch (e) {
       update(() => before);
-      say(`Nothing was deleted: ${describeError(asApiError(e))}`, true);
+      say(`Nothing was deleted: ${describeError(asApiError(e))}`, { error: true });
     }
   };
 
@@ -454,7 +451,7 @@ export function WordsTab(ctx: ListContext) {
         {...ctx}
         onAdded={(w) => {
           added([w]);
-          say(`Added “${w.word}”.`, false, false);
+          say(`Added “${w.word}”.`, { focus: false });
         }}
       />
       <PasteForm {...ctx} onAdded={added} />
@@ -501,9 +498,7 @@ export function WordsTab(ctx: ListContext) {
             </select>
           </div>
         </div>
-        <p ref={noticeRef} tabIndex={-1} className={notice?.error ? 'notice error' : 'notice'} role={notice?.error ? 'alert' : 'status'}>
-          {notice?.text}
-        </p>
+        <Notice notice={notice} />
         {res.status === 'loading' && <Loading what="Loading words…" />}
         {res.status === 'error' && <ErrorPanel error={res.error} onRetry={reload} title="Couldn't load the words." />}
         {res.status === 'ready' && items.length === 0 && (
@@ -524,7 +519,7 @@ export function WordsTab(ctx: ListContext) {
                   if (nw.learned !== w.learned || nw.in_notebook !== w.in_notebook) refresh();
                 }}
                 onDelete={() => setConfirm([w])}
-                onError={(t) => say(t, true)}
+                onError={(t) => say(t, { error: true })}
               />
             ))}
           </ul>

@@ -52,7 +52,13 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): P
     partial = parts.pop() ?? '';
     lines.push(...parts);
   });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => stderr.push(...d.split('\n').filter(Boolean)));
+  let errPartial = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    // Unbuffered stderr arrives in pieces: keep whole lines only.
+    const parts = (errPartial + d).split('\n');
+    errPartial = parts.pop() ?? '';
+    stderr.push(...parts.filter(Boolean));
+  });
   return {
     child,
     lines,

@@ -68,6 +68,7 @@ export const uid = (prefix: string) => `${prefix}-${Date.now().toString(36)}${Ma
 
 export const test = base.extend<object, { devServer: VocabLocal }>({
   devServer: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures a function asks for from its first parameter
     async ({}, use, workerInfo) => {
       const app = await startVocabLocal({ table: `web-dev-${workerInfo.workerIndex}-${Date.now()}` });
       await use(app);

@@ -55,7 +55,8 @@ export function ErrorPanel({ error, onRetry, title }: Props) {
   return (
     <div className="error-panel" role="alert">
       {title && <p className="error-title">{title}</p>}
-      <p>{text}</p>
+      {/* A title about a missing thing already says all there is to say. */}
+      {!(title && error.kind === 'not_found') && <p>{text}</p>}
       {retryable && onRetry && (
         <button type="button" onClick={onRetry} disabled={left > 0}>
           {left > 0 ? `Retry in ${left} s` : 'Retry'}

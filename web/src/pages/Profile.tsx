@@ -52,7 +52,7 @@ export function Profile({ user }: { user: User }) {
           </div>
           <div>
             <dt>Member since</dt>
-            <dd>{new Date(p.created_at).toLocaleDateString('en', { year: 'numeric', month: 'short', day: 'numeric' })}</dd>
+            <dd className="date">{new Date(p.created_at).toLocaleDateString('en', { year: 'numeric', month: 'short', day: 'numeric' })}</dd>
           </div>
         </dl>
       )}

@@ -229,13 +229,14 @@ export function StudyTab({ list }: ListContext) {
                 type="button"
                 className={card.in_notebook ? 'chip on' : 'chip'}
                 aria-pressed={card.in_notebook}
+                aria-label="In notebook"
                 onClick={() =>
                   void patch(card, { in_notebook: !card.in_notebook }, () =>
                     card.in_notebook ? api.removeFromNotebook(list.id, card.id) : api.addToNotebook(list.id, card.id),
                   )
                 }
               >
-                In notebook
+                <span aria-hidden="true">{card.in_notebook ? '📒 In notebook' : '＋ Notebook'}</span>
               </button>
             </div>
           </article>

@@ -202,7 +202,7 @@ function PasteForm({ list, onAdded }: ListContext & { onAdded: (ws: Word[]) => v
           </ul>
         )}
         <button type="submit" className="primary" disabled={busy || parsed.items.length === 0}>
-          {busy ? 'Adding…' : `Add ${parsed.items.length} ${parsed.items.length === 1 ? 'word' : 'words'}`}
+          {busy ? 'Adding…' : parsed.items.length === 0 ? 'Add words' : `Add ${parsed.items.length} ${parsed.items.length === 1 ? 'word' : 'words'}`}
         </button>
         <Notice notice={result} />
         {error && <ErrorPanel error={error} title="Some words were not added." />}

@@ -2,7 +2,7 @@
 
 import { gzipSync } from 'node:zlib';
 import type { Page } from '@playwright/test';
-import { expect, shoot, signInDev, test, uid } from './support/fixtures.ts';
+import { expect, seedLists, shoot, signInDev, test, uid } from './support/fixtures.ts';
 import { mainFlow } from './support/flow.ts';
 
 /** A field of a vocab-local log line: ECS names are written dotted at the top level. */
@@ -12,13 +12,17 @@ function field(line: Record<string, unknown>, name: string): unknown {
 }
 
 test('sign in, paste 20 pairs, edit, favourite, study hidden+shuffled, typed Hangul quiz, notebook', async ({ page, devServer }) => {
+  const user = uid('mina');
+  // Lists in other languages first, so the home page shows its grouping by language.
+  const otherWords = await seedLists(`${devServer.url}/api`, { 'x-dev-user': user });
   await page.goto(devServer.url);
   await expect(page.getByRole('heading', { name: 'Sign in as' })).toBeVisible();
   await shoot(page, 'dev-01-sign-in');
-  await page.getByLabel('User id').fill(uid('mina'));
+  await page.getByLabel('User id').fill(user);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByText(/No lists yet/)).toBeVisible();
-  await mainFlow(page, 'dev');
+  await expect(page.getByRole('region', { name: 'Japanese' }).getByRole('link', { name: '日本語の基本' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Korean' }).getByRole('link', { name: '한국어 동사' })).toBeVisible();
+  await mainFlow(page, 'dev', { otherWords, otherLists: 3 });
 });
 
 test('a second user sees none of the first user’s lists', async ({ page, devServer }) => {

@@ -32,6 +32,26 @@ export const PAIRS: [string, string][] = [
   ['well-known', '잘 알려진'],
 ];
 
+/** Lists in other languages, made through the API, so the home page shows its grouping. */
+export async function seedLists(apiBase: string, headers: Record<string, string>): Promise<number> {
+  const lists: [string, string, string, [string, string][]][] = [
+    ['日本語の基本', 'ja', 'en', [['水', 'water'], ['山', 'mountain'], ['本', 'book']]],
+    ['한국어 동사', 'ko', 'en', [['가다', 'to go'], ['먹다', 'to eat'], ['자다', 'to sleep']]],
+    ['Deutsch: Reisen', 'de', 'ko', [['der Bahnhof', '기차역'], ['die Fahrkarte', '표']]],
+  ];
+  let words = 0;
+  for (const [name, source_lang, target_lang, items] of lists) {
+    const h = { ...headers, 'content-type': 'application/json' };
+    const r = await fetch(`${apiBase}/lists`, { method: 'POST', headers: h, body: JSON.stringify({ name, source_lang, target_lang }) });
+    if (r.status !== 201) throw new Error(`seed: POST /lists → ${r.status} ${await r.text()}`);
+    const { id } = (await r.json()) as { id: string };
+    const w = await fetch(`${apiBase}/lists/${id}/words`, { method: 'POST', headers: h, body: JSON.stringify({ items: items.map(([word, meaning]) => ({ word, meaning })) }) });
+    if (w.status !== 201) throw new Error(`seed: POST words → ${w.status} ${await w.text()}`);
+    words += items.length;
+  }
+  return words;
+}
+
 export const pasteText = (pairs: [string, string][]) => pairs.map(([w, m]) => `${w} - ${m}`).join('\n');
 
 /**

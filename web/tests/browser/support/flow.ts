@@ -9,7 +9,8 @@ import { PAIRS, expect, pasteText, shoot } from './fixtures.ts';
 /** Wrong on purpose: three missed words, answered in Hangul (one left blank). */
 const WRONG: Record<string, string> = { bridge: '다리미', far: '가깝다', receipt: '' };
 
-export async function mainFlow(page: Page, shots: string, listName = '여행 영어 Travel'): Promise<{ listId: string }> {
+export async function mainFlow(page: Page, shots: string, opts: { listName?: string; otherWords?: number; otherLists?: number } = {}): Promise<{ listId: string }> {
+  const listName = opts.listName ?? '여행 영어 Travel';
   // Create a list: focus lands on its heading.
   await page.getByLabel('Name').fill(listName);
   await page.getByLabel('Words in').selectOption('en');
@@ -138,7 +139,8 @@ export async function mainFlow(page: Page, shots: string, listName = '여행 영
 
   // The profile counts what happened.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Profile' }).click();
-  await expect(page.locator('.stats-grid')).toContainText('Words20');
+  await expect(page.locator('.stats-grid')).toContainText(`Lists${1 + (opts.otherLists ?? 0)}`);
+  await expect(page.locator('.stats-grid')).toContainText(`Words${20 + (opts.otherWords ?? 0)}`);
   await expect(page.locator('.stats-grid')).toContainText('Quizzes taken1');
   await shoot(page, `${shots}-10-profile`);
   return { listId };

@@ -20,6 +20,9 @@ pub enum ApiError {
     },
     #[error("no caller identity")]
     Unauthorized,
+    /// No caller, and why (`invalid token: token expired`); answered like `Unauthorized`.
+    #[error("{0}")]
+    Unauthenticated(String),
     /// Missing, or another user's: the answer is the same.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -61,7 +64,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -78,7 +81,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Invalid { code, .. } | ApiError::Conflict { code, .. } => code,
-            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unauthorized | ApiError::Unauthenticated(_) => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",

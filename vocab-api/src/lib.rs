@@ -15,6 +15,7 @@ pub mod dynamo; // its DynamoDB implementation (single table) and `create_table`
 pub mod error; // ApiError → JSON error response (one IntoResponse impl)
 pub mod validate; // input limits and per-field checks
 pub mod quiz; // quiz generation and answer checking (pure functions)
+pub mod jwt; // bearer tokens verified as API Gateway's JWT authorizer does (vocab-local)
 pub mod rate_limit; // a per-user token bucket (client events)
 pub mod web; // vocab-local's runtime config and the built web app's files
 pub mod log_ctx; // the request's log context (route, caller, `app.*` fields)

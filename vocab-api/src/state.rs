@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::jwt::JwtVerifier;
 use crate::rate_limit::RateLimiter;
 use crate::store::Store;
 
@@ -17,12 +18,15 @@ fn client_events_limiter() -> Arc<RateLimiter> {
 }
 
 /// Where the caller's identity comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum AuthMode {
     /// The API Gateway JWT authorizer's `sub` claim (the Lambda binaries).
     JwtAuthorizer,
     /// The `x-dev-user` header (`vocab-local` only: anyone can claim any id).
     DevHeader,
+    /// `Authorization: Bearer` tokens verified here as API Gateway's JWT authorizer would
+    /// (`vocab-local --auth jwt`).
+    Bearer(Arc<JwtVerifier>),
 }
 
 /// What every handler shares.

@@ -9,6 +9,7 @@ mod api {
     mod lists; // /lists routes
     mod logs; // one ECS line per request, the right fields, nothing secret; panics
     mod me; // /me
+    mod web_app; // contract A: favourites, memos, notebooks, batch deletes, client events, front door
     mod quiz_props; // quiz generation properties (proptest, no storage)
     mod quizzes; // quiz routes, counters under concurrent answers
     mod words; // /lists/{id}/words routes, bulk paste, filters, review

@@ -20,7 +20,8 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use vocab_api::dynamo::{DynamoStore, create_table};
-use vocab_api::{AppState, app};
+use vocab_api::web::Frontend;
+use vocab_api::{AppState, app, local_app};
 
 /// A moto_server child. Killed on drop; the shared one (which lives in a static and is never
 /// dropped) is also stopped by its watchdog when this process exits: it runs under a shell
@@ -190,14 +191,22 @@ impl TestApp {
 
     /// On an emulator with DynamoDB's per-item atomicity under concurrent writes.
     pub async fn serial() -> TestApp {
-        Self::build(true, |s| AppState::local(s)).await
+        Self::build(true, |s| app(AppState::local(s))).await
     }
 
     pub async fn with_state(make: impl FnOnce(Arc<DynamoStore>) -> AppState) -> TestApp {
-        Self::build(false, make).await
+        Self::build(false, |s| app(make(s))).await
     }
 
-    async fn build(serial: bool, make: impl FnOnce(Arc<DynamoStore>) -> AppState) -> TestApp {
+    /// `vocab-local`'s whole origin (`/api`, `/config.json`, the web app's files).
+    pub async fn local(
+        make: impl FnOnce(Arc<DynamoStore>) -> AppState,
+        frontend: Frontend,
+    ) -> TestApp {
+        Self::build(false, |s| local_app(make(s), frontend)).await
+    }
+
+    async fn build(serial: bool, make: impl FnOnce(Arc<DynamoStore>) -> Router) -> TestApp {
         install_panic_hook();
         let logs = Logs::default();
         let filter = tracing_subscriber::filter::Targets::new()
@@ -210,7 +219,7 @@ impl TestApp {
         create_table(&client, &table).await.expect("create table");
         let store = Arc::new(DynamoStore::new(client, table));
         TestApp {
-            router: app(make(store)),
+            router: make(store),
             logs,
             _log_guard: guard,
         }

@@ -120,8 +120,9 @@ pub fn parse_jwks(bytes: &[u8]) -> Result<HashMap<String, RsaKey>, TokenError> {
 /// The token from an `Authorization` value: `Bearer <jwt>` or the bare token.
 pub fn token_from_header(value: &str) -> Option<&str> {
     let v = value.trim();
-    let token = match v.get(..7) {
-        Some(p) if p.eq_ignore_ascii_case("bearer ") => v[7..].trim(),
+    let token = match v.split_once(char::is_whitespace) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ if v.eq_ignore_ascii_case("bearer") => "",
         _ => v,
     };
     (!token.is_empty()).then_some(token)

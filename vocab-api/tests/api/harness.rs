@@ -106,6 +106,17 @@ fn endpoint(serial: bool) -> (String, bool) {
     (MOTO.get_or_init(|| Moto::start(false)).url.clone(), true)
 }
 
+/// moto's server (for the AWS APIs other than DynamoDB, e.g. Cognito): `MOTO_URL`, else
+/// the one this process starts.
+pub fn moto_url() -> String {
+    if let Ok(url) = std::env::var("MOTO_URL")
+        && !url.is_empty()
+    {
+        return url;
+    }
+    MOTO.get_or_init(|| Moto::start(false)).url.clone()
+}
+
 /// A client of the test endpoint; `serial` asks for an emulator that applies one request
 /// at a time (see [`SERIAL_MOTO`]).
 pub async fn client(serial: bool) -> aws_sdk_dynamodb::Client {

@@ -66,6 +66,7 @@ pub fn connection_from_env(cfg: &Config) -> Result<Connection, SecretError> {
         password: cfg.elasticsearch_password.clone(),
         ca_cert_pem,
         timeout: Some(cfg.request_timeout()),
+        signer: None,
     })
 }
 

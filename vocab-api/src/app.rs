@@ -1,7 +1,5 @@
-//! The one Router every binary serves.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! The one Router every binary serves: the root of the crate's module graph (it imports the
+//! layers and the routes; nothing in the crate imports it).
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -9,55 +7,14 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post};
 
+use crate::auth;
 use crate::error::ApiError;
 use crate::request_log;
 use crate::routes::{lists, me, quizzes, words};
-use crate::store::Store;
+use crate::state::AppState;
 use crate::validate::MAX_BODY_BYTES;
 
-/// Where the caller's identity comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthMode {
-    /// The API Gateway JWT authorizer's `sub` claim (the Lambda binaries).
-    JwtAuthorizer,
-    /// The `x-dev-user` header (`vocab-local` only: anyone can claim any id).
-    DevHeader,
-}
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub auth: AuthMode,
-    /// Honour the `x-debug-fault` header (`vocab-local` only).
-    pub debug_faults: bool,
-    /// Answer 504 this long before the Lambda deadline.
-    pub deadline_margin: Duration,
-}
-
-impl AppState {
-    /// For the Lambda binaries: JWT identity, no debug faults.
-    pub fn lambda(store: Arc<dyn Store>, deadline_margin: Duration) -> Self {
-        AppState {
-            store,
-            auth: AuthMode::JwtAuthorizer,
-            debug_faults: false,
-            deadline_margin,
-        }
-    }
-
-    /// For `vocab-local` (and tests): the development header and debug faults.
-    pub fn local(store: Arc<dyn Store>) -> Self {
-        AppState {
-            store,
-            auth: AuthMode::DevHeader,
-            debug_faults: true,
-            deadline_margin: Duration::from_millis(500),
-        }
-    }
-}
-
-/// The API: every route, with the request-log, panic and body-limit layers.
+/// The API: every route, with the request-log, authentication, panic and body-limit layers.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/lists", post(lists::create).get(lists::list))
@@ -79,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("route").into_response() })
         .layer(from_fn(request_log::catch_panic))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(state.clone(), auth::authenticate))
         .layer(from_fn_with_state(state.clone(), request_log::log_request))
         .with_state(state)
 }

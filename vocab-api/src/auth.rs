@@ -1,39 +1,56 @@
-//! Who is calling. Behind API Gateway: the JWT authorizer's `sub` claim from the request
-//! context (payload v2). In `vocab-local` only: the `x-dev-user` header. No identity → `401`.
+//! Who is calling, resolved once per request by the [`authenticate`] middleware into a
+//! [`Caller`] request extension (and the log context's `user.id`). Behind API Gateway: the
+//! JWT authorizer's `sub` claim from the request context (payload v2). In `vocab-local`
+//! only: the `x-dev-user` header. Handlers take [`Caller`]; without an identity it rejects
+//! with `401`.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap};
+use axum::middleware::Next;
+use axum::response::Response;
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 
-use crate::app::{AppState, AuthMode};
 use crate::error::ApiError;
-use crate::request_log::LogCtx;
+use crate::log_ctx::LogCtx;
+use crate::state::{AppState, AuthMode};
 use crate::validate;
 
 /// The development header `vocab-local` takes the caller from.
 pub const DEV_USER_HEADER: &str = "x-dev-user";
 
-/// The caller's user id.
+/// The caller's user id (a request extension once [`authenticate`] found one).
 #[derive(Clone, Debug)]
 pub struct Caller(pub String);
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let user = identify(&parts.headers, &parts.extensions, state.auth)
-            .ok_or(ApiError::Unauthorized)?;
-        if let Some(ctx) = parts.extensions.get::<LogCtx>() {
+/// Middleware: resolves the caller once and records it for the handlers ([`Caller`]) and
+/// for the request's log line ([`LogCtx`]). A request without one goes on: routes that need
+/// a caller answer `401`, unknown routes `404`.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Some(user) = identify(req.headers(), req.extensions(), state.auth) {
+        if let Some(ctx) = req.extensions().get::<LogCtx>() {
             ctx.user(&user);
         }
-        Ok(Caller(user))
+        req.extensions_mut().insert(Caller(user));
+    }
+    next.run(req).await
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(ApiError::Unauthorized)
     }
 }
 
 /// The caller's id, if the request carries a valid one for `mode`.
-pub fn identify(headers: &HeaderMap, extensions: &Extensions, mode: AuthMode) -> Option<String> {
+fn identify(headers: &HeaderMap, extensions: &Extensions, mode: AuthMode) -> Option<String> {
     let raw = match mode {
         AuthMode::JwtAuthorizer => jwt_sub(extensions),
         AuthMode::DevHeader => headers

@@ -5,6 +5,7 @@
 mod api {
     pub mod harness; // moto lifecycle, a fresh table per test, request helpers, log capture
     mod lambda; // identity from the JWT authorizer, the Lambda request id and deadline
+    mod layering; // issue 14: the modules of src/ import each other in no cycle
     mod lists; // /lists routes
     mod logs; // one ECS line per request, the right fields, nothing secret; panics
     mod me; // /me

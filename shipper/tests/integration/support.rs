@@ -270,14 +270,15 @@ pub fn moto() -> Endpoint {
 /// A real cluster, when `ELASTICSEARCH_URL` is set (with ELASTICSEARCH_API_KEY or
 /// ELASTICSEARCH_USERNAME/PASSWORD as needed).
 pub fn real_elasticsearch() -> Option<Connection> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let url = std::env::var("ELASTICSEARCH_URL")
         .ok()
         .filter(|u| !u.is_empty())?;
     Some(Connection {
         url: Some(url),
-        api_key: std::env::var("ELASTICSEARCH_API_KEY").ok(),
-        username: std::env::var("ELASTICSEARCH_USERNAME").ok(),
-        password: std::env::var("ELASTICSEARCH_PASSWORD").ok(),
+        api_key: var("ELASTICSEARCH_API_KEY"),
+        username: var("ELASTICSEARCH_USERNAME"),
+        password: var("ELASTICSEARCH_PASSWORD"),
         timeout: Some(Duration::from_secs(30)),
         ..Connection::default()
     })

@@ -4,11 +4,11 @@
 //! project's `_bulk` server (`bulk_server.rs`), the way a load balancer terminates TLS for a
 //! cluster: what the server stored is what went through TLS.
 //!
-//! What the client does with the CA, from the crates' source (elasticsearch 9.1.0-alpha.1
-//! `TransportBuilder::build`, reqwest 0.12.28 `async_impl::client::ClientBuilder::build`):
-//! `CertificateValidation::Full` hands each PEM certificate to reqwest's
-//! `add_root_certificate`, and reqwest puts them in rustls' root store *beside* its built-in
-//! roots, which under the `rustls-tls` feature are Mozilla's list compiled into the binary
+//! What the client does with the CA, from the crate's source (reqwest 0.12.28
+//! `async_impl::client::ClientBuilder::build`): `service::build_client` hands each PEM
+//! certificate to reqwest's `add_root_certificate`, and reqwest puts them in rustls' root
+//! store *beside* its built-in roots, which under the `rustls-tls` feature are Mozilla's list
+//! compiled into the binary
 //! (webpki-roots); the operating system's store is not read. The host name is verified
 //! against the certificate's subjectAltName, so `https://127.0.0.1` needs an IP SAN.
 

@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryMap};
+use crate::log_ctx::LogCtx;
 use crate::model::{WordList, new_id, now};
-use crate::request_log::LogCtx;
+use crate::state::AppState;
 use crate::validate;
 
 #[derive(Deserialize)]

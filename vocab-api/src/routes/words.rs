@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryMap};
+use crate::log_ctx::LogCtx;
 use crate::model::{Word, WordPatch, new_id, now};
 use crate::quiz::normalize;
-use crate::request_log::LogCtx;
+use crate::state::AppState;
 use crate::store::AddWords as Added;
 use crate::validate::{self, MAX_BULK_WORDS, MAX_MEANING_CHARS, MAX_WORD_CHARS};
 

@@ -104,3 +104,31 @@ def test_the_panel_check_runs_every_panel_on_the_pipeline_data(filled):
     assert not unexpected, "\n".join(unexpected)
     if waiting:
         pytest.xfail(f"panels waiting for contract A/B data: {sorted(waiting)}")
+
+
+def test_the_job_command_runs_here_against_the_emulator_and_the_double(tmp_path, monkeypatch):
+    """`scripts/kibana_check.py` as the GitHub job runs it — including its own fill, whose
+    `shipper setup --kibana-url` imports the saved objects into the double — with the emulator
+    instead of Elasticsearch. Only the panels waiting for contract A/B data may fail."""
+    if CHROMIUM is None:
+        assert not os.environ.get("CI"), "no Chromium in CI (.ci/run installs Debian's chromium)"
+        pytest.skip("no Chromium here (apt-get install chromium)")
+    import pipeline_data
+    monkeypatch.setenv("ELASTICSEARCH_USERNAME", "elastic")
+    monkeypatch.setenv("ELASTICSEARCH_PASSWORD", "s3cret-pw")
+    ns = f"kc{os.getpid()}"
+    with KibanaDouble("elastic", "s3cret-pw") as double:
+        rc = K.main(["--es-url", pipeline_data.noida_url(), "--kibana-url", double.url, "--emulator",
+                     "--namespace", ns, "--bin-dir", str(ROOT / "target" / "debug"), "--out", str(tmp_path),
+                     "--chromium", CHROMIUM, "--wait", "30"])
+        assert set(double.store) == {(o["type"], o["id"]) for o in OBJECTS}, "shipper setup imported nothing"
+    report = json.loads((tmp_path / "kibana-check.json").read_text())
+    for step in ("import", "export", "resolve", "screenshots"):
+        assert report[step] == [], (step, report[step])
+    waiting = {o["id"] for o in P.panels(OBJECTS)
+               if "event.provider" in json.dumps(o["attributes"]) or "vocab-web" in json.dumps(o["attributes"])}
+    unexpected = [x for x in report["panels"] if x.split(":", 1)[0].removeprefix("panel ") not in waiting]
+    assert not unexpected, "\n".join(unexpected)
+    assert rc == (1 if report["panels"] else 0)
+    assert sorted(p.name for p in (tmp_path / "screenshots").glob("*.png")) == \
+        sorted(f"{o['id']}.png" for o in OBJECTS if o["type"] == "dashboard")

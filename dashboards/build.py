@@ -212,15 +212,17 @@ def small_multiples(oid: str, title: str, description: str, split_field: str, se
     each), stacked by named filters: Lens has one breakdown per chart, and this needs two (log
     group and status) plus a named bucket for unleveled lines. Clicking a bar filters the
     dashboard by its log group, its status filter and its time bucket. The params are the
-    histogram type's defaults (src/plugins/vis_types/xy, histogramVisTypeDefinition) with
-    `row: true` (split charts in rows)."""
+    histogram type's defaults (src/plugins/vis_types/xy, histogramVisTypeDefinition); the
+    split aggregation's `row: true` lays the charts out in rows (Kibana's vis schemas read
+    `split_row`/`split_column` from that agg param)."""
     vis_state = {
         "title": title, "type": "histogram",
         "aggs": [
             {"id": "1", "enabled": True, "type": "count", "params": {"emptyAsNull": False}, "schema": "metric"},
             {"id": "2", "enabled": True, "type": "terms", "schema": "split",
              "params": {"field": split_field, "orderBy": "1", "order": "desc", "size": 10, "otherBucket": False,
-                        "otherBucketLabel": "Other", "missingBucket": False, "missingBucketLabel": "Missing"}},
+                        "otherBucketLabel": "Other", "missingBucket": False, "missingBucketLabel": "Missing",
+                        "row": True}},
             {"id": "3", "enabled": True, "type": "date_histogram", "schema": "segment",
              "params": {"field": "@timestamp", "useNormalizedEsInterval": True, "scaleMetricValues": False,
                         "interval": "auto", "drop_partials": False, "min_doc_count": 1, "extended_bounds": {}}},
@@ -228,7 +230,7 @@ def small_multiples(oid: str, title: str, description: str, split_field: str, se
              "params": {"filters": [{"input": kql(q), "label": name} for name, q in series]}},
         ],
         "params": {
-            "type": "histogram", "row": True,
+            "type": "histogram",
             "grid": {"categoryLines": False},
             "categoryAxes": [{"id": "CategoryAxis-1", "type": "category", "position": "bottom", "show": True,
                               "scale": {"type": "linear"}, "labels": {"show": True, "filter": True, "truncate": 100},

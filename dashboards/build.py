@@ -68,6 +68,9 @@ LEVEL_BUCKETS = [
 ]
 _KNOWN_LEVELS = " or ".join(f"({q})" for _, q in LEVEL_BUCKETS[:-1])
 LEVEL_BUCKETS.insert(5, ("OTHER level", f"log.level : * and not ({_KNOWN_LEVELS})"))
+# One colour per status wherever the agg-based chart draws it (its uiState `vis.colors`).
+LEVEL_COLORS = {"CRITICAL": "#BD271E", "ERROR": "#E7664C", "WARNING": "#D6BF57", "INFO": "#6092C0",
+                "DEBUG": "#A2ABBA", "OTHER level": "#9170B8", "NORMAL (no level)": "#D3DAE6"}
 
 STATUS_CLASSES = [
     ("2xx/3xx", "http.response.status_code < 400"),
@@ -207,7 +210,7 @@ def saved_search(oid: str, title: str, description: str, columns: list[str], que
 
 
 def small_multiples(oid: str, title: str, description: str, split_field: str, series: list[tuple[str, str]],
-                    query: str = "", data_view: str = LOGS) -> dict:
+                    colors: dict[str, str], query: str = "", data_view: str = LOGS) -> dict:
     """An aggregation-based vertical bar chart split into one chart per `split_field` value (a row
     each), stacked by named filters: Lens has one breakdown per chart, and this needs two (log
     group and status) plus a named bucket for unleveled lines. Clicking a bar filters the
@@ -252,7 +255,7 @@ def small_multiples(oid: str, title: str, description: str, split_field: str, se
     return {
         "type": "visualization", "id": oid,
         "attributes": {"title": title, "description": description, "visState": json.dumps(vis_state),
-                       "uiStateJSON": "{}", "version": 1,
+                       "uiStateJSON": json.dumps({"vis": {"colors": colors}}), "version": 1,
                        "kibanaSavedObjectMeta": {"searchSourceJSON": search_source(query)}},
         "references": [{"name": INDEX_REF, "type": "index-pattern", "id": data_view}],
         "typeMigrationVersion": VIS_VERSION, "coreMigrationVersion": CORE_VERSION, "managed": False,
@@ -347,7 +350,7 @@ LOG_STATUS_PER_GROUP = small_multiples(
     "log-status-by-log-group", "Log lines by status, one chart per log group",
     "The same statuses over time, split by aws.cloudwatch.log_group. Click a bar to filter the "
     "dashboard (and the log lines below) by its log group, status and time.",
-    "aws.cloudwatch.log_group", LEVEL_BUCKETS)
+    "aws.cloudwatch.log_group", LEVEL_BUCKETS, LEVEL_COLORS)
 
 STATUS_CODE_SPLIT = terms("http.response.status_code", 10, "n", "Status code", data_type="number")
 REQUESTS_ACCESS_LOG = over_time(

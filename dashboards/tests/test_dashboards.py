@@ -443,3 +443,34 @@ def test_api_gateway_latency_includes_the_lambdas(filled):
     st, body = cluster.request("POST", f"/{f.logs_index}/_search", {"size": 0, "aggs": aggs})
     assert st == 200, body
     assert body["aggregations"]["gw"]["v"]["value"] > body["aggregations"]["fn"]["v"]["value"]
+
+
+def test_the_log_lines_search_opens_the_lines_behind_a_bar(filled):
+    """Clicking a bar of the per-log-group status chart filters the dashboard by the bar's log
+    group, status filter and time bucket; the `log-lines-by-status` search on the same dashboard
+    then lists exactly the bar's lines."""
+    cluster, f = filled
+    vis = P.by_key(OBJECTS)[("visualization", "log-status-by-log-group")]
+    assert ("search", "log-lines-by-status") in {(r["type"], r["id"]) for r in
+                                                P.by_key(OBJECTS)[("dashboard", "vocab-api-by-status")]["references"]}
+    answer = P.run_panel(cluster, f.logs_index, vis).answer
+    filters_agg = next(a for a in P.vis_state(vis)["aggs"] if a["type"] == "filters")
+    statuses = {x["label"]: x["input"]["query"] for x in filters_agg["params"]["filters"]}
+    checked = 0
+    for group in answer["aggregations"]["2"]["buckets"]:
+        for bucket in group["3"]["buckets"]:
+            for status, bar in bucket["4"]["buckets"].items():
+                if not bar["doc_count"] or checked >= 6:
+                    continue
+                start = bucket["key"]
+                click = {"bool": {"filter": [
+                    {"term": {"aws.cloudwatch.log_group": group["key"]}}, P.kql_to_es(statuses[status]),
+                    {"range": {"@timestamp": {"gte": start, "lt": start + 5 * 60_000, "format": "epoch_millis"}}}]}}
+                search = P.by_key(OBJECTS)[("search", "log-lines-by-status")]
+                query = {"bool": {"filter": [P.kql_to_es(P.search_source(search)["query"]["query"]), click]}}
+                st, body = cluster.request("POST", f"/{f.logs_index}/_search",
+                                           {"size": 0, "track_total_hits": True, "query": query})
+                assert st == 200, body
+                assert body["hits"]["total"]["value"] == bar["doc_count"], (group["key"], status, start)
+                checked += 1
+    assert checked >= 3

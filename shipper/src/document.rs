@@ -51,17 +51,12 @@ impl<'a> BatchContext<'a> {
         frag_cloudwatch.extend_from_slice(b",\"log_stream\":");
         json_str(&mut frag_cloudwatch, &data.log_stream);
         frag_cloudwatch.push(b',');
-        let mut frag_cloud = b",\"cloud\":{\"provider\":\"aws\"".to_vec();
-        if let Some(r) = region {
-            frag_cloud.extend_from_slice(b",\"region\":");
-            json_str(&mut frag_cloud, r);
-        }
-        if !data.owner.is_empty() {
-            frag_cloud.extend_from_slice(b",\"account\":{\"id\":");
-            json_str(&mut frag_cloud, &data.owner);
-            frag_cloud.push(b'}');
-        }
-        frag_cloud.push(b'}');
+        let mut frag_cloud = Vec::new();
+        write_cloud(
+            &mut frag_cloud,
+            region,
+            Some(&*data.owner).filter(|o| !o.is_empty()),
+        );
         let mut frag_data_stream = Vec::new();
         if naming.mode == target::TargetMode::DataStream {
             frag_data_stream.extend_from_slice(b",\"data_stream\":{\"type\":\"logs\",\"dataset\":");
@@ -195,13 +190,22 @@ pub fn trim_message(m: &str) -> &str {
 pub fn build(ctx: &BatchContext<'_>, naming: &Naming, event: &LogEvent<'_>) -> Document {
     let raw = trim_message(&event.message);
     let parsed = parse::parse(raw);
+    let timestamp = timestamp_of(event, &parsed);
     let source = serialize(ctx, event, raw, &parsed);
     Document {
         id: event.id.clone(),
-        index: ctx.index(naming, event.timestamp),
+        index: ctx.index(naming, timestamp),
         source,
-        timestamp_ms: event.timestamp,
+        timestamp_ms: timestamp,
     }
+}
+
+/// The event's time: a WAF record's own `timestamp` when it has one, else CloudWatch's.
+fn timestamp_of(event: &LogEvent<'_>, p: &Parsed) -> i64 {
+    p.web
+        .as_ref()
+        .and_then(|w| w.timestamp_ms)
+        .unwrap_or(event.timestamp)
 }
 
 /// Bytes beyond the message that the document will hold: the app fields and stack trace are
@@ -223,8 +227,9 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     // up to half of each document's buffer unused while the batch is held for retries.
     let mut out = Vec::with_capacity(message.len() + raw_extra(raw, p) + 640);
     let o = &mut out;
+    let web = p.web.as_deref();
     o.extend_from_slice(b"{\"@timestamp\":\"");
-    write_rfc3339_millis(o, event.timestamp);
+    write_rfc3339_millis(o, timestamp_of(event, p));
     o.extend_from_slice(b"\",\"message\":");
     let trimmed = event.message.len() - raw.len();
     match event
@@ -243,9 +248,17 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     o.extend_from_slice(b",\"event\":{\"id\":");
     json_str(o, &event.id);
     o.extend_from_slice(&ctx.frag_event);
-    if let Some(a) = p.action {
+    if let Some(a) = p.action.or(web.and_then(|w| w.action.as_deref())) {
         o.extend_from_slice(b",\"action\":");
         json_str(o, a);
+    }
+    if let Some(w) = web {
+        o.extend_from_slice(b",\"category\":\"web\",\"provider\":");
+        json_str(o, w.provider);
+        if let Some(outcome) = w.outcome {
+            o.extend_from_slice(b",\"outcome\":");
+            json_str(o, outcome);
+        }
     }
     if let Some(d) = p.duration_ns {
         o.extend_from_slice(b",\"duration\":");
@@ -271,8 +284,27 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     lambda.str(b"runtime_version", p.runtime_version.as_deref());
     lambda.str(b"runtime_version_arn", p.runtime_version_arn.as_deref());
     lambda.end();
+    if let Some(w) = web.filter(|w| !w.aws.is_empty()) {
+        o.push(b',');
+        json_str(o, w.provider);
+        o.push(b':');
+        // A JSON map always serializes.
+        serde_json::to_writer(&mut *o, &w.aws).unwrap_or_default();
+    }
     o.push(b'}');
-    o.extend_from_slice(&ctx.frag_cloud);
+    if event.account.is_none() && event.region.is_none() {
+        o.extend_from_slice(&ctx.frag_cloud);
+    } else {
+        // Centralized logs: the source account and region CloudWatch added to this event.
+        write_cloud(
+            o,
+            event.region.as_deref().or(ctx.region),
+            event
+                .account
+                .as_deref()
+                .or(Some(ctx.owner).filter(|o| !o.is_empty())),
+        );
+    }
     let mut faas = Obj::new(o, b"faas");
     faas.str(b"name", ctx.faas_name);
     faas.str(b"version", p.faas_version.as_deref());
@@ -285,26 +317,45 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     faas.end();
     o.extend_from_slice(&ctx.frag_data_stream);
     let mut http = Obj::new(o, b"http");
-    if let Some(m) = &p.http_method {
+    let request_id = web.and_then(|w| w.request_id.as_deref());
+    if p.http_method.is_some() || request_id.is_some() {
         http.raw(b"request", |o| {
-            o.extend_from_slice(b"{\"method\":");
-            json_str(o, m);
-            o.push(b'}');
+            let mut request = Obj::bare(o);
+            request.str(b"method", p.http_method.as_deref());
+            request.str(b"id", request_id);
+            request.end();
         });
     }
-    if let Some(c) = p.status_code {
+    let body_bytes = web.and_then(|w| w.body_bytes);
+    if p.status_code.is_some() || body_bytes.is_some() {
         http.raw(b"response", |o| {
-            o.extend_from_slice(b"{\"status_code\":");
-            o.extend_from_slice(c.to_string().as_bytes());
-            o.push(b'}');
+            let mut response = Obj::bare(o);
+            if let Some(c) = p.status_code {
+                response.raw(b"status_code", |o| {
+                    o.extend_from_slice(c.to_string().as_bytes())
+                });
+            }
+            if let Some(n) = body_bytes {
+                response.raw(b"body", |o| {
+                    o.extend_from_slice(b"{\"bytes\":");
+                    o.extend_from_slice(n.to_string().as_bytes());
+                    o.push(b'}');
+                });
+            }
+            response.end();
         });
     }
     http.str(b"route", p.http_route.as_deref());
+    http.str(b"version", web.and_then(|w| w.http_version.as_deref()));
     http.end();
     let mut url = Obj::new(o, b"url");
+    url.str(b"domain", web.and_then(|w| w.domain.as_deref()));
     url.str(b"path", p.url_path.as_deref());
     url.str(b"query", p.url_query.as_deref());
     url.end();
+    if let Some(w) = web {
+        web_fields(o, w);
+    }
     for (key, v) in [
         (&b"user"[..], &p.user_id),
         (b"trace", &p.trace_id),
@@ -345,6 +396,45 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     }
     o.push(b'}');
     out
+}
+
+/// `,"cloud":{"provider":"aws","region":…,"account":{"id":…}}`.
+fn write_cloud(o: &mut Vec<u8>, region: Option<&str>, account: Option<&str>) {
+    o.extend_from_slice(b",\"cloud\":{\"provider\":\"aws\"");
+    if let Some(r) = region {
+        o.extend_from_slice(b",\"region\":");
+        json_str(o, r);
+    }
+    if let Some(a) = account {
+        o.extend_from_slice(b",\"account\":{\"id\":");
+        json_str(o, a);
+        o.push(b'}');
+    }
+    o.push(b'}');
+}
+
+/// `source`, `user_agent`, `network` and `rule` of an access log line or WAF record.
+fn web_fields(o: &mut Vec<u8>, w: &parse::Web) {
+    let mut source = Obj::new(o, b"source");
+    source.str(b"ip", w.source_ip.as_deref());
+    if let Some(c) = &w.country {
+        source.raw(b"geo", |o| {
+            o.extend_from_slice(b"{\"country_iso_code\":");
+            json_str(o, c);
+            o.push(b'}');
+        });
+    }
+    source.end();
+    let mut user_agent = Obj::new(o, b"user_agent");
+    user_agent.str(b"original", w.user_agent.as_deref());
+    user_agent.end();
+    let mut network = Obj::new(o, b"network");
+    network.str(b"protocol", w.protocol.as_deref());
+    network.end();
+    let mut rule = Obj::new(o, b"rule");
+    rule.str(b"id", w.rule_id.as_deref());
+    rule.str(b"ruleset", w.ruleset.as_deref());
+    rule.end();
 }
 
 /// `json` (a message as the payload's JSON spelled it) without the escapes of its last `n`
@@ -407,9 +497,21 @@ impl<'o> Obj<'o> {
             opened: false,
         }
     }
+    /// An object written where a value goes (`{"a":…}`), for [`Obj::raw`]'s writer; the caller
+    /// gives it at least one member.
+    fn bare(out: &'o mut Vec<u8>) -> Self {
+        Obj {
+            out,
+            key: b"",
+            opened: false,
+        }
+    }
     fn member(&mut self, k: &[u8]) {
         if self.opened {
             self.out.extend_from_slice(b",\"");
+        } else if self.key.is_empty() {
+            self.out.extend_from_slice(b"{\"");
+            self.opened = true;
         } else {
             self.out.extend_from_slice(b",\"");
             self.out.extend_from_slice(self.key);
@@ -644,5 +746,65 @@ mod tests {
         assert_eq!(v["error"]["type"], "validation");
         assert_eq!(v["service"]["name"], "vocab-api");
         assert_eq!(v["app"], serde_json::json!({"list_id":"l1","word_count":0}));
+    }
+}
+
+#[cfg(test)]
+mod web_tests;
+
+/// Centralized logs (account-level subscription policies, cross-account destinations): the
+/// envelope's `owner` is the receiving account; the source account and region arrive per
+/// event as the system fields a subscription emits (`emitSystemFields: ["@aws.account",
+/// "@aws.region"]`, https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_SubscriptionFilter.html),
+/// as members of the event or inside `extractedFields`.
+#[cfg(test)]
+mod system_field_tests {
+    use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn the_source_account_and_region_of_each_event_become_its_cloud_fields() {
+        let json = include_str!("../tests/data/centralized-account-policy-system-fields.json");
+        let data = crate::decode::parse_logs_data(json.as_bytes()).unwrap();
+        assert_eq!(data.log_events[0].account.as_deref(), Some("111122223333"));
+        assert_eq!(data.log_events[1].region.as_deref(), Some("eu-west-1"));
+        let naming = Naming::default();
+        let ctx = BatchContext::new(&data, &naming, Some("us-east-1"), 0);
+        let cloud = |i: usize| {
+            let d = build(&ctx, &naming, &data.log_events[i]);
+            serde_json::from_slice::<Value>(&d.source).unwrap()["cloud"].clone()
+        };
+        assert_eq!(
+            cloud(0),
+            serde_json::json!({"provider":"aws","region":"ap-northeast-2","account":{"id":"111122223333"}})
+        );
+        assert_eq!(
+            cloud(1),
+            serde_json::json!({"provider":"aws","region":"eu-west-1","account":{"id":"444455556666"}})
+        );
+        // Without system fields: the envelope's owner and the shipper's own region, as before.
+        assert_eq!(
+            cloud(2),
+            serde_json::json!({"provider":"aws","region":"us-east-1","account":{"id":"999988887777"}})
+        );
+    }
+
+    #[test]
+    fn system_fields_survive_a_replay_of_the_event() {
+        let json = include_str!("../tests/data/centralized-account-policy-system-fields.json");
+        let data = crate::decode::parse_logs_data(json.as_bytes()).unwrap();
+        // Dead letters and `shipper ship` carry the event as CloudWatch JSON again.
+        let again = serde_json::to_vec(&data).unwrap();
+        let back = crate::decode::parse_logs_data(&again).unwrap();
+        assert_eq!(back, data);
+        assert_eq!(back.log_events[1].account.as_deref(), Some("444455556666"));
+    }
+
+    #[test]
+    fn an_odd_system_field_value_is_ignored_not_a_lost_batch() {
+        let json = br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"m","@aws.account":123,"@aws.region":""}]}"#;
+        let data = crate::decode::parse_logs_data(json).unwrap();
+        assert_eq!(data.log_events[0].account, None);
+        assert_eq!(data.log_events[0].region, None);
     }
 }

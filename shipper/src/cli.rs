@@ -345,7 +345,7 @@ pub fn transform(files: &[PathBuf], cfg: &Config, out: &mut dyn Write) -> Result
 pub async fn cli_shipper(
     cfg: &Config,
     url: Option<String>,
-) -> Result<(Shipper, elasticsearch::Elasticsearch), CliError> {
+) -> Result<(Shipper, service::EsClient), CliError> {
     let mut cfg = cfg.clone();
     if url.is_some() {
         cfg.elasticsearch_url = url;

@@ -89,6 +89,7 @@ pub fn for_rejected(
         index: naming.target(Stream::DeadLetter, "", now_ms).into(),
         source: serde_json::to_vec(&dl).unwrap_or_default(),
         timestamp_ms: now_ms,
+        pipeline: None,
     }
 }
 
@@ -121,6 +122,7 @@ pub fn for_undecodable(
         index: naming.target(Stream::DeadLetter, "", now_ms).into(),
         source: serde_json::to_vec(&dl).unwrap_or_default(),
         timestamp_ms: now_ms,
+        pipeline: None,
     }
 }
 
@@ -176,6 +178,7 @@ mod tests {
             index: "logs-x-default".into(),
             source: vec![b'a'; doc_bytes],
             timestamp_ms: 1,
+            pipeline: None,
         };
         let why = Rejected {
             doc: 0,

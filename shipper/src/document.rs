@@ -1,10 +1,16 @@
-//! A parsed log event → one ECS document (serialized JSON) and its idempotent `_id`.
+//! A parsed log event → one ECS document (serialized JSON) and its idempotent `_id`; and
+//! [`Transform`], the per-batch and per-event choices around that (routing rules, message
+//! filters, redaction), which cost nothing when they are off.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::decode::{LogEvent, LogsData};
 use crate::parse::{self, Parsed};
+use crate::redact::Redactor;
+use crate::route::{Routes, Rule, Verdict};
 use crate::target::{self, Naming, Stream};
 
 /// What is the same for every event of a batch.
@@ -16,7 +22,10 @@ pub struct BatchContext<'a> {
     pub region: Option<&'a str>,
     pub faas_name: Option<&'a str>,
     pub dataset: String,
-    pub namespace: &'a str,
+    /// The naming of this batch: the settings', or a routing rule's changes to them.
+    naming: Cow<'a, Naming>,
+    /// The ingest pipeline a routing rule names (`pipeline` in each bulk action).
+    pipeline: Option<Arc<str>>,
     /// `ingested` of every document of this batch: one clock read per batch.
     pub ingested: String,
     /// `,"ingested":…,"dataset":…,"kind":"event"` (inside `event`), pre-escaped once per batch.
@@ -27,6 +36,8 @@ pub struct BatchContext<'a> {
     frag_cloud: Vec<u8>,
     /// `,"data_stream":{…}` in data stream mode, else empty.
     frag_data_stream: Vec<u8>,
+    /// `,"labels":{…},"tags":[…]` from a routing rule, else empty.
+    frag_route: Vec<u8>,
     /// The last `_index` built and the UTC day it is for: one name per batch in data stream
     /// mode, one per day in index mode, shared by every document instead of formatted per event.
     index_cache: RefCell<Option<(i64, Arc<str>)>>,
@@ -39,6 +50,27 @@ impl<'a> BatchContext<'a> {
         region: Option<&'a str>,
         now_ms: i64,
     ) -> Self {
+        Self::routed(data, naming, None, region, now_ms)
+    }
+
+    /// The context of a batch that `rule` matched (`None`: no rule did).
+    pub fn routed(
+        data: &'a LogsData<'a>,
+        naming: &'a Naming,
+        rule: Option<&Rule>,
+        region: Option<&'a str>,
+        now_ms: i64,
+    ) -> Self {
+        let naming = match rule {
+            Some(r) if r.dataset.is_some() || r.namespace.is_some() || r.index.is_some() => {
+                let mut n = naming.clone();
+                n.dataset = r.dataset.clone().or(n.dataset);
+                n.namespace = r.namespace.clone().unwrap_or(n.namespace);
+                n.index_prefix = r.index.clone().unwrap_or(n.index_prefix);
+                Cow::Owned(n)
+            }
+            _ => Cow::Borrowed(naming),
+        };
         let dataset = naming.dataset(&data.log_group).into_owned();
         let ingested = rfc3339_millis(now_ms);
         let mut frag_event = b",\"ingested\":".to_vec();
@@ -65,6 +97,15 @@ impl<'a> BatchContext<'a> {
             json_str(&mut frag_data_stream, &naming.namespace);
             frag_data_stream.push(b'}');
         }
+        let mut frag_route = Vec::new();
+        if let Some(labels) = rule.and_then(|r| r.labels.as_deref()) {
+            frag_route.extend_from_slice(b",\"labels\":");
+            frag_route.extend_from_slice(labels.as_bytes());
+        }
+        if let Some(tags) = rule.and_then(|r| r.tags.as_deref()) {
+            frag_route.extend_from_slice(b",\"tags\":");
+            frag_route.extend_from_slice(tags.as_bytes());
+        }
         BatchContext {
             owner: &data.owner,
             log_group: &data.log_group,
@@ -72,18 +113,21 @@ impl<'a> BatchContext<'a> {
             region,
             faas_name: target::faas_name(&data.log_group),
             dataset,
-            namespace: &naming.namespace,
+            naming,
+            pipeline: rule.and_then(|r| r.pipeline.clone()),
             ingested,
             frag_event,
             frag_cloudwatch,
             frag_cloud,
             frag_data_stream,
+            frag_route,
             index_cache: RefCell::new(None),
         }
     }
 
     /// The `_index` for an event at `timestamp_ms`.
-    fn index(&self, naming: &Naming, timestamp_ms: i64) -> Arc<str> {
+    fn index(&self, timestamp_ms: i64) -> Arc<str> {
+        let naming = &self.naming;
         let day = match naming.mode {
             target::TargetMode::DataStream => 0,
             target::TargetMode::Index => timestamp_ms.div_euclid(86_400_000),
@@ -112,6 +156,8 @@ pub struct Document {
     /// The serialized `_source`.
     pub source: Vec<u8>,
     pub timestamp_ms: i64,
+    /// The ingest pipeline named in the bulk action (a routing rule's `pipeline`).
+    pub pipeline: Option<Arc<str>>,
 }
 
 /// `2026-11-24T09:00:00.123Z` (Elasticsearch's `strict_date_optional_time`).
@@ -187,16 +233,125 @@ pub fn trim_message(m: &str) -> &str {
 }
 
 /// Builds the document for one event.
-pub fn build(ctx: &BatchContext<'_>, naming: &Naming, event: &LogEvent<'_>) -> Document {
+pub fn build(ctx: &BatchContext<'_>, event: &LogEvent<'_>) -> Document {
     let raw = trim_message(&event.message);
     let parsed = parse::parse(raw);
-    let timestamp = timestamp_of(event, &parsed);
-    let source = serialize(ctx, event, raw, &parsed);
+    assemble(ctx, event, raw, &parsed)
+}
+
+fn assemble(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, parsed: &Parsed) -> Document {
+    let timestamp = timestamp_of(event, parsed);
+    let source = serialize(ctx, event, raw, parsed);
     Document {
         id: event.id.clone(),
-        index: ctx.index(naming, timestamp),
+        index: ctx.index(timestamp),
         source,
         timestamp_ms: timestamp,
+        pipeline: ctx.pipeline.clone(),
+    }
+}
+
+/// The choices around [`build`], made once from the settings: routing rules (and the loop
+/// guard), message filters, dropping Lambda's START/END lines, redaction. With all of them
+/// off (`Transform::default()`), [`Transform::batch`] calls [`build`] for every event and
+/// nothing else: the fast path is what it was without them.
+#[derive(Debug, Clone, Default)]
+pub struct Transform {
+    pub routes: Routes,
+    /// `SHIPPER_DROP_START_END`; a rule's `drop_start_end` overrides it.
+    pub drop_start_end: bool,
+    pub redactor: Option<Redactor>,
+}
+
+/// What a batch's transform left out or changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Events not shipped: a `drop` rule, the loop guard, a filter, a START/END line.
+    pub dropped: u64,
+    /// Events shipped with something redacted.
+    pub redacted: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, o: Counts) {
+        self.dropped += o.dropped;
+        self.redacted += o.redacted;
+    }
+}
+
+/// Warned about once per process: each warning would be a line in the very group.
+static OWN_LOG_GROUP_WARNED: AtomicBool = AtomicBool::new(false);
+
+impl Transform {
+    /// The transform the settings ask for, with `routes` already loaded ([`crate::route::load`]).
+    pub fn from_config(
+        cfg: &crate::config::Config,
+        routes: Routes,
+    ) -> Result<Self, crate::config::ConfigError> {
+        Ok(Transform {
+            routes,
+            drop_start_end: cfg.drop_start_end(),
+            redactor: cfg.redactor()?,
+        })
+    }
+
+    /// The documents of one batch: `emit(event index, document)` for each event kept.
+    pub fn batch(
+        &self,
+        data: &LogsData<'_>,
+        naming: &Naming,
+        region: Option<&str>,
+        now_ms: i64,
+        mut emit: impl FnMut(usize, Document),
+    ) -> Counts {
+        let all = Counts {
+            dropped: data.log_events.len() as u64,
+            redacted: 0,
+        };
+        let rule = match self.routes.verdict(&data.log_group, &data.log_stream) {
+            Verdict::Ship(rule) => rule,
+            Verdict::Drop(_) => return all,
+            Verdict::OwnLogGroup => {
+                if !OWN_LOG_GROUP_WARNED.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        aws.cloudwatch.log_group = %data.log_group,
+                        "the shipper is subscribed to its own log group; its lines are dropped (SHIPPER_LOOP_GUARD). Remove that subscription: Lambda's own START/END/REPORT lines still invoke the shipper once per invocation"
+                    );
+                }
+                return all;
+            }
+        };
+        let ctx = BatchContext::routed(data, naming, rule, region, now_ms);
+        let filter = rule.and_then(|r| r.filter.as_ref());
+        let drop_start_end = rule
+            .and_then(|r| r.drop_start_end)
+            .unwrap_or(self.drop_start_end);
+        let mut counts = Counts::default();
+        if filter.is_none() && !drop_start_end && self.redactor.is_none() {
+            for (i, ev) in data.log_events.iter().enumerate() {
+                emit(i, build(&ctx, ev));
+            }
+            return counts;
+        }
+        for (i, ev) in data.log_events.iter().enumerate() {
+            let raw = trim_message(&ev.message);
+            if filter.is_some_and(|f| !f.keeps(raw)) {
+                counts.dropped += 1;
+                continue;
+            }
+            let mut parsed = parse::parse(raw);
+            if drop_start_end && matches!(parsed.action, Some("platform.start" | "platform.end")) {
+                counts.dropped += 1;
+                continue;
+            }
+            if let Some(r) = &self.redactor
+                && r.event(raw, &mut parsed)
+            {
+                counts.redacted += 1;
+            }
+            emit(i, assemble(&ctx, ev, raw, &parsed));
+        }
+        counts
     }
 }
 
@@ -373,6 +528,7 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     let mut service = Obj::new(o, b"service");
     service.str(b"name", p.service_name.as_deref());
     service.end();
+    o.extend_from_slice(&ctx.frag_route);
     if !p.app.is_empty() {
         o.extend_from_slice(b",\"app\":{");
         let mut first = true;
@@ -611,7 +767,7 @@ mod tests {
         let naming = Naming::default();
         let ctx = BatchContext::new(&d, &naming, Some("ap-northeast-2"), 1_795_510_800_000);
         let ev = LogEvent::new("3".repeat(56), 1_795_510_800_123, message);
-        let doc = build(&ctx, &naming, &ev);
+        let doc = build(&ctx, &ev);
         assert_eq!(&*doc.index, "logs-cloudwatch.vocab_api_words-default");
         serde_json::from_slice(&doc.source).unwrap()
     }
@@ -681,7 +837,7 @@ mod tests {
             let data = crate::decode::parse_logs_data(payload.as_bytes()).unwrap();
             let naming = Naming::default();
             let ctx = BatchContext::new(&data, &naming, None, 0);
-            let d = build(&ctx, &naming, &data.log_events[0]);
+            let d = build(&ctx, &data.log_events[0]);
             let source = String::from_utf8(d.source.clone()).unwrap();
             // The lone surrogate is the one case written from the text (serde_json's escaping).
             let wire = wire.replace(r"\ufffd", "\u{fffd}");
@@ -771,7 +927,7 @@ mod system_field_tests {
         let naming = Naming::default();
         let ctx = BatchContext::new(&data, &naming, Some("us-east-1"), 0);
         let cloud = |i: usize| {
-            let d = build(&ctx, &naming, &data.log_events[i]);
+            let d = build(&ctx, &data.log_events[i]);
             serde_json::from_slice::<Value>(&d.source).unwrap()["cloud"].clone()
         };
         assert_eq!(
@@ -808,3 +964,6 @@ mod system_field_tests {
         assert_eq!(data.log_events[0].region, None);
     }
 }
+
+#[cfg(test)]
+mod transform_tests;

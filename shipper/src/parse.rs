@@ -132,6 +132,21 @@ impl App {
         self.raw.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// Redacts every member ([`crate::redact::Redactor::value`], the members as one object);
+    /// those kept as JSON text are read into values first. True when something changed.
+    pub fn redact(&mut self, r: &crate::redact::Redactor) -> bool {
+        for (k, raw) in std::mem::take(&mut self.raw) {
+            let v = serde_json::from_str(&raw).unwrap_or(Value::Null);
+            self.values.insert(k, v);
+        }
+        let mut obj = Value::Object(std::mem::take(&mut self.values));
+        let changed = r.value(&mut obj);
+        if let Value::Object(m) = obj {
+            self.values = m;
+        }
+        changed
+    }
+
     /// Everything as one JSON object, as Elasticsearch will see it.
     pub fn to_map(&self) -> Map<String, Value> {
         let mut m = self.values.clone();

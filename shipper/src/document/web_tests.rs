@@ -41,7 +41,7 @@ fn doc_in(group: &'static str, naming: &Naming, line: &str) -> (Value, Document)
     let d = data(group);
     let ctx = BatchContext::new(&d, naming, Some("ap-northeast-2"), 1_795_510_810_000);
     let ev = LogEvent::new("7".repeat(56), 1_795_510_810_000, format!("{line}\n"));
-    let doc = build(&ctx, naming, &ev);
+    let doc = build(&ctx, &ev);
     (serde_json::from_slice(&doc.source).unwrap(), doc)
 }
 

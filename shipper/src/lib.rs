@@ -12,6 +12,7 @@ pub mod document; //       event + parse → ECS document and its idempotent _id
 pub mod request_builder; // documents → _bulk NDJSON bodies, split by bytes and count, gzipped
 pub mod response; //       _bulk response → one outcome per item
 pub mod retry; //          which items to resend, backoff with jitter inside the deadline
+pub mod sigv4; //          SigV4 request signing for Amazon OpenSearch (es) and Serverless (aoss)
 pub mod service; //        BulkClient and EsClient::send: the one place that talks HTTP (reqwest)
 pub mod dead_letter; //    refused events and undecodable payloads → dead-letter stream
 pub mod deliver; //        the loop: send, classify, retry only the failed, dead-letter the rest

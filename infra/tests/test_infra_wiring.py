@@ -168,8 +168,11 @@ def test_opensearch_target_replaces_the_secret_with_sigv4_settings_and_scoped_ac
     """Issue 11: an optional Amazon OpenSearch target; the shipper signs with its role."""
     shipper = modules["shipper"]
     settings = shipper.locals["opensearch_settings"]
-    for name in ("ELASTICSEARCH_URL", "SHIPPER_AUTH", "SHIPPER_SIGV4_SERVICE"):
-        assert name in settings
+    # Exactly the variables docs/CONTRACTS.md names for the shipper's SigV4 transport.
+    contract = (INFRA.parent / "docs" / "CONTRACTS.md").read_text()
+    for name in ("ELASTICSEARCH_URL", "SHIPPER_AUTH", "SHIPPER_SIGV4_SERVICE", "SHIPPER_TARGET"):
+        assert name in settings and f"`{name}" in contract
+    assert "'index'" in settings  # OpenSearch has no data streams for these mappings
     assert "'sigv4'" in settings and "var.opensearch.service" in settings
     assert "var.opensearch == None" in shipper.locals["create_secret"]
     doc = shipper.data["aws_iam_policy_document"]["shipper"]

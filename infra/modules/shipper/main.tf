@@ -14,11 +14,14 @@ locals {
   create_secret = var.opensearch == null && var.elasticsearch_secret_arn == null
   secret_arn    = var.opensearch != null ? null : coalesce(var.elasticsearch_secret_arn, one(aws_secretsmanager_secret.elasticsearch[*].arn))
 
-  # SigV4 settings of the transport (docs/CONTRACTS.md, shipper settings).
+  # SigV4 settings of the transport (docs/CONTRACTS.md, "Amazon OpenSearch"): the region comes
+  # from the endpoint's host name; dated indices, since OpenSearch has no Elasticsearch-style
+  # data streams for these mappings.
   opensearch_settings = var.opensearch == null ? {} : {
     ELASTICSEARCH_URL     = "https://${var.opensearch.endpoint}"
     SHIPPER_AUTH          = "sigv4"
     SHIPPER_SIGV4_SERVICE = var.opensearch.service
+    SHIPPER_TARGET        = "index"
   }
   settings = merge(var.settings, local.opensearch_settings)
 }

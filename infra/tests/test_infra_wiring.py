@@ -117,6 +117,9 @@ def test_waf_logs_are_shipped_by_a_shipper_in_us_east_1(modules, stack):
     assert attr(copy, "elasticsearch_secret_arn") == '${lookup(module.shipper.elasticsearch_secret_replica_arns,"us-east-1",null)}' or \
         "module.shipper.elasticsearch_secret_replica_arns" in attr(copy, "elasticsearch_secret_arn")
     assert "us-east-1" in attr(stack.modules["shipper"], "secret_replica_regions")
+    # Whether a secret is created must be known at plan time (count): an input, not the ARN.
+    assert attr(copy, "create_elasticsearch_secret") is False
+    assert modules["shipper"].locals["create_secret"] == "${var.opensearch == None && var.create_elasticsearch_secret}"
     assert attr(stack.resource("aws_kms_key")["us_east_1"], "provider") == "${aws.us_east_1}"
 
 

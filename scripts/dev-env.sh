@@ -29,6 +29,10 @@ if command -v python3 >/dev/null 2>&1; then
     _dev_missing+=("python3 venv module: apt-get install python3-venv")
   fi
 fi
+_dev_need node "Node.js 20 or later: the web app's tests and the CloudFront functions' (nodejs.org, or Debian's nodejs where it is 20+)"
+if [ -z "${CHROMIUM_PATH:-}" ] || [ ! -x "${CHROMIUM_PATH:-}" ]; then
+  _dev_need chromium "the headless browser of the browser and screenshot tests (apt-get install chromium; nothing downloads a browser), or set CHROMIUM_PATH"
+fi
 _dev_need docker-compose "checks docker-compose.yml without a Docker engine (apt-get install --no-install-recommends docker-compose)"
 # The web app (scripts/test-web): Node.js + npm, Debian's Chromium, libfaketime.
 _dev_need npm "npm, with Node.js 20.19 or later (https://nodejs.org; Debian's nodejs package is too old)"

@@ -351,6 +351,7 @@ pub fn shipper(conn: &Connection, naming: Naming) -> Shipper {
         health_docs: true,
         function_name: "shipper-test".into(),
         deadline_margin: Duration::ZERO,
+        transform: Default::default(),
     }
 }
 

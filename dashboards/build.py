@@ -47,8 +47,11 @@ ACCESS_LOG = 'event.provider : "apigateway"'
 WAF = 'event.provider : "waf"'
 WAF_BLOCKS = 'event.provider : "waf" and event.action : "block"'
 WEB = 'service.name : "vocab-web"'
-WEB_ERRORS = 'service.name : "vocab-web" and (event.action : "client.error" or event.action : "client.api_error")'
-WEB_PAGE_LOADS = 'service.name : "vocab-web" and event.action : "client.page_load"'
+# Contract A: client.error and client.api_error lines are level error, client.page_load lines level
+# info and the only ones with event.duration. Selected by those (log.level, event.duration: ECS
+# fields the shipper maps from any application line) rather than by event.action.
+WEB_ERRORS = 'service.name : "vocab-web" and log.level : "error"'
+WEB_PAGE_LOADS = 'service.name : "vocab-web" and event.duration : *'
 # Answered by API Gateway itself: no integration (Lambda) status in the access log line.
 NO_INTEGRATION = "not aws.apigateway.integration_status : *"
 AUTHORIZER_FAILURES = (f'{ACCESS_LOG} and (http.response.status_code : 401 or http.response.status_code : 403) '
@@ -330,7 +333,7 @@ EDGE_REQUEST_LINES = saved_search(
 WEB_EVENT_LINES = saved_search(
     "vocab-web-client-events", "Web app client events",
     "What the web app reported about itself: uncaught errors, failed API calls as the browser saw them, page loads.",
-    ["event.action", "url.path", "error.type", "error.message", "event.duration", "user_agent.original"], WEB)
+    ["log.level", "url.path", "error.type", "error.message", "event.duration", "user_agent.original"], WEB)
 DEAD_LETTER_RECORDS = saved_search(
     "shipper-dead-letter-records", "Shipper dead-letter records",
     "Events Elasticsearch refused, with the reason. deadletter.payload replays with `shipper ship`.",
@@ -425,9 +428,10 @@ AUTHORIZER_TABLE = data_table(
 
 WEB_ERRORS_BY_PAGE = data_table(
     "web-client-errors-by-page", "Web app: client errors by page and type",
-    "Uncaught errors and failed API calls the web app reported, by page (url.path) and error type.",
+    "Uncaught errors and failed API calls (error.type http_<status> or network) the web app reported, by "
+    "page (url.path) and error type.",
     {"page": terms("url.path", 20, "n", "Page"), "type": terms("error.type", 10, "n", "Error type"),
-     "kind": terms("event.action", 3, "n", "Kind", other=False), "n": count("Errors"), "last": last_seen()},
+     "n": count("Errors"), "last": last_seen()},
     WEB_ERRORS)
 WEB_ERRORS_OVER_TIME = over_time(
     "web-client-errors-over-time", "Web app: client errors over time by type",

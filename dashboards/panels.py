@@ -199,6 +199,16 @@ def kql_fields(q: str) -> set[str]:
     return out
 
 
+def contract_b_fields() -> set[str]:
+    """Field names the access-log/WAF section of docs/CONTRACTS.md promises."""
+    text = (KIBANA_DIR.parents[1] / "docs" / "CONTRACTS.md").read_text()
+    section = text.split("## B.", 1)[1].split("\n## ", 1)[0]
+    names = set(re.findall(r"`([a-z_][a-z0-9_.]*)`", section))
+    for m in re.finditer(r"`(aws\.(?:apigateway|waf))\.\{([^}]*)\}`", section):
+        names |= {f"{m.group(1)}.{k.split('(')[0].strip()}" for k in m.group(2).split(",")}
+    return names
+
+
 # ---- the fields each object uses ---------------------------------------------------------------
 
 def lens_queries(obj: dict, layer: dict) -> list[str]:

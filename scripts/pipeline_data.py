@@ -5,7 +5,8 @@ docker-compose.yml runs it, so the dashboards can be checked on it:
 1. `shipper setup` applies the real ILM policy and index templates (and, with --kibana-url,
    imports the saved objects);
 2. `vocab-local` (its store: moto's DynamoDB API, or DYNAMODB_ENDPOINT) serves `vocab-traffic`
-   for a few seconds; its stdout is the API's log lines, exactly as in Lambda;
+   for a few seconds, then one batch of client events as the web app posts them (so every
+   "Web app" panel has data); its stdout is the API's log lines, exactly as in Lambda;
 3. `shipper follow --once` ships those lines as CloudWatch-shaped batches of log group
    `/aws/lambda/vocab-api-local`, through the Lambda's code path;
 4. `scripts/gen_edge_logs.py` writes the API Gateway access-log and WAF lines AWS would have
@@ -151,10 +152,46 @@ def api_traffic(bin_dir: Path, moto_url: str | None, workdir: Path, seconds: int
                             "--rate", str(rate), "--duration", str(seconds), "--users", str(users),
                             "--seed", str(seed)],
                            check=True, stdout=subprocess.DEVNULL, env=env, timeout=600)
+            post_client_events(f"http://127.0.0.1:{port}")
         finally:
             api.terminate()
             api.wait(timeout=30)
     return log
+
+
+# What the web app's telemetry sends (docs/CONTRACTS.md section A), from a browser: one event of
+# each kind on a few pages, so every "Web app" panel has data whatever vocab-traffic's random
+# picks were. Same route, same lines as the app's own reports.
+CLIENT_EVENTS = [
+    {"type": "page_load", "page": "/", "duration_ms": 412},
+    {"type": "page_load", "page": "/lists/demo", "duration_ms": 1234},
+    {"type": "page_load", "page": "/notebooks", "duration_ms": 2875},
+    {"type": "error", "page": "/lists/demo/study", "error_type": "TypeError",
+     "message": "Cannot read properties of undefined (reading 'meaning')",
+     "stack": "TypeError: Cannot read properties of undefined\n    at Card (assets/index.js:1:2345)"},
+    {"type": "api_error", "page": "/lists/demo", "message": "Failed to fetch", "api_method": "GET",
+     "api_path": "/lists/{list_id}/words", "status": 0},
+    {"type": "api_error", "page": "/notebooks", "message": "Service Unavailable", "api_method": "GET",
+     "api_path": "/notebooks", "status": 503},
+]
+BROWSER_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/131.0.0.0 Safari/537.36")
+
+
+def post_client_events(base: str) -> int | None:
+    """POST /api/client-events as the browser app does; the HTTP status, or None when this API
+    has no such route yet (404)."""
+    req = urllib.request.Request(f"{base}/api/client-events", method="POST",
+                                 data=json.dumps({"events": CLIENT_EVENTS}).encode(),
+                                 headers={"Content-Type": "application/json", "x-dev-user": "browser-demo",
+                                          "User-Agent": BROWSER_UA})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            return None
+        raise RuntimeError(f"POST /api/client-events: {e.code} {e.read()[:500]!r}") from e
 
 
 def fill(url: str, namespace: str, bin_dir: Path, workdir: Path, moto_url: str | None = None,

@@ -5,7 +5,7 @@ has exactly the contract's format."""
 import ast
 import re
 
-from infra_hcl import Module, attr, contract_access_log_format, router_routes, rust_routes
+from infra_hcl import REPO, Module, attr, contract_access_log_format, router_routes, rust_routes
 
 
 def test_terraform_routes_are_exactly_the_routers_routes(modules):
@@ -128,6 +128,10 @@ def test_table_and_store_settings(modules, stack):
     assert "'VOCAB_STORE': '${var.store}'" in env and "'VOCAB_TABLE': '${aws_dynamodb_table.vocab.name}'" in env
     assert "'MONGODB_URI_SECRET_ARN': '${var.mongodb_uri_secret_arn}'" in env
     assert attr(api.variables["store"], "default") == "dynamodb"
+    contract = (REPO / "docs" / "CONTRACTS.md").read_text()
+    section = contract[contract.index("## C. The vocab API functions' environment"):]
+    for name in ("VOCAB_STORE", "VOCAB_TABLE", "MONGODB_URI_SECRET_ARN"):
+        assert f"`{name}`" in section
     fn = api.resource("aws_lambda_function")["api"]
     assert "local.store_environment" in attr(fn["environment"][0], "variables")
     assert attr(stack.modules["vocab_api"], "store") == "${var.vocab_store}"

@@ -35,6 +35,7 @@ def test_shipper_reads_only_its_secret_and_parameters(modules):
     (credentials,) = [d["statement"] for d in doc["dynamic"] if attr(d["statement"]["content"][0], "sid") == "ElasticsearchCredentials"]
     assert credentials["for_each"] == ["${local.secret_arn == None ? [] : ['${local.secret_arn}']}"]
     assert "aws_secretsmanager_secret.elasticsearch[*].arn" in shipper.locals["secret_arn"]
+    assert attr(shipper.resource("aws_secretsmanager_secret")["elasticsearch"], "count") == "${local.create_secret ? 1 : 0}"
     assert attr(by_sid["OwnParameters"], "resources") == [
         "arn:aws:ssm:${local.region}:${local.account_id}:parameter/${var.function_name}/*"
     ]

@@ -117,6 +117,9 @@ def test_waf_logs_are_shipped_by_a_shipper_in_us_east_1(modules, stack):
     assert attr(copy, "elasticsearch_secret_arn") == '${lookup(module.shipper.elasticsearch_secret_replica_arns,"us-east-1",null)}' or \
         "module.shipper.elasticsearch_secret_replica_arns" in attr(copy, "elasticsearch_secret_arn")
     assert "us-east-1" in attr(stack.modules["shipper"], "secret_replica_regions")
+    # Whether a secret is created must be known at plan time (count): an input, not the ARN.
+    assert attr(copy, "create_elasticsearch_secret") is False
+    assert modules["shipper"].locals["create_secret"] == "${var.opensearch == None && var.create_elasticsearch_secret}"
     assert attr(stack.resource("aws_kms_key")["us_east_1"], "provider") == "${aws.us_east_1}"
 
 
@@ -168,8 +171,11 @@ def test_opensearch_target_replaces_the_secret_with_sigv4_settings_and_scoped_ac
     """Issue 11: an optional Amazon OpenSearch target; the shipper signs with its role."""
     shipper = modules["shipper"]
     settings = shipper.locals["opensearch_settings"]
-    for name in ("ELASTICSEARCH_URL", "SHIPPER_AUTH", "SHIPPER_SIGV4_SERVICE"):
-        assert name in settings
+    # Exactly the variables docs/CONTRACTS.md names for the shipper's SigV4 transport.
+    contract = (INFRA.parent / "docs" / "CONTRACTS.md").read_text()
+    for name in ("ELASTICSEARCH_URL", "SHIPPER_AUTH", "SHIPPER_SIGV4_SERVICE", "SHIPPER_TARGET"):
+        assert name in settings and f"`{name}" in contract
+    assert "'index'" in settings  # OpenSearch has no data streams for these mappings
     assert "'sigv4'" in settings and "var.opensearch.service" in settings
     assert "var.opensearch == None" in shipper.locals["create_secret"]
     doc = shipper.data["aws_iam_policy_document"]["shipper"]

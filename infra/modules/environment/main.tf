@@ -176,16 +176,17 @@ module "shipper_us_east_1" {
     aws = aws.us_east_1
   }
 
-  function_name            = local.shipper_function_name
-  kms_key_arn              = aws_kms_key.us_east_1.arn
-  artifact_dir             = var.artifact_dir
-  log_group_names          = { waf = module.edge.waf_log_group_name }
-  settings                 = var.shipper_settings
-  reserved_concurrency     = var.shipper_us_east_1_reserved_concurrency
-  log_retention_days       = var.log_retention_days
-  opensearch               = local.opensearch_target
-  elasticsearch_secret_arn = lookup(module.shipper.elasticsearch_secret_replica_arns, "us-east-1", null)
-  alarm_topic_arn          = module.alarms.topic_arn_us_east_1
+  function_name               = local.shipper_function_name
+  kms_key_arn                 = aws_kms_key.us_east_1.arn
+  artifact_dir                = var.artifact_dir
+  log_group_names             = { waf = module.edge.waf_log_group_name }
+  settings                    = var.shipper_settings
+  reserved_concurrency        = var.shipper_us_east_1_reserved_concurrency
+  log_retention_days          = var.log_retention_days
+  opensearch                  = local.opensearch_target
+  create_elasticsearch_secret = false
+  elasticsearch_secret_arn    = lookup(module.shipper.elasticsearch_secret_replica_arns, "us-east-1", null)
+  alarm_topic_arn             = module.alarms.topic_arn_us_east_1
 }
 
 module "opensearch" {

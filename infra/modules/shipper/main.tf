@@ -10,15 +10,19 @@ locals {
 
   # Where the credentials come from: a secret this module creates (the default), an existing
   # one (the us-east-1 copy reads the main secret's replica), or none at all when the shipper
-  # signs its requests to Amazon OpenSearch with its role (SigV4).
-  create_secret = var.opensearch == null && var.elasticsearch_secret_arn == null
-  secret_arn    = var.opensearch != null ? null : coalesce(var.elasticsearch_secret_arn, one(aws_secretsmanager_secret.elasticsearch[*].arn))
+  # signs its requests to Amazon OpenSearch with its role (SigV4). Decided by inputs known at
+  # plan time: the replica's ARN is not known before the main secret exists.
+  create_secret = var.opensearch == null && var.create_elasticsearch_secret
+  secret_arn    = var.opensearch != null ? null : (local.create_secret ? one(aws_secretsmanager_secret.elasticsearch[*].arn) : var.elasticsearch_secret_arn)
 
-  # SigV4 settings of the transport (docs/CONTRACTS.md, shipper settings).
+  # SigV4 settings of the transport (docs/CONTRACTS.md, "Amazon OpenSearch"): the region comes
+  # from the endpoint's host name; dated indices, since OpenSearch has no Elasticsearch-style
+  # data streams for these mappings.
   opensearch_settings = var.opensearch == null ? {} : {
     ELASTICSEARCH_URL     = "https://${var.opensearch.endpoint}"
     SHIPPER_AUTH          = "sigv4"
     SHIPPER_SIGV4_SERVICE = var.opensearch.service
+    SHIPPER_TARGET        = "index"
   }
   settings = merge(var.settings, local.opensearch_settings)
 }

@@ -87,8 +87,14 @@ variable "reserved_concurrency" {
   }
 }
 
+variable "create_elasticsearch_secret" {
+  description = "Create the secret `<function_name>/elasticsearch`; false = use elasticsearch_secret_arn (the us-east-1 copy: the main secret's replica)."
+  type        = bool
+  default     = true
+}
+
 variable "elasticsearch_secret_arn" {
-  description = "Use this existing Secrets Manager secret for the Elasticsearch credentials instead of creating one (the us-east-1 copy passes the replica of the main secret). Null = create `<function_name>/elasticsearch`."
+  description = "The existing Secrets Manager secret with the Elasticsearch credentials, when create_elasticsearch_secret is false."
   type        = string
   default     = null
 }

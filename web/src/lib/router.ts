@@ -47,7 +47,8 @@ export function routeTemplate(route: Route): string {
     case 'callback':
       return '/auth/callback';
     case 'not_found':
-      return '(unknown)';
+      // A path (the API refuses a page that doesn't start with /), without echoing what was typed.
+      return '/{unknown}';
   }
 }
 

@@ -39,7 +39,8 @@ export function capEvent(e: ClientEvent): ClientEvent {
   if (e.api_method !== undefined) out.api_method = cap(e.api_method, CAPS.other);
   if (e.api_path !== undefined) out.api_path = cap(e.api_path, CAPS.other);
   if (e.status !== undefined) out.status = e.status;
-  if (e.duration_ms !== undefined) out.duration_ms = Math.max(0, Math.round(e.duration_ms));
+  // The API takes 0 to 3,600,000 ms; a page left loading longer than that is still "an hour".
+  if (e.duration_ms !== undefined) out.duration_ms = Math.min(3_600_000, Math.max(0, Math.round(e.duration_ms)));
   return out;
 }
 

@@ -54,6 +54,32 @@ test('a second user sees none of the first user’s lists', async ({ page, devSe
   await expect(page.getByText(/Every notebook is empty/)).toBeVisible();
 });
 
+test('several lists, then several words, deleted at once', async ({ page, devServer }) => {
+  const user = uid('multi');
+  await seedLists(`${devServer.url}/api`, { 'x-dev-user': user });
+  await signInDev(page, devServer, user);
+  await page.getByRole('button', { name: 'Select lists' }).click();
+  await page.getByRole('checkbox', { name: 'Select 日本語の基本' }).check();
+  await page.getByRole('checkbox', { name: 'Select Deutsch: Reisen' }).check();
+  await page.getByRole('button', { name: 'Delete selected (2)' }).click();
+  await page.getByRole('dialog', { name: 'Delete 2 lists?' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByText('Deleted 2 lists.')).toBeFocused();
+  await expect(page.locator('.list-card')).toHaveCount(1);
+
+  await page.getByRole('link', { name: '한국어 동사' }).click();
+  await page.getByRole('button', { name: 'Select words' }).click();
+  await page.getByRole('checkbox', { name: 'Select 가다' }).check();
+  await page.getByRole('checkbox', { name: 'Select 자다' }).check();
+  await shoot(page, 'dev-12-select-words');
+  await page.getByRole('button', { name: 'Delete selected (2)' }).click();
+  await page.getByRole('dialog', { name: 'Delete 2 words?' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByText('Deleted 2 words.')).toBeFocused();
+  await expect(page.getByTestId('word-row')).toHaveCount(1);
+  await expect(page.getByTestId('list-counts')).toHaveText('1 word · 0 learned');
+  const lists = (await (await fetch(`${devServer.url}/api/lists`, { headers: { 'x-dev-user': user } })).json()) as { items: { name: string }[] };
+  expect(lists.items.map((l) => l.name)).toEqual(['한국어 동사']);
+});
+
 test('a thrown client error arrives as one log line of vocab-local', async ({ page, devServer }) => {
   const user = uid('err');
   await signInDev(page, devServer, user);

@@ -21,6 +21,7 @@ export interface RenderOptions {
   /** Signed in as this dev user before the first render; null = signed out. */
   as?: string | null;
   sleep?: (ms: number) => Promise<void>;
+  config?: AppConfig;
 }
 
 /** The whole app, as main.tsx builds it, over the in-memory API. */
@@ -28,7 +29,7 @@ export function renderApp(opts: RenderOptions = {}) {
   const fake = opts.fake ?? new FakeApi();
   history.replaceState(null, '', opts.path ?? '/');
   vi.stubGlobal('fetch', fake.fetch);
-  const services = createServices(devConfig, { sleep: opts.sleep, telemetryDelayMs: 10 });
+  const services = createServices(opts.config ?? devConfig, { sleep: opts.sleep, telemetryDelayMs: 10 });
   disposers.push(services.dispose);
   const as = opts.as === undefined ? 'alice' : opts.as;
   if (as) services.auth.signInAs(as);

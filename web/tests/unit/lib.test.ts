@@ -61,6 +61,11 @@ describe('routes', () => {
     expect(parseRoute('/nope')).toEqual({ name: 'not_found' });
     expect(routeTemplate(parseRoute('/lists/abc/study'))).toBe('/lists/{list_id}/study');
   });
+  it('gives every page a template starting with / (the API refuses any other page)', () => {
+    for (const p of ['/', '/lists/a', '/lists/a/study', '/lists/a/quiz', '/lists/a/notebook', '/notebooks', '/me', '/auth/callback', '/x/y?z']) {
+      expect(routeTemplate(parseRoute(p))).toMatch(/^\//);
+    }
+  });
 });
 
 describe('the runtime config', () => {

@@ -236,6 +236,34 @@ describe('a list', () => {
   });
 });
 
+describe('a list’s own actions', () => {
+  it('renames the list (focus back on its heading) and deletes it after asking', async () => {
+    const { fake, list } = withList([['a', '가']]);
+    const { user } = renderApp({ fake, path: `/lists/${list.id}` });
+    await user.click(await screen.findByRole('button', { name: 'Rename' }));
+    const input = screen.getByLabelText('List name');
+    await user.clear(input);
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByText('is required')).toBeInTheDocument();
+    await user.type(input, '여행 영어 2');
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    const h1 = await screen.findByRole('heading', { level: 1, name: '여행 영어 2' });
+    await waitFor(() => expect(h1).toHaveFocus());
+    expect(fake.lists[0]!.name).toBe('여행 영어 2');
+
+    await user.click(screen.getByRole('button', { name: 'Delete list' }));
+    const dialog = screen.getByRole('dialog', { name: 'Delete “여행 영어 2”?' });
+    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toHaveFocus();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    expect(fake.lists).toHaveLength(1);
+    await user.click(screen.getByRole('button', { name: 'Delete list' }));
+    await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete list' }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Your lists' })).toBeInTheDocument();
+    expect(fake.lists).toHaveLength(0);
+  });
+});
+
 describe('signing in again (401)', () => {
   it('keeps what was typed, and sends it once the user has signed in again', async () => {
     const { fake, list } = withList();
@@ -310,6 +338,28 @@ describe('the profile', () => {
     expect(screen.getByText('Words').closest('div')).toHaveTextContent('Words1');
     await user.click(screen.getAllByRole('button', { name: 'Sign out' })[0]!);
     expect(await screen.findByRole('heading', { name: 'Sign in as' })).toBeInTheDocument();
+  });
+});
+
+describe('sign-in with Cognito', () => {
+  it('offers "Sign in with Google" and no "sign in as" form when /config.json says cognito', () => {
+    renderApp({
+      as: null,
+      config: {
+        api_base: '/api',
+        auth: {
+          mode: 'cognito',
+          issuer: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x',
+          domain: 'https://x.auth.us-east-1.amazoncognito.com',
+          client_id: 'c',
+          redirect_uri: 'http://localhost/auth/callback',
+          logout_uri: 'http://localhost/',
+          scopes: ['openid'],
+        },
+      },
+    });
+    expect(screen.getByRole('button', { name: 'Sign in with Google' })).toBeInTheDocument();
+    expect(screen.queryByLabelText('User id')).not.toBeInTheDocument();
   });
 });
 

@@ -31,6 +31,9 @@ describe('client events', () => {
     expect(cap('a😀b', 2)).toBe('a😀');
     const e = capEvent({ type: 'error', page: '/', message: 'm'.repeat(5000), stack: 's'.repeat(9000), error_type: 't'.repeat(300) });
     expect([e.message!.length, e.stack!.length, e.error_type!.length]).toEqual([1000, 4000, 200]);
+    // Durations within what the API takes: 0 to an hour, whole milliseconds.
+    expect(capEvent({ type: 'page_load', page: '/', duration_ms: 5_000_000 }).duration_ms).toBe(3_600_000);
+    expect(capEvent({ type: 'page_load', page: '/', duration_ms: 12.6 }).duration_ms).toBe(13);
   });
 
   it('sends at most 20 events and 16 KiB per request', () => {

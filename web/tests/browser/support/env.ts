@@ -44,6 +44,10 @@ export interface Proc {
 
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Never outlive the test process, whatever way it ends.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.removeListener('exit', reap));
   const lines: string[] = [];
   const stderr: string[] = [];
   let partial = '';
@@ -107,6 +111,8 @@ export interface VocabLocal {
 
 export interface VocabLocalOptions {
   table: string;
+  /** A fixed port (when the URL must be known before start); else any free one. */
+  port?: number;
   args?: string[];
   env?: NodeJS.ProcessEnv;
 }
@@ -116,7 +122,7 @@ export async function startVocabLocal(opts: VocabLocalOptions): Promise<VocabLoc
   const moto = process.env.MOTO_URL;
   if (!moto) throw new Error('MOTO_URL is not set (the global setup starts moto)');
   const dist = process.env.VOCAB_WEB_DIST ?? join(WEB_DIR, 'dist');
-  const proc = run(bin, ['--addr', '127.0.0.1:0', '--web', dist, ...(opts.args ?? [])], {
+  const proc = run(bin, ['--addr', `127.0.0.1:${opts.port ?? 0}`, '--web', dist, ...(opts.args ?? [])], {
     DYNAMODB_ENDPOINT: moto,
     VOCAB_TABLE: opts.table,
     AWS_ACCESS_KEY_ID: 'test',
@@ -131,8 +137,10 @@ export async function startVocabLocal(opts: VocabLocalOptions): Promise<VocabLoc
     const m = proc.stderr.map((l) => /vocab-local: (http:\/\/[\d.]+:\d+)/.exec(l)).find(Boolean);
     if (m) url = m[1] as string;
     else if (proc.child.exitCode !== null) throw new Error(`vocab-local exited (${proc.child.exitCode}): ${proc.stderr.join('\n')}`);
-    else if (Date.now() > until) throw new Error(`vocab-local did not start: ${proc.stderr.join('\n')}`);
-    else await new Promise((r) => setTimeout(r, 50));
+    else if (Date.now() > until) {
+      await proc.stop();
+      throw new Error(`vocab-local did not start within 60 s: ${proc.stderr.join('\n')}`);
+    } else await new Promise((r) => setTimeout(r, 50));
   }
   return {
     url,

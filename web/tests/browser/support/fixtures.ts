@@ -59,7 +59,7 @@ export const pasteText = (pairs: [string, string][]) => pairs.map(([w, m]) => `$
  * screenshots/desktop/<name>.png and screenshots/375px/<name>.png. At 375 px the page must
  * not scroll sideways.
  */
-export async function shoot(page: Page, name: string): Promise<void> {
+export async function shoot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
   await page.evaluate(() => document.fonts.ready);
   const size = page.viewportSize() ?? { width: 1280, height: 800 };
   for (const [dir, vp] of [
@@ -72,7 +72,7 @@ export async function shoot(page: Page, name: string): Promise<void> {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `${name}: the page scrolls sideways at 375 px`).toBeLessThanOrEqual(0);
     }
-    await page.screenshot({ path: join(SCREENSHOT_DIR, dir, `${name}.png`), fullPage: true, animations: 'disabled', caret: 'hide' });
+    await page.screenshot({ path: join(SCREENSHOT_DIR, dir, `${name}.png`), fullPage: opts.fullPage ?? true, animations: 'disabled', caret: 'hide' });
   }
   await page.setViewportSize(size);
 }

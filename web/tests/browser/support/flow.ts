@@ -4,13 +4,21 @@
 // through a real IME composition), see the score and find the missed words in the notebook.
 
 import type { Page } from '@playwright/test';
-import { PAIRS, expect, pasteText, shoot } from './fixtures.ts';
+import { PAIRS, expect, pasteText, shoot as save } from './fixtures.ts';
 
 /** Wrong on purpose: three missed words, answered in Hangul (one left blank). */
 const WRONG: Record<string, string> = { bridge: '다리미', far: '가깝다', receipt: '' };
 
-export async function mainFlow(page: Page, shots: string, opts: { listName?: string; otherWords?: number; otherLists?: number } = {}): Promise<{ listId: string }> {
+/** `shots`: the screenshots' name prefix, or null for none (a second run of the same screens). */
+export async function mainFlow(
+  page: Page,
+  shots: string | null,
+  opts: { listName?: string; otherWords?: number; otherLists?: number } = {},
+): Promise<{ listId: string }> {
   const listName = opts.listName ?? '여행 영어 Travel';
+  const shoot = async (p: Page, name: string) => {
+    if (shots !== null) await save(p, name);
+  };
   // Create a list: focus lands on its heading.
   await page.getByLabel('Name').fill(listName);
   await page.getByLabel('Words in').selectOption('en');

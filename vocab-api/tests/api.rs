@@ -3,6 +3,7 @@
 //! the harness; or `MOTO_URL` / `DYNAMODB_ENDPOINT`), one fresh table per test.
 
 mod api {
+    pub mod fault_proxy; // DynamoDB's documented errors injected in front of the emulator
     pub mod harness; // moto lifecycle, a fresh table per test, request helpers, log capture
     mod lambda; // identity from the JWT authorizer, the Lambda request id and deadline
     mod jwt; // vocab-local --auth jwt with real moto-issued Cognito tokens

@@ -13,7 +13,7 @@ use tracing::{error, info, warn};
 use crate::dead_letter;
 use crate::decode::{self, DecodeError, LogsData};
 use crate::deliver::{self, DeliverOptions};
-use crate::document::{self, BatchContext, Document};
+use crate::document::{Document, Transform};
 use crate::metrics::{self, Summary};
 use crate::service::BulkClient;
 use crate::target::Naming;
@@ -58,6 +58,8 @@ impl Serialize for Summary {
             "already_present": self.stats.already_present,
             "retried": self.stats.retried,
             "dead_lettered": self.dead_lettered,
+            "dropped": self.dropped,
+            "redacted": self.redacted,
             "control_messages": self.control_messages,
         })
         .serialize(s)
@@ -105,6 +107,8 @@ pub struct Shipper {
     pub function_name: String,
     /// Retries stop this long before the Lambda deadline, leaving time to answer.
     pub deadline_margin: std::time::Duration,
+    /// Routing rules, filters and redaction (all off by default).
+    pub transform: Transform,
 }
 
 /// The outcome of shipping a set of payloads.
@@ -197,13 +201,20 @@ impl Shipper {
         for (pi, d) in decoded.iter().enumerate() {
             match d {
                 Decoded::Data(data) => {
-                    let ctx = BatchContext::new(data, &self.naming, self.region.as_deref(), now_ms);
                     docs.reserve(data.log_events.len());
-                    for (ei, ev) in data.log_events.iter().enumerate() {
-                        docs.push(document::build(&ctx, &self.naming, ev));
-                        origin.push((pi, ei));
-                    }
+                    let counts = self.transform.batch(
+                        data,
+                        &self.naming,
+                        self.region.as_deref(),
+                        now_ms,
+                        |ei, doc| {
+                            docs.push(doc);
+                            origin.push((pi, ei));
+                        },
+                    );
                     out.summary.received += data.log_events.len() as u64;
+                    out.summary.dropped += counts.dropped;
+                    out.summary.redacted += counts.redacted;
                 }
                 Decoded::Control => out.summary.control_messages += 1,
                 Decoded::Bad { .. } => out.summary.undecodable += 1,
@@ -400,11 +411,13 @@ pub async fn handle(
 }
 
 impl Shipper {
-    /// A shipper with the settings of `cfg`, sending through `client`.
+    /// A shipper with the settings of `cfg`, sending through `client`, with `transform`
+    /// ([`Transform::from_config`]: its rules may come from SSM, read before this).
     pub fn from_config(
         cfg: &crate::config::Config,
         client: Arc<dyn BulkClient>,
         function_name: String,
+        transform: Transform,
     ) -> Self {
         Shipper {
             client,
@@ -419,6 +432,7 @@ impl Shipper {
             health_docs: cfg.health_docs(),
             function_name,
             deadline_margin: cfg.deadline_margin(),
+            transform,
         }
     }
 }

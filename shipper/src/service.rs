@@ -17,6 +17,7 @@ pub use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT};
 pub use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::config::Proxies;
 use crate::request_builder::{BulkRequest, FILTER_PATH};
 
 /// What the shipper calls itself on the wire.
@@ -125,6 +126,12 @@ pub struct Connection {
     pub timeout: Option<Duration>,
     /// Signs every request last (SigV4); `None` = credentials above, if any, as headers.
     pub signer: Option<Arc<dyn RequestSigner>>,
+    /// Explicit proxies (`HTTPS_PROXY` …); none = direct. The process environment is not
+    /// read here: the settings are, once, in `config`.
+    pub proxies: Proxies,
+    /// SHA-256 of the server's own certificate: when set, the one certificate trusted
+    /// (instead of a CA), whatever signed it.
+    pub cert_fingerprints: Vec<[u8; 32]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +142,8 @@ pub enum ClientError {
     CloudId(String),
     #[error("ELASTICSEARCH_CA_CERT: {0}")]
     Cert(String),
+    #[error("{var}: {why}")]
+    Proxy { var: &'static str, why: String },
     #[error("building the HTTP client: {0}")]
     Build(String),
     #[error("no Elasticsearch URL or cloud id")]
@@ -185,8 +194,31 @@ pub fn build_client(c: &Connection) -> Result<EsClient, ClientError> {
             })
     })
     .transpose()?;
-    let mut builder = reqwest::Client::builder();
-    if let Some(pem) = &c.ca_cert_pem {
+    // Only the proxies given (reqwest would otherwise read the environment by itself).
+    let mut builder = reqwest::Client::builder().no_proxy();
+    let no_proxy = || {
+        c.proxies
+            .no_proxy
+            .as_deref()
+            .and_then(reqwest::NoProxy::from_string)
+    };
+    if let Some(p) = &c.proxies.https {
+        let proxy = reqwest::Proxy::https(p.as_str()).map_err(|e| ClientError::Proxy {
+            var: "HTTPS_PROXY",
+            why: error_chain(&e),
+        })?;
+        builder = builder.proxy(proxy.no_proxy(no_proxy()));
+    }
+    if let Some(p) = &c.proxies.http {
+        let proxy = reqwest::Proxy::http(p.as_str()).map_err(|e| ClientError::Proxy {
+            var: "HTTP_PROXY",
+            why: error_chain(&e),
+        })?;
+        builder = builder.proxy(proxy.no_proxy(no_proxy()));
+    }
+    if !c.cert_fingerprints.is_empty() {
+        builder = builder.use_preconfigured_tls(pinned_tls(c.cert_fingerprints.clone())?);
+    } else if let Some(pem) = &c.ca_cert_pem {
         // Added to rustls' root store beside the built-in (webpki) roots; host name
         // verification stays on.
         for cert in ca_certificates(pem).map_err(ClientError::Cert)? {
@@ -394,11 +426,19 @@ fn tls_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls:
 }
 
 /// What to do about the handshake failures an operator can fix from the settings.
-fn tls_advice(e: &rustls::Error) -> Option<&'static str> {
+fn tls_advice(e: &rustls::Error) -> Option<String> {
     use rustls::CertificateError as C;
+    if let rustls::Error::InvalidCertificate(C::Other(o)) = e
+        && let Some(PinMismatch(got)) = o.0.downcast_ref::<PinMismatch>()
+    {
+        return Some(format!(
+            "the server's certificate has SHA-256 fingerprint {}, not one ELASTICSEARCH_CERT_FINGERPRINT pins; if the cluster's certificate was renewed, pin the new one",
+            hex_colons(got)
+        ));
+    }
     match e {
         rustls::Error::InvalidCertificate(C::UnknownIssuer) => Some(
-            "the server's certificate is not signed by a CA the shipper trusts (the Mozilla roots built into it, and ELASTICSEARCH_CA_CERT); set ELASTICSEARCH_CA_CERT to a PEM file holding the CA that signed it",
+            "the server's certificate is not signed by a CA the shipper trusts (the Mozilla roots built into it, and ELASTICSEARCH_CA_CERT); set ELASTICSEARCH_CA_CERT to a PEM file holding the CA that signed it, or ELASTICSEARCH_CERT_FINGERPRINT to the certificate's SHA-256",
         ),
         rustls::Error::InvalidCertificate(
             C::NotValidForName | C::NotValidForNameContext { .. },
@@ -415,6 +455,99 @@ fn tls_advice(e: &rustls::Error) -> Option<&'static str> {
         }
         _ => None,
     }
+    .map(str::to_owned)
+}
+
+/// A server certificate whose SHA-256 is not pinned.
+#[derive(Debug)]
+struct PinMismatch([u8; 32]);
+
+impl std::fmt::Display for PinMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "certificate fingerprint {} is not pinned",
+            hex_colons(&self.0)
+        )
+    }
+}
+
+impl std::error::Error for PinMismatch {}
+
+/// `AB:CD:…`, as `openssl x509 -fingerprint -sha256` prints it.
+fn hex_colons(b: &[u8]) -> String {
+    b.iter()
+        .map(|x| format!("{x:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Trusts exactly the certificates whose SHA-256 is pinned, as the leaf, whatever signed them
+/// and whatever names they carry (the pin names one certificate, which is stronger than both
+/// checks). The handshake signature is still verified, so only the holder of the pinned
+/// certificate's key can complete it.
+#[derive(Debug)]
+struct PinnedCert {
+    pins: Vec<[u8; 32]>,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedCert {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use sha2::Digest;
+        let got: [u8; 32] = sha2::Sha256::digest(end_entity.as_ref()).into();
+        if self.pins.contains(&got) {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Other(rustls::OtherError(Arc::new(PinMismatch(got)))),
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// The TLS settings for certificate pinning (ring, as reqwest's own).
+fn pinned_tls(pins: Vec<[u8; 32]>) -> Result<rustls::ClientConfig, ClientError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = PinnedCert {
+        pins,
+        algorithms: provider.signature_verification_algorithms,
+    };
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Build(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
 }
 
 /// An error with its causes (refused, reset, TLS, AccessDenied…): never carries a secret.

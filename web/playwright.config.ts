@@ -26,7 +26,8 @@ export default defineConfig({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       // No background traffic: this machine's closed network refuses it, and tests must not
       // depend on the internet (Google's hosts included).
-      args: ['--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      // --disable-dev-shm-usage: CI runs in a container whose /dev/shm is 64 MB, too small for Chromium.
+      args: ['--disable-dev-shm-usage', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     },
   },
 });

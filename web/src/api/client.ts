@@ -263,8 +263,9 @@ export class ApiClient {
   deleteList(id: string): Promise<void> {
     return this.request('DELETE', '/lists/{list_id}', { params: { list_id: id } });
   }
+  /** Any number of lists, in requests of ≤ 100 ids (the API's limit). */
   deleteLists(ids: string[]): Promise<BatchDeleteResult> {
-    return this.request('POST', '/lists/batch-delete', { body: { ids } });
+    return batched(ids, 100, (chunk) => this.request('POST', '/lists/batch-delete', { body: { ids: chunk } }));
   }
 
   // ---- words ----
@@ -293,8 +294,11 @@ export class ApiClient {
   deleteWord(listId: string, wordId: string): Promise<void> {
     return this.request('DELETE', '/lists/{list_id}/words/{word_id}', { params: { list_id: listId, word_id: wordId } });
   }
+  /** Any number of words, in requests of ≤ 500 ids (the API's limit). */
   deleteWords(listId: string, ids: string[]): Promise<BatchDeleteResult> {
-    return this.request('POST', '/lists/{list_id}/words/batch-delete', { params: { list_id: listId }, body: { ids } });
+    return batched(ids, 500, (chunk) =>
+      this.request('POST', '/lists/{list_id}/words/batch-delete', { params: { list_id: listId }, body: { ids: chunk } }),
+    );
   }
   review(listId: string, signal?: AbortSignal): Promise<Page<Word>> {
     return this.request('GET', '/lists/{list_id}/review', { params: { list_id: listId }, query: { limit: 100 }, signal });
@@ -350,6 +354,16 @@ export class ApiClient {
     }
     return this.request('POST', '/client-events', { body: { events }, background: true });
   }
+}
+
+async function batched(ids: string[], size: number, send: (chunk: string[]) => Promise<BatchDeleteResult>): Promise<BatchDeleteResult> {
+  const out: BatchDeleteResult = { deleted: [], not_found: [] };
+  for (let i = 0; i < ids.length; i += size) {
+    const r = await send(ids.slice(i, i + size));
+    out.deleted.push(...r.deleted);
+    out.not_found.push(...r.not_found);
+  }
+  return out;
 }
 
 /** Follows `next_cursor` until the last page. */

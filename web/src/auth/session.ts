@@ -151,7 +151,12 @@ export class AuthStore implements AuthBridge {
     const params = new URLSearchParams(search);
     const raw = this.env.storage.getItem(PKCE_KEY);
     this.env.storage.removeItem(PKCE_KEY);
-    const pending = raw ? (JSON.parse(raw) as Pending) : null;
+    let pending: Pending | null = null;
+    try {
+      pending = raw ? (JSON.parse(raw) as Pending) : null;
+    } catch {
+      // Damaged storage: treated as no sign-in in progress.
+    }
     const fail = (error: string): string => {
       this.env.storage.removeItem(HINT_KEY);
       this.set({ status: 'signed_out', error });

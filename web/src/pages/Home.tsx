@@ -7,6 +7,7 @@ import { Lang, LangPair } from '../components/Lang.tsx';
 import { Link } from '../components/Link.tsx';
 import { Confirm } from '../components/Modal.tsx';
 import { Notice, useNotice } from '../components/Notice.tsx';
+import { SelectBox, SelectionToolbar, useSelection } from '../components/Selection.tsx';
 import { useApp } from '../context.ts';
 import { asApiError, useResource } from '../hooks/useResource.ts';
 import { useDraft } from '../lib/drafts.ts';
@@ -125,8 +126,7 @@ function CreateListForm() {
 export function Home() {
   const { api } = useApp();
   const { res, reload, update } = useResource((s) => api.allLists(s), [api]);
-  const [selecting, setSelecting] = useState(false);
-  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const sel = useSelection();
   const [confirming, setConfirming] = useState(false);
   const [notice, say] = useNotice();
 
@@ -149,12 +149,11 @@ export function Home() {
     setConfirming(false);
     if (res.status !== 'ready') return;
     const before = res.data;
-    const ids = [...selected];
-    update((ls) => ls.filter((l) => !selected.has(l.id)));
+    const ids = [...sel.selected];
+    update((ls) => ls.filter((l) => !sel.selected.has(l.id)));
     try {
       const out = await api.deleteLists(ids);
-      setSelected(new Set());
-      setSelecting(false);
+      sel.done();
       const gone = out.not_found.length > 0 ? ` (${out.not_found.length} were already gone)` : '';
       say(`Deleted ${out.deleted.length} ${out.deleted.length === 1 ? 'list' : 'lists'}${gone}.`);
     } catch (e) {
@@ -163,42 +162,11 @@ export function Home() {
     }
   };
 
-  const toggle = (id: string) =>
-    setSelected((s) => {
-      const n = new Set(s);
-      if (n.has(id)) n.delete(id);
-      else n.add(id);
-      return n;
-    });
-
   return (
     <>
       <div className="page-head">
         <Heading>Your lists</Heading>
-        {res.status === 'ready' && res.data.length > 0 && (
-          <div className="toolbar">
-            {selecting ? (
-              <>
-                <button type="button" className="danger" disabled={selected.size === 0} onClick={() => setConfirming(true)}>
-                  Delete selected ({selected.size})
-                </button>
-                <button
-                  type="button"
-                  onClick={() => {
-                    setSelecting(false);
-                    setSelected(new Set());
-                  }}
-                >
-                  Done
-                </button>
-              </>
-            ) : (
-              <button type="button" onClick={() => setSelecting(true)}>
-                Select lists
-              </button>
-            )}
-          </div>
-        )}
+        {res.status === 'ready' && res.data.length > 0 && <SelectionToolbar sel={sel} noun="lists" onDelete={() => setConfirming(true)} />}
       </div>
       <Notice notice={notice} />
       <CreateListForm />
@@ -217,15 +185,7 @@ export function Home() {
           <ul className="lists">
             {g.lists.map((l) => (
               <li key={l.id} className="list-card">
-                {selecting && (
-                  <input
-                    type="checkbox"
-                    className="select-box"
-                    aria-label={`Select ${l.name}`}
-                    checked={selected.has(l.id)}
-                    onChange={() => toggle(l.id)}
-                  />
-                )}
+                <SelectBox sel={sel} id={l.id} label={l.name} />
                 <button
                   type="button"
                   className={l.favorite ? 'star on' : 'star'}
@@ -251,7 +211,7 @@ export function Home() {
       ))}
       {confirming && (
         <Confirm
-          title={`Delete ${selected.size} ${selected.size === 1 ? 'list' : 'lists'}?`}
+          title={`Delete ${sel.selected.size} ${sel.selected.size === 1 ? 'list' : 'lists'}?`}
           message={<p>Their words go with them. This can't be undone.</p>}
           confirm="Delete"
           onConfirm={() => void deleteSelected()}

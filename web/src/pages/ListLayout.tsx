@@ -1,5 +1,4 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import type { ApiError } from '../api/client.ts';
 import type { WordList } from '../api/types.ts';
 import { ErrorPanel, Loading, describeError } from '../components/ErrorPanel.tsx';
 import { Heading } from '../components/Heading.tsx';
@@ -7,6 +6,7 @@ import { LangPair } from '../components/Lang.tsx';
 import { Link } from '../components/Link.tsx';
 import { Confirm } from '../components/Modal.tsx';
 import { useApp } from '../context.ts';
+import { useAction } from '../hooks/useAction.ts';
 import { asApiError, useResource } from '../hooks/useResource.ts';
 import { useDraft } from '../lib/drafts.ts';
 import { blockImeEnter } from '../lib/ime.ts';
@@ -28,20 +28,13 @@ export interface ListContext {
 function RenameForm({ list, onDone }: { list: WordList; onDone: (l: WordList | null) => void }) {
   const { api } = useApp();
   const [name, setName, clear] = useDraft(`rename:${list.id}`, list.name);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    try {
-      const saved = await api.updateList(list.id, { name: name.trim() });
-      clear();
-      onDone(saved);
-    } catch (err) {
-      setError(asApiError(err));
-    } finally {
-      setBusy(false);
-    }
+    const saved = await run(() => api.updateList(list.id, { name: name.trim() }));
+    if (!saved) return;
+    clear();
+    onDone(saved);
   };
   const fieldErr = error?.kind === 'invalid' ? error.message : null;
   return (

@@ -2,6 +2,7 @@ import type { Word } from '../api/types.ts';
 import { ErrorPanel, Loading, describeError } from '../components/ErrorPanel.tsx';
 import { Heading } from '../components/Heading.tsx';
 import { Notice, useNotice } from '../components/Notice.tsx';
+import { WordText } from '../components/WordText.tsx';
 import { Link } from '../components/Link.tsx';
 import { useApp } from '../context.ts';
 import { asApiError, useResource } from '../hooks/useResource.ts';
@@ -58,18 +59,15 @@ export function NotebookTab({ list, refresh }: ListContext) {
         <ul className="word-list" aria-label="Words in the notebook">
           {res.data.map((w) => (
             <li key={w.id} className="word-row" data-testid="notebook-row">
-              <div className="word-text">
-                <span className="word" lang={list.source_lang}>
-                  {w.word}
-                </span>
-                <span className="meaning" lang={list.target_lang}>
-                  {w.meaning}
-                </span>
-                {w.memo && <span className="memo">{w.memo}</span>}
-                <span className="stats" aria-label={`${w.wrong_count} wrong answers`}>
-                  ✗{w.wrong_count}
-                </span>
-              </div>
+              <WordText
+                list={list}
+                word={w}
+                stats={
+                  <span className="stats" aria-label={`${w.wrong_count} wrong answers`}>
+                    ✗{w.wrong_count}
+                  </span>
+                }
+              />
               <div className="word-actions">
                 <button type="button" onClick={() => void remove(w)} aria-label={`Remove ${w.word} from the notebook`}>
                   Remove

@@ -5,6 +5,7 @@ import { ErrorPanel } from '../components/ErrorPanel.tsx';
 import { Heading } from '../components/Heading.tsx';
 import { Link } from '../components/Link.tsx';
 import { useApp } from '../context.ts';
+import { useAction } from '../hooks/useAction.ts';
 import { asApiError } from '../hooks/useResource.ts';
 import { useDraft } from '../lib/drafts.ts';
 import { blockImeEnter } from '../lib/ime.ts';
@@ -22,19 +23,11 @@ function Setup({ list, onStart }: ListContext & { onStart: (q: Quiz) => void }) 
   const [mode, setMode] = useState<QuizMode>('choice');
   const [direction, setDirection] = useState<Direction>('word_to_meaning');
   const [count, setCount] = useState(10);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      onStart(await api.createQuiz(list.id, { count, mode, direction }));
-    } catch (err) {
-      setError(asApiError(err));
-    } finally {
-      setBusy(false);
-    }
+    const quiz = await run(() => api.createQuiz(list.id, { count, mode, direction }));
+    if (quiz) onStart(quiz);
   };
   const countError = error?.kind === 'invalid' && error.field === 'count' ? error.message : null;
   return (

@@ -4,7 +4,10 @@ import type { Page, Word } from '../api/types.ts';
 import { ErrorPanel, Loading, describeError } from '../components/ErrorPanel.tsx';
 import { Confirm } from '../components/Modal.tsx';
 import { Notice, useNotice } from '../components/Notice.tsx';
+import { SelectBox, SelectionToolbar, useSelection, type Selection } from '../components/Selection.tsx';
+import { WordText } from '../components/WordText.tsx';
 import { useApp } from '../context.ts';
+import { useAction } from '../hooks/useAction.ts';
 import { asApiError, useResource } from '../hooks/useResource.ts';
 import { useDraft } from '../lib/drafts.ts';
 import { blockImeEnter } from '../lib/ime.ts';
@@ -216,19 +219,11 @@ function EditWordForm({ list, word, onDone }: { list: ListContext['list']; word:
   const [w, setW] = useDraft(`edit:${word.id}:word`, word.word);
   const [m, setM] = useDraft(`edit:${word.id}:meaning`, word.meaning);
   const [memo, setMemo] = useDraft(`edit:${word.id}:memo`, word.memo);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      onDone(await api.updateWord(list.id, word.id, { word: w.trim(), meaning: m.trim(), memo: memo.trim() }));
-    } catch (err) {
-      setError(asApiError(err));
-    } finally {
-      setBusy(false);
-    }
+    const saved = await run(() => api.updateWord(list.id, word.id, { word: w.trim(), meaning: m.trim(), memo: memo.trim() }));
+    if (saved) onDone(saved);
   };
   const f = fieldOf(error);
   const err = (name: string) => (f === name ? (error?.message ?? null) : null);
@@ -275,15 +270,13 @@ function EditWordForm({ list, word, onDone }: { list: ListContext['list']; word:
 interface RowProps {
   list: ListContext['list'];
   word: Word;
-  selecting: boolean;
-  selected: boolean;
-  onSelect: () => void;
+  sel: Selection;
   onChange: (w: Word) => void;
   onDelete: () => void;
   onError: (text: string) => void;
 }
 
-function WordRow({ list, word, selecting, selected, onSelect, onChange, onDelete, onError }: RowProps) {
+function WordRow({ list, word, sel, onChange, onDelete, onError }: RowProps) {
   const { api } = useApp();
   const [editing, setEditing] = useState(false);
   const editRef = useRef<HTMLButtonElement>(null);
@@ -336,21 +329,18 @@ function WordRow({ list, word, selecting, selected, onSelect, onChange, onDelete
   }
   return (
     <li className={word.learned ? 'word-row learned' : 'word-row'} data-testid="word-row">
-      {selecting && <input type="checkbox" className="select-box" aria-label={`Select ${word.word}`} checked={selected} onChange={onSelect} />}
-      <div className="word-text">
-        <span className="word" lang={list.source_lang}>
-          {word.word}
-        </span>
-        <span className="meaning" lang={list.target_lang}>
-          {word.meaning}
-        </span>
-        {word.memo && <span className="memo">{word.memo}</span>}
-        {(word.right_count > 0 || word.wrong_count > 0) && (
-          <span className="stats" aria-label={`${word.right_count} right, ${word.wrong_count} wrong`}>
-            ✓{word.right_count} ✗{word.wrong_count}
-          </span>
-        )}
-      </div>
+      <SelectBox sel={sel} id={word.id} label={word.word} />
+      <WordText
+        list={list}
+        word={word}
+        stats={
+          (word.right_count > 0 || word.wrong_count > 0) && (
+            <span className="stats" aria-label={`${word.right_count} right, ${word.wrong_count} wrong`}>
+              ✓{word.right_count} ✗{word.wrong_count}
+            </span>
+          )
+        }
+      />
       <div className="word-actions">
         <label className="check">
           <input type="checkbox" checked={word.learned} onChange={(e) => void setLearned(e.target.checked)} aria-label={`Learned: ${word.word}`} />
@@ -390,8 +380,7 @@ export function WordsTab(ctx: ListContext) {
   const learned = filter === 'all' ? undefined : filter === 'learned';
   const { res, reload, update } = useResource<Page<Word>>((s) => api.listWords(list.id, { learned, q: query || undefined }, s), [api, list.id, learned, query]);
   const [more, setMore] = useState<{ busy: boolean; error: ApiError | null }>({ busy: false, error: null });
-  const [selecting, setSelecting] = useState(false);
-  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const sel = useSelection();
   const [confirm, setConfirm] = useState<Word[] | null>(null);
   const [notice, say] = useNotice();
 
@@ -427,8 +416,7 @@ export function WordsTab(ctx: ListContext) {
         const out = await api.deleteWords(list.id, [...ids]);
         say(`Deleted ${out.deleted.length} words${out.not_found.length ? ` (${out.not_found.length} were already gone)` : ''}.`);
       }
-      setSelected(new Set());
-      setSelecting(false);
+      sel.done();
       refresh();
     } catch (e) {
       update(() => before);
@@ -437,13 +425,6 @@ export function WordsTab(ctx: ListContext) {
   };
 
   const items = res.status === 'ready' ? res.data.items : [];
-  const toggle = (id: string) =>
-    setSelected((s) => {
-      const n = new Set(s);
-      if (n.has(id)) n.delete(id);
-      else n.add(id);
-      return n;
-    });
 
   return (
     <div className="words-tab">
@@ -458,31 +439,13 @@ export function WordsTab(ctx: ListContext) {
       <section aria-labelledby="words-title" className="words">
         <div className="page-head">
           <h2 id="words-title">Words</h2>
-          <div className="toolbar">
-            {selecting ? (
-              <>
-                <button type="button" onClick={() => setSelected(new Set(items.map((w) => w.id)))}>
-                  Select all shown
-                </button>
-                <button type="button" className="danger" disabled={selected.size === 0} onClick={() => setConfirm(items.filter((w) => selected.has(w.id)))}>
-                  Delete selected ({selected.size})
-                </button>
-                <button
-                  type="button"
-                  onClick={() => {
-                    setSelecting(false);
-                    setSelected(new Set());
-                  }}
-                >
-                  Done
-                </button>
-              </>
-            ) : (
-              <button type="button" onClick={() => setSelecting(true)} disabled={items.length === 0}>
-                Select words
-              </button>
-            )}
-          </div>
+          <SelectionToolbar
+            sel={sel}
+            noun="words"
+            all={items.map((w) => w.id)}
+            disabled={items.length === 0}
+            onDelete={() => setConfirm(items.filter((w) => sel.selected.has(w.id)))}
+          />
         </div>
         <div className="filters row">
           <div className="field grow">
@@ -511,9 +474,7 @@ export function WordsTab(ctx: ListContext) {
                 key={w.id}
                 list={list}
                 word={w}
-                selecting={selecting}
-                selected={selected.has(w.id)}
-                onSelect={() => toggle(w.id)}
+                sel={sel}
                 onChange={(nw) => {
                   replace(nw);
                   if (nw.learned !== w.learned || nw.in_notebook !== w.in_notebook) refresh();

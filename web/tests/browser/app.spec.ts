@@ -12,7 +12,8 @@ function field(line: Record<string, unknown>, name: string): unknown {
 }
 
 test('sign in, paste 20 pairs, edit, favourite, study hidden+shuffled, typed Hangul quiz, notebook', async ({ page, devServer }) => {
-  const user = uid('mina');
+  // A fixed name (each run has a fresh table), so the committed screenshots change only with the app.
+  const user = 'mina';
   // Lists in other languages first, so the home page shows its grouping by language.
   const otherWords = await seedLists(`${devServer.url}/api`, { 'x-dev-user': user });
   await page.goto(devServer.url);
@@ -22,7 +23,22 @@ test('sign in, paste 20 pairs, edit, favourite, study hidden+shuffled, typed Han
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('region', { name: 'Japanese' }).getByRole('link', { name: '日本語の基本' })).toBeVisible();
   await expect(page.getByRole('region', { name: 'Korean' }).getByRole('link', { name: '한국어 동사' })).toBeVisible();
-  await mainFlow(page, 'dev', { otherWords, otherLists: 3 });
+  const { listId } = await mainFlow(page, 'dev', { otherWords, otherLists: 3 });
+
+  // Mixed scripts and decomposed Hangul (NFD) go through the app unchanged, both ways.
+  const mixed = { word: 'café カフェ 咖啡', meaning: `${'커피숍'.normalize('NFD')} — coffee shop` };
+  await page.goto(`${devServer.url}/lists/${listId}`);
+  await page.getByLabel('User id').fill(user);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('Word', { exact: true }).fill(mixed.word);
+  await page.getByLabel('Meaning', { exact: true }).fill(mixed.meaning);
+  await page.getByRole('button', { name: 'Add word' }).click();
+  await expect(page.getByTestId('word-row').filter({ hasText: 'カフェ' })).toHaveCount(1);
+  const stored = (await (await fetch(`${devServer.url}/api/lists/${listId}/words?q=${encodeURIComponent('カフェ')}`, { headers: { 'x-dev-user': user } })).json()) as {
+    items: { word: string; meaning: string }[];
+  };
+  expect(stored.items.map((w) => ({ word: w.word, meaning: w.meaning }))).toEqual([mixed]);
+  expect(await page.getByTestId('word-row').filter({ hasText: 'カフェ' }).locator('.meaning').textContent()).toBe(mixed.meaning);
 });
 
 test('a second user sees none of the first user’s lists', async ({ page, devServer }) => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { createPool, createUser, type Pool } from './support/cognito.ts';
 import { Clock, freePort, libfaketime, startVocabLocal, type VocabLocal } from './support/env.ts';
-import { expect, shoot, test, uid } from './support/fixtures.ts';
+import { expect, shoot, test } from './support/fixtures.ts';
 import { mainFlow } from './support/flow.ts';
 import { startHostedUi, type HostedUi } from './support/hosted-ui.ts';
 
@@ -58,7 +58,8 @@ test.afterAll(async () => {
 });
 
 async function newUser(name: string): Promise<{ username: string; email: string }> {
-  const username = uid(name);
+  // Each run has its own user pool, so fixed names can't collide (and screenshots stay stable).
+  const username = name;
   const email = `${username}@example.com`;
   await createUser(process.env.MOTO_URL as string, pool, { username, password: PASSWORD, email, name: `${name[0]?.toUpperCase()}${name.slice(1)} Kim`, picture: `${ui.url}/avatar.svg` });
   return { username, email };

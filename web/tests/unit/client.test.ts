@@ -114,6 +114,15 @@ describe('the API client', () => {
     expect(failures).toEqual([]);
   });
 
+  it('deletes any number of words in requests within the API limit of 500 ids', async () => {
+    const ids = Array.from({ length: 1201 }, (_, i) => `w${i}`);
+    const answer = (n: number, from: number) => respond(200, { deleted: ids.slice(from, from + n), not_found: [] });
+    const { client, fetch } = setup([answer(500, 0), answer(500, 500), answer(201, 1000)]);
+    const r = await client.deleteWords('l1', ids);
+    expect(fetch.mock.calls.map(([, init]) => (JSON.parse(init!.body as string) as { ids: string[] }).ids.length)).toEqual([500, 500, 201]);
+    expect(r.deleted).toEqual(ids);
+  });
+
   it('follows next_cursor to the last page', async () => {
     const { client } = setup([respond(200, { items: [1, 2], next_cursor: 'c1' }), respond(200, { items: [3], next_cursor: null })]);
     await expect(client.allLists()).resolves.toEqual([1, 2, 3]);

@@ -191,6 +191,7 @@ fn bench_end_to_end(c: &mut Criterion) {
         function_name: "bench".into(),
         deadline_margin: Duration::ZERO,
         transform: Default::default(),
+        firehose_result: shipper::config::FirehoseResult::Ok,
     };
     let mut g = c.benchmark_group("end_to_end_loopback");
     g.sample_size(10).measurement_time(Duration::from_secs(10));

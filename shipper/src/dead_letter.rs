@@ -80,7 +80,7 @@ pub fn for_rejected(
                       "ingested": rfc3339_millis(now_ms), "original_timestamp": rfc3339_millis(event.timestamp)}),
         error: json!({"type": why.error_type, "message": why.reason}),
         aws: json!({"cloudwatch": {"log_group": data.log_group, "log_stream": data.log_stream, "event_id": event.id}}),
-        cloud: json!({"provider": "aws", "account": {"id": event.account.as_deref().unwrap_or(&data.owner)}}),
+        cloud: json!({"provider": "aws", "account": {"id": event.account().unwrap_or(&data.owner)}}),
         data_stream: data_stream(naming),
         deadletter,
     };

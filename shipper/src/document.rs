@@ -241,7 +241,7 @@ pub fn build(ctx: &BatchContext<'_>, event: &LogEvent<'_>) -> Document {
 
 fn assemble(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, parsed: &Parsed) -> Document {
     let timestamp = timestamp_of(event, parsed);
-    let source = serialize(ctx, event, raw, parsed);
+    let source = serialize(ctx, event, timestamp, raw, parsed);
     Document {
         id: event.id.clone(),
         index: ctx.index(timestamp),
@@ -376,7 +376,13 @@ fn raw_extra(raw: &str, p: &Parsed) -> usize {
 /// Writes the document by hand: keys are literals, the batch's constant fields are spliced in
 /// pre-escaped, and strings go through [`json_str`]. With serde-derived structs, writing ~60
 /// keys and values per document was a fifth of the transform's instructions (callgrind).
-fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed) -> Vec<u8> {
+fn serialize(
+    ctx: &BatchContext<'_>,
+    event: &LogEvent<'_>,
+    timestamp: i64,
+    raw: &str,
+    p: &Parsed,
+) -> Vec<u8> {
     let message = p.message.as_deref().unwrap_or(raw);
     // Sized up front: growing by doubling would copy large messages several times and leave
     // up to half of each document's buffer unused while the batch is held for retries.
@@ -384,7 +390,7 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     let o = &mut out;
     let web = p.web.as_deref();
     o.extend_from_slice(b"{\"@timestamp\":\"");
-    write_rfc3339_millis(o, timestamp_of(event, p));
+    write_rfc3339_millis(o, timestamp);
     o.extend_from_slice(b"\",\"message\":");
     let trimmed = event.message.len() - raw.len();
     match event
@@ -447,16 +453,15 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
         serde_json::to_writer(&mut *o, &w.aws).unwrap_or_default();
     }
     o.push(b'}');
-    if event.account.is_none() && event.region.is_none() {
+    if event.source.is_none() {
         o.extend_from_slice(&ctx.frag_cloud);
     } else {
         // Centralized logs: the source account and region CloudWatch added to this event.
         write_cloud(
             o,
-            event.region.as_deref().or(ctx.region),
+            event.region().or(ctx.region),
             event
-                .account
-                .as_deref()
+                .account()
                 .or(Some(ctx.owner).filter(|o| !o.is_empty())),
         );
     }
@@ -475,29 +480,38 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     let request_id = web.and_then(|w| w.request_id.as_deref());
     if p.http_method.is_some() || request_id.is_some() {
         http.raw(b"request", |o| {
-            let mut request = Obj::bare(o);
-            request.str(b"method", p.http_method.as_deref());
-            request.str(b"id", request_id);
-            request.end();
+            o.push(b'{');
+            if let Some(m) = &p.http_method {
+                o.extend_from_slice(b"\"method\":");
+                json_str(o, m);
+            }
+            if let Some(id) = request_id {
+                if p.http_method.is_some() {
+                    o.push(b',');
+                }
+                o.extend_from_slice(b"\"id\":");
+                json_str(o, id);
+            }
+            o.push(b'}');
         });
     }
     let body_bytes = web.and_then(|w| w.body_bytes);
     if p.status_code.is_some() || body_bytes.is_some() {
         http.raw(b"response", |o| {
-            let mut response = Obj::bare(o);
+            o.push(b'{');
             if let Some(c) = p.status_code {
-                response.raw(b"status_code", |o| {
-                    o.extend_from_slice(c.to_string().as_bytes())
-                });
+                o.extend_from_slice(b"\"status_code\":");
+                o.extend_from_slice(c.to_string().as_bytes());
             }
             if let Some(n) = body_bytes {
-                response.raw(b"body", |o| {
-                    o.extend_from_slice(b"{\"bytes\":");
-                    o.extend_from_slice(n.to_string().as_bytes());
-                    o.push(b'}');
-                });
+                if p.status_code.is_some() {
+                    o.push(b',');
+                }
+                o.extend_from_slice(b"\"body\":{\"bytes\":");
+                o.extend_from_slice(n.to_string().as_bytes());
+                o.push(b'}');
             }
-            response.end();
+            o.push(b'}');
         });
     }
     http.str(b"route", p.http_route.as_deref());
@@ -653,21 +667,9 @@ impl<'o> Obj<'o> {
             opened: false,
         }
     }
-    /// An object written where a value goes (`{"a":…}`), for [`Obj::raw`]'s writer; the caller
-    /// gives it at least one member.
-    fn bare(out: &'o mut Vec<u8>) -> Self {
-        Obj {
-            out,
-            key: b"",
-            opened: false,
-        }
-    }
     fn member(&mut self, k: &[u8]) {
         if self.opened {
             self.out.extend_from_slice(b",\"");
-        } else if self.key.is_empty() {
-            self.out.extend_from_slice(b"{\"");
-            self.opened = true;
         } else {
             self.out.extend_from_slice(b",\"");
             self.out.extend_from_slice(self.key);
@@ -922,8 +924,8 @@ mod system_field_tests {
     fn the_source_account_and_region_of_each_event_become_its_cloud_fields() {
         let json = include_str!("../tests/data/centralized-account-policy-system-fields.json");
         let data = crate::decode::parse_logs_data(json.as_bytes()).unwrap();
-        assert_eq!(data.log_events[0].account.as_deref(), Some("111122223333"));
-        assert_eq!(data.log_events[1].region.as_deref(), Some("eu-west-1"));
+        assert_eq!(data.log_events[0].account(), Some("111122223333"));
+        assert_eq!(data.log_events[1].region(), Some("eu-west-1"));
         let naming = Naming::default();
         let ctx = BatchContext::new(&data, &naming, Some("us-east-1"), 0);
         let cloud = |i: usize| {
@@ -953,15 +955,14 @@ mod system_field_tests {
         let again = serde_json::to_vec(&data).unwrap();
         let back = crate::decode::parse_logs_data(&again).unwrap();
         assert_eq!(back, data);
-        assert_eq!(back.log_events[1].account.as_deref(), Some("444455556666"));
+        assert_eq!(back.log_events[1].account(), Some("444455556666"));
     }
 
     #[test]
     fn an_odd_system_field_value_is_ignored_not_a_lost_batch() {
         let json = br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"m","@aws.account":123,"@aws.region":""}]}"#;
         let data = crate::decode::parse_logs_data(json).unwrap();
-        assert_eq!(data.log_events[0].account, None);
-        assert_eq!(data.log_events[0].region, None);
+        assert_eq!(data.log_events[0].source, None);
     }
 }
 

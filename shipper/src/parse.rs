@@ -233,18 +233,22 @@ fn shape(members: &[(Cow<'_, str>, &str)]) -> Shape {
     let mut seen = 0;
     let mut kind = None;
     for (k, v) in members {
-        seen |= match &**k {
+        // Length and first byte first: most keys of an application line match neither, and
+        // this runs for every JSON line.
+        let k: &str = k;
+        seen |= match (k.len(), k.as_bytes().first()) {
             // The last `type` counts, as the last of a repeated key does in an object.
-            "type" => {
+            (4, Some(b't')) if k == "type" => {
                 kind = Some(*v);
                 0
             }
-            "requestId" => REQUEST_ID,
-            "routeKey" | "resourcePath" => ROUTE,
-            "status" => STATUS,
-            "webaclId" => WEBACL,
-            "action" => ACTION,
-            "httpRequest" => HTTP_REQUEST,
+            (9, Some(b'r')) if k == "requestId" => REQUEST_ID,
+            (8, Some(b'r')) if k == "routeKey" => ROUTE,
+            (12, Some(b'r')) if k == "resourcePath" => ROUTE,
+            (6, Some(b's')) if k == "status" => STATUS,
+            (8, Some(b'w')) if k == "webaclId" => WEBACL,
+            (6, Some(b'a')) if k == "action" => ACTION,
+            (11, Some(b'h')) if k == "httpRequest" => HTTP_REQUEST,
             _ => 0,
         };
     }

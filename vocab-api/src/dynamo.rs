@@ -34,8 +34,6 @@ type Item = HashMap<String, AttributeValue>;
 const TRANSACTION_MAX: usize = 100;
 /// Most requests in one BatchWriteItem.
 const BATCH_MAX: usize = 25;
-/// Retries of an optimistic (read, then conditional write) update.
-const OPTIMISTIC_RETRIES: usize = 5;
 /// Items a Query evaluates per page when paging through a list's words.
 const QUERY_PAGE: i32 = 200;
 
@@ -89,7 +87,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             attr("sk")?,
         ))
     })()
-    .map_err(|e| backend("CreateTable", e))?;
+    .map_err(|e| build_err("CreateTable", e))?;
     let result = client
         .create_table()
         .table_name(table)
@@ -126,6 +124,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
     }
     Err(StoreError::Backend {
         op: "DescribeTable",
+        code: "NotActive".into(),
         message: format!("table {table} did not become active"),
     })
 }
@@ -185,6 +184,55 @@ impl DynamoStore {
         }
     }
 
+    /// Deletes words a failed bulk add had already stored (uncounting them, as a word delete
+    /// does). Best effort: a word that can't be taken back is logged.
+    async fn take_back(&self, user: &str, list_id: &str, words: &[&Word]) {
+        for w in words {
+            let mut result = self.delete_word(user, list_id, &w.id).await;
+            for attempt in 1..4 {
+                if result.is_ok() {
+                    break;
+                }
+                backoff(attempt).await;
+                result = self.delete_word(user, list_id, &w.id).await;
+            }
+            if let Err(e) = result {
+                tracing::event!(
+                    target: "vocab_api::store",
+                    tracing::Level::ERROR,
+                    { log_schema::field::ERROR_TYPE } = "store_rollback",
+                    { log_schema::field::ERROR_MESSAGE } = e.to_string().as_str(),
+                    "could not take back word {} of a failed bulk add to list {list_id}",
+                    w.id
+                );
+            }
+        }
+    }
+
+    /// The rest of a list delete once its tombstone is set: its words, then the list item.
+    async fn finish_delete(&self, user: &str, list_id: &str) -> Result<(), StoreError> {
+        let words = self.query_all(user, &word_prefix(list_id)).await?;
+        let keys = words
+            .into_iter()
+            .filter_map(|mut i| {
+                Some(HashMap::from([
+                    ("pk".to_owned(), i.remove("pk")?),
+                    ("sk".to_owned(), i.remove("sk")?),
+                ]))
+            })
+            .collect();
+        self.batch_delete(keys).await?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", pk(user))
+            .key("sk", s(list_sk(list_id)))
+            .send()
+            .await
+            .map_err(|e| backend("DeleteItem", e))?;
+        Ok(())
+    }
+
     async fn batch_delete(&self, keys: Vec<Item>) -> Result<(), StoreError> {
         for chunk in keys.chunks(BATCH_MAX) {
             let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
@@ -192,7 +240,7 @@ impl DynamoStore {
                 let delete = DeleteRequest::builder()
                     .set_key(Some(key.clone()))
                     .build()
-                    .map_err(|e| backend("BatchWriteItem", e))?;
+                    .map_err(|e| build_err("BatchWriteItem", e))?;
                 requests.push(WriteRequest::builder().delete_request(delete).build());
             }
             let mut attempt = 0u32;
@@ -241,6 +289,7 @@ impl Store for DynamoStore {
     async fn get_list(&self, user: &str, list_id: &str) -> Result<Option<WordList>, StoreError> {
         self.get(user, list_sk(list_id))
             .await?
+            .filter(|i| !i.contains_key("deleting"))
             .map(|i| list_from(&i))
             .transpose()
     }
@@ -274,6 +323,7 @@ impl Store for DynamoStore {
             .items
             .unwrap_or_default()
             .iter()
+            .filter(|i| !i.contains_key("deleting"))
             .map(list_from)
             .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = match out.last_evaluated_key {
@@ -296,7 +346,7 @@ impl Store for DynamoStore {
             .table_name(&self.table)
             .key("pk", pk(user))
             .key("sk", s(list_sk(list_id)))
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deleting)")
             .expression_attribute_values(":now", s(crate::model::now()));
         if let Some(name) = &patch.name {
             sets.push("#name = :name");
@@ -321,34 +371,38 @@ impl Store for DynamoStore {
     }
 
     async fn delete_list(&self, user: &str, list_id: &str) -> Result<bool, StoreError> {
-        if self.get(user, list_sk(list_id)).await?.is_none() {
-            return Ok(false);
-        }
-        // Words first: a list that is still visible may lose words, but no word outlives it.
-        let words = self.query_all(user, &word_prefix(list_id)).await?;
-        let keys = words
-            .into_iter()
-            .filter_map(|mut i| {
-                Some(HashMap::from([
-                    ("pk".to_owned(), i.remove("pk")?),
-                    ("sk".to_owned(), i.remove("sk")?),
-                ]))
-            })
-            .collect();
-        self.batch_delete(keys).await?;
-        let out = self
+        // First a tombstone on the list item: every add of words is a transaction whose
+        // condition is that the list exists without one, so from here on no word can be
+        // added; the words already there are then all seen by the (consistent) query.
+        let marked = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key("pk", pk(user))
             .key("sk", s(list_sk(list_id)))
+            .update_expression("SET deleting = if_not_exists(deleting, :now)")
             .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", s(crate::model::now()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
+        match marked {
+            // Already being deleted by another request: that one answers 204, this one 404.
+            Ok(out)
+                if out
+                    .attributes
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key("deleting")) =>
+            {
+                self.finish_delete(user, list_id).await?;
+                Ok(false)
+            }
+            Ok(_) => {
+                self.finish_delete(user, list_id).await?;
+                Ok(true)
+            }
             Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(backend("DeleteItem", e)),
+            Err(e) => Err(backend("UpdateItem", e)),
         }
     }
 
@@ -368,50 +422,78 @@ impl Store for DynamoStore {
                 current: list.word_count,
             });
         }
-        // Each transaction: the list's counter (conditional on the list existing and staying
-        // within its size) plus up to 99 new words, all or nothing.
+        // Each transaction: the list's counter (conditional on the list existing, not being
+        // deleted, and staying within its size) plus up to 99 new words, all or nothing.
+        // DynamoDB allows 100 items per transaction, so a larger add is several; if one of
+        // them fails, the ones before it are taken back, so the add is all or nothing.
+        let mut added: Vec<&Word> = Vec::new();
         for chunk in words.chunks(TRANSACTION_MAX - 1) {
             let n = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
-            let counter = Update::builder()
-                .table_name(&self.table)
-                .key("pk", pk(user))
-                .key("sk", s(list_sk(list_id)))
-                .update_expression("ADD word_count :n SET updated_at = :now")
-                .condition_expression("attribute_exists(pk) AND word_count <= :room")
-                .expression_attribute_values(":n", num(n))
-                .expression_attribute_values(":room", num(max_words - n))
-                .expression_attribute_values(":now", s(crate::model::now()))
-                .build()
-                .map_err(|e| backend("TransactWriteItems", e))?;
-            let mut items = vec![TransactWriteItem::builder().update(counter).build()];
-            for word in chunk {
-                let mut item = word_item(word);
-                item.insert("pk".into(), pk(user));
-                let put = Put::builder()
+            let mut attempt = 0;
+            let failure = loop {
+                attempt += 1;
+                let counter = Update::builder()
                     .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk)")
+                    .key("pk", pk(user))
+                    .key("sk", s(list_sk(list_id)))
+                    .update_expression("ADD word_count :n SET updated_at = :now")
+                    .condition_expression(
+                        "attribute_exists(pk) AND attribute_not_exists(deleting) AND word_count <= :room",
+                    )
+                    .expression_attribute_values(":n", num(n))
+                    .expression_attribute_values(":room", num(max_words - n))
+                    .expression_attribute_values(":now", s(crate::model::now()))
                     .build()
-                    .map_err(|e| backend("TransactWriteItems", e))?;
-                items.push(TransactWriteItem::builder().put(put).build());
-            }
-            let out = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            match out {
-                Ok(_) => {}
-                Err(e) if is_transaction_canceled(&e) => {
-                    return Ok(match self.get_list(user, list_id).await? {
-                        None => AddWords::NoSuchList,
-                        Some(l) => AddWords::Full {
-                            current: l.word_count,
-                        },
-                    });
+                    .map_err(|e| build_err("TransactWriteItems", e))?;
+                let mut items = vec![TransactWriteItem::builder().update(counter).build()];
+                for word in chunk {
+                    let mut item = word_item(word);
+                    item.insert("pk".into(), pk(user));
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(|e| build_err("TransactWriteItems", e))?;
+                    items.push(TransactWriteItem::builder().put(put).build());
                 }
-                Err(e) => return Err(backend("TransactWriteItems", e)),
+                let out = self
+                    .client
+                    .transact_write_items()
+                    .set_transact_items(Some(items))
+                    .send()
+                    .await;
+                match out {
+                    Ok(_) => break None,
+                    Err(e) => match cancelled(&e) {
+                        Some(Cancelled::Conflict) if attempt < CONTENDED_ATTEMPTS => {
+                            backoff(attempt).await;
+                        }
+                        Some(Cancelled::Conflict) => {
+                            break Some(Err(StoreError::Contention("add words")));
+                        }
+                        Some(Cancelled::Throttled) => {
+                            break Some(Err(StoreError::Throttled("TransactWriteItems")));
+                        }
+                        Some(Cancelled::Condition(failed)) if failed.contains(&0) => {
+                            // The list's own condition: gone (or being deleted), or full.
+                            break Some(Ok(match self.get_list(user, list_id).await? {
+                                None => AddWords::NoSuchList,
+                                Some(l) => AddWords::Full {
+                                    current: l.word_count,
+                                },
+                            }));
+                        }
+                        _ => break Some(Err(backend("TransactWriteItems", e))),
+                    },
+                }
+            };
+            match failure {
+                None => added.extend(chunk),
+                Some(outcome) => {
+                    self.take_back(user, list_id, &added).await;
+                    return outcome;
+                }
             }
         }
         Ok(AddWords::Added)
@@ -499,7 +581,7 @@ impl Store for DynamoStore {
         word_id: &str,
         in_notebook: bool,
     ) -> Result<Option<Word>, StoreError> {
-        for _ in 0..OPTIMISTIC_RETRIES {
+        for attempt in 1..=CONTENDED_ATTEMPTS {
             let Some(item) = self.get(user, word_sk(list_id, word_id)).await? else {
                 return Ok(None);
             };
@@ -519,7 +601,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":nb", AttributeValue::Bool(in_notebook))
                 .expression_attribute_values(":was_nb", AttributeValue::Bool(was))
                 .build()
-                .map_err(|e| backend("TransactWriteItems", e))?;
+                .map_err(|e| build_err("TransactWriteItems", e))?;
             let counter = Update::builder()
                 .table_name(&self.table)
                 .key("pk", pk(user))
@@ -528,7 +610,7 @@ impl Store for DynamoStore {
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_values(":d", num(if in_notebook { 1 } else { -1 }))
                 .build()
-                .map_err(|e| backend("TransactWriteItems", e))?;
+                .map_err(|e| build_err("TransactWriteItems", e))?;
             match self
                 .client
                 .transact_write_items()
@@ -538,8 +620,15 @@ impl Store for DynamoStore {
                 .await
             {
                 Ok(_) => return Ok(Some(word)),
-                Err(e) if is_transaction_canceled(&e) => continue,
-                Err(e) => return Err(backend("TransactWriteItems", e)),
+                Err(e) => match cancelled(&e) {
+                    // Lost to a concurrent change (our condition on the value we read, or a
+                    // transaction conflict): read again after a jittered wait.
+                    Some(Cancelled::Condition(_) | Cancelled::Conflict) => backoff(attempt).await,
+                    Some(Cancelled::Throttled) => {
+                        return Err(StoreError::Throttled("TransactWriteItems"));
+                    }
+                    _ => return Err(backend("TransactWriteItems", e)),
+                },
             }
         }
         Err(StoreError::Contention("notebook"))
@@ -548,6 +637,9 @@ impl Store for DynamoStore {
     async fn notebooks(&self, user: &str) -> Result<Vec<NotebookSummary>, StoreError> {
         let mut found = Vec::new();
         for item in self.query_all(user, "LIST#").await? {
+            if item.contains_key("deleting") {
+                continue;
+            }
             let list = list_from(&item)?;
             if list.notebook_count > 0 {
                 found.push(NotebookSummary {
@@ -566,7 +658,7 @@ impl Store for DynamoStore {
         word_id: &str,
         patch: &WordPatch,
     ) -> Result<Option<Word>, StoreError> {
-        for _ in 0..OPTIMISTIC_RETRIES {
+        for attempt in 1..=CONTENDED_ATTEMPTS {
             let Some(item) = self.get(user, word_sk(list_id, word_id)).await? else {
                 return Ok(None);
             };
@@ -603,7 +695,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":was", AttributeValue::Bool(was_learned))
                 .expression_attribute_values(":now", s(&word.updated_at))
                 .build()
-                .map_err(|e| backend("TransactWriteItems", e))?;
+                .map_err(|e| build_err("TransactWriteItems", e))?;
             let mut items = vec![TransactWriteItem::builder().update(update).build()];
             if word.learned != was_learned {
                 let delta = if word.learned { 1 } else { -1 };
@@ -615,7 +707,7 @@ impl Store for DynamoStore {
                     .condition_expression("attribute_exists(pk)")
                     .expression_attribute_values(":d", num(delta))
                     .build()
-                    .map_err(|e| backend("TransactWriteItems", e))?;
+                    .map_err(|e| build_err("TransactWriteItems", e))?;
                 items.push(TransactWriteItem::builder().update(counter).build());
             }
             match self
@@ -626,8 +718,15 @@ impl Store for DynamoStore {
                 .await
             {
                 Ok(_) => return Ok(Some(word)),
-                Err(e) if is_transaction_canceled(&e) => continue,
-                Err(e) => return Err(backend("TransactWriteItems", e)),
+                Err(e) => match cancelled(&e) {
+                    // Lost to a concurrent change (our condition on the value we read, or a
+                    // transaction conflict): read again after a jittered wait.
+                    Some(Cancelled::Condition(_) | Cancelled::Conflict) => backoff(attempt).await,
+                    Some(Cancelled::Throttled) => {
+                        return Err(StoreError::Throttled("TransactWriteItems"));
+                    }
+                    _ => return Err(backend("TransactWriteItems", e)),
+                },
             }
         }
         Err(StoreError::Contention("update word"))
@@ -639,7 +738,7 @@ impl Store for DynamoStore {
         list_id: &str,
         word_id: &str,
     ) -> Result<bool, StoreError> {
-        for _ in 0..OPTIMISTIC_RETRIES {
+        for attempt in 1..=CONTENDED_ATTEMPTS {
             let Some(item) = self.get(user, word_sk(list_id, word_id)).await? else {
                 return Ok(false);
             };
@@ -656,7 +755,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":was", AttributeValue::Bool(learned))
                 .expression_attribute_values(":was_nb", AttributeValue::Bool(in_notebook))
                 .build()
-                .map_err(|e| backend("TransactWriteItems", e))?;
+                .map_err(|e| build_err("TransactWriteItems", e))?;
             let counter = Update::builder()
                 .table_name(&self.table)
                 .key("pk", pk(user))
@@ -669,7 +768,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":l", num(if learned { -1 } else { 0 }))
                 .expression_attribute_values(":nb", num(if in_notebook { -1 } else { 0 }))
                 .build()
-                .map_err(|e| backend("TransactWriteItems", e))?;
+                .map_err(|e| build_err("TransactWriteItems", e))?;
             match self
                 .client
                 .transact_write_items()
@@ -679,8 +778,15 @@ impl Store for DynamoStore {
                 .await
             {
                 Ok(_) => return Ok(true),
-                Err(e) if is_transaction_canceled(&e) => continue,
-                Err(e) => return Err(backend("TransactWriteItems", e)),
+                Err(e) => match cancelled(&e) {
+                    // Lost to a concurrent change (our condition on the value we read, or a
+                    // transaction conflict): read again after a jittered wait.
+                    Some(Cancelled::Condition(_) | Cancelled::Conflict) => backoff(attempt).await,
+                    Some(Cancelled::Throttled) => {
+                        return Err(StoreError::Throttled("TransactWriteItems"));
+                    }
+                    _ => return Err(backend("TransactWriteItems", e)),
+                },
             }
         }
         Err(StoreError::Contention("delete word"))
@@ -827,6 +933,7 @@ impl Store for DynamoStore {
             .query_all(user, "LIST#")
             .await?
             .iter()
+            .filter(|i| !i.contains_key("deleting"))
             .map(list_from)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Profile {
@@ -996,11 +1103,113 @@ fn enum_from<T: serde::de::DeserializeOwned>(v: &str) -> Result<T, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("{v}: {e}")))
 }
 
-fn backend(op: &'static str, e: impl std::error::Error) -> StoreError {
+/// A failed request builder (a bug in our code, never the user's input).
+fn build_err(op: &'static str, e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Backend {
         op,
-        message: DisplayErrorContext(&e).to_string(),
+        code: "BuildError".into(),
+        message: e.to_string(),
     }
+}
+
+/// DynamoDB's answer as a short, stable error: throttling is [`StoreError::Throttled`];
+/// anything else names the operation and the error code (the full dump, with request ids,
+/// is logged at debug level only).
+fn backend<E, R>(op: &'static str, e: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_dynamodb::error::SdkError;
+    tracing::debug!(target: "vocab_api::store", op, error = %DisplayErrorContext(&e), "DynamoDB call failed");
+    let code = match &e {
+        SdkError::ServiceError(s) => s.err().code().unwrap_or("ServiceError").to_owned(),
+        SdkError::TimeoutError(_) => "Timeout".to_owned(),
+        SdkError::DispatchFailure(_) => "DispatchFailure".to_owned(),
+        SdkError::ResponseError(_) => "ResponseError".to_owned(),
+        SdkError::ConstructionFailure(_) => "ConstructionFailure".to_owned(),
+        _ => "Unknown".to_owned(),
+    };
+    if THROTTLING.contains(&code.as_str()) {
+        return StoreError::Throttled(op);
+    }
+    let message = e
+        .as_service_error()
+        .and_then(|s| s.message())
+        .map(|m| m.chars().take(160).collect::<String>())
+        .unwrap_or_default();
+    StoreError::Backend { op, code, message }
+}
+
+/// Error codes (and cancellation reasons) that mean "over capacity, try later".
+const THROTTLING: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ProvisionedThroughputExceeded",
+    "ThrottlingException",
+    "ThrottlingError",
+    "RequestLimitExceeded",
+];
+
+/// Why a transaction was cancelled, from its `CancellationReasons` (DynamoDB API
+/// Reference, TransactWriteItems: one reason per item, in request order).
+#[derive(Debug, PartialEq, Eq)]
+enum Cancelled {
+    /// These items' conditions failed: a real answer, not a race to retry.
+    Condition(Vec<usize>),
+    /// Another request was changing one of the items (`TransactionConflict`): retry.
+    Conflict,
+    /// Over capacity.
+    Throttled,
+    /// Anything else (validation, item too large…).
+    Other(String),
+}
+
+fn cancelled<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> Option<Cancelled> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    let E::TransactionCanceledException(ex) = e.as_service_error()? else {
+        return None;
+    };
+    let codes: Vec<&str> = ex
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code().unwrap_or("None"))
+        .collect();
+    Some(classify_cancellation(&codes))
+}
+
+fn classify_cancellation(codes: &[&str]) -> Cancelled {
+    let failed: Vec<usize> = codes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == "ConditionalCheckFailed")
+        .map(|(i, _)| i)
+        .collect();
+    if !failed.is_empty() {
+        Cancelled::Condition(failed)
+    } else if codes.contains(&"TransactionConflict") {
+        Cancelled::Conflict
+    } else if codes.iter().any(|c| THROTTLING.contains(c)) {
+        Cancelled::Throttled
+    } else {
+        let other: Vec<&str> = codes.iter().copied().filter(|c| *c != "None").collect();
+        Cancelled::Other(other.join(","))
+    }
+}
+
+/// Attempts of a write that loses to concurrent writers before giving up (409).
+const CONTENDED_ATTEMPTS: u32 = 8;
+
+/// Full-jitter exponential backoff before attempt `attempt` (1-based): a random wait up to
+/// 25 ms × 2^attempt, at most 800 ms (AWS Architecture Blog, "Exponential Backoff And
+/// Jitter").
+async fn backoff(attempt: u32) {
+    let cap_ms = (25u64 << attempt.min(10)).min(800);
+    tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(0..=cap_ms))).await;
 }
 
 fn is_condition_failed<E: ProvideErrorMetadata, R>(
@@ -1009,12 +1218,4 @@ fn is_condition_failed<E: ProvideErrorMetadata, R>(
     e.as_service_error()
         .and_then(|s| s.code())
         .is_some_and(|c| c == "ConditionalCheckFailedException")
-}
-
-fn is_transaction_canceled<E: ProvideErrorMetadata, R>(
-    e: &aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> bool {
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .is_some_and(|c| c == "TransactionCanceledException")
 }

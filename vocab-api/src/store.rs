@@ -8,9 +8,17 @@ use crate::model::{ListPatch, NotebookSummary, Page, Profile, Quiz, Word, WordLi
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The backend failed (network, throttling, a bug in a request).
-    #[error("{op}: {message}")]
-    Backend { op: &'static str, message: String },
+    /// The backend failed (network, a bug in a request): the operation, DynamoDB's error
+    /// code and a short message (never a debug dump).
+    #[error("{op} failed: {code}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    Backend {
+        op: &'static str,
+        code: String,
+        message: String,
+    },
+    /// Over capacity (throttled): try again later.
+    #[error("{0}: throttled")]
+    Throttled(&'static str),
     /// An item could not be read back (missing or mistyped attribute).
     #[error("corrupt item: {0}")]
     Corrupt(String),

@@ -28,7 +28,40 @@ pub(super) fn logs_data(json: &[u8]) -> Result<LogsData<'_>, DecodeError> {
         )
     })?;
     let mut p = Reader::new(s);
-    read(&mut p).map_err(|e| position(json, e))
+    read(&mut p)
+        .and_then(|d| {
+            p.ws();
+            if p.i == p.source().len() {
+                Ok(d)
+            } else {
+                Err(p.err("trailing characters"))
+            }
+        })
+        .map_err(|e| position(json, e))
+}
+
+/// Inflated JSON bytes holding one or more envelopes back to back, with or without
+/// whitespace between them (a Firehose-delivered S3 object: Firehose concatenates records
+/// without a delimiter) → each [`LogsData`], in order.
+pub(super) fn logs_data_all(json: &[u8]) -> Result<Vec<LogsData<'_>>, DecodeError> {
+    let s = std::str::from_utf8(json).map_err(|e| {
+        position(
+            json,
+            Syntax {
+                reason: "invalid UTF-8".into(),
+                at: e.valid_up_to(),
+            },
+        )
+    })?;
+    let mut p = Reader::new(s);
+    let mut all = Vec::new();
+    loop {
+        all.push(read(&mut p).map_err(|e| position(json, e))?);
+        p.ws();
+        if p.i == s.len() {
+            return Ok(all);
+        }
+    }
 }
 
 fn position(json: &[u8], e: Syntax) -> DecodeError {
@@ -81,10 +114,6 @@ fn read<'a>(p: &mut Reader<'a>) -> R<LogsData<'a>> {
         }
         Ok(())
     })?;
-    p.ws();
-    if p.i != p.source().len() {
-        return Err(p.err("trailing characters"));
-    }
     Ok(LogsData {
         message_type: message_type.ok_or_else(|| p.err("missing field `messageType`"))?,
         owner: owner.unwrap_or_default(),
@@ -134,16 +163,14 @@ fn event<'a>(p: &mut Reader<'a>) -> R<LogEvent<'a>> {
     };
     let message = message.ok_or_else(|| missing("message"))?;
     let extracted: Option<serde_json::Map<String, serde_json::Value>> = extracted.flatten();
-    let (account, region) =
-        super::system_fields(account.flatten(), region.flatten(), extracted.as_ref());
+    let source = super::system_fields(account.flatten(), region.flatten(), extracted.as_ref());
     Ok(LogEvent {
         id: id.ok_or_else(|| missing("id"))?,
         timestamp: timestamp.ok_or_else(|| missing("timestamp"))?,
         message_json: message.exact.then_some(message.json),
         message: message.text,
         extracted_fields: extracted,
-        account,
-        region,
+        source,
     })
 }
 

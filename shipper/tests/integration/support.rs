@@ -352,6 +352,7 @@ pub fn shipper(conn: &Connection, naming: Naming) -> Shipper {
         function_name: "shipper-test".into(),
         deadline_margin: Duration::ZERO,
         transform: Default::default(),
+        firehose_result: shipper::config::FirehoseResult::Ok,
     }
 }
 

@@ -21,6 +21,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use vocab_api::dynamo::{DynamoStore, create_table};
 use vocab_api::web::Frontend;
+
+use super::fault_proxy::FaultProxy;
 use vocab_api::{AppState, app, local_app};
 
 /// A moto_server child. Killed on drop; the shared one (which lives in a static and is never
@@ -120,8 +122,12 @@ pub fn moto_url() -> String {
 /// A client of the test endpoint; `serial` asks for an emulator that applies one request
 /// at a time (see [`SERIAL_MOTO`]).
 pub async fn client(serial: bool) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     let (url, emulator) = endpoint(serial);
+    client_at(url, emulator).await
+}
+
+async fn client_at(url: String, emulator: bool) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     if !emulator {
         let config = vocab_api::config::Config {
             table: String::new(),
@@ -180,6 +186,8 @@ impl Logs {
 /// current-thread `#[tokio::test]`).
 pub struct TestApp {
     pub router: Router,
+    /// The store behind the router (to look at what is stored).
+    pub store: Arc<DynamoStore>,
     pub logs: Logs,
     _log_guard: tracing::subscriber::DefaultGuard,
 }
@@ -217,7 +225,25 @@ impl TestApp {
         Self::build(false, |s| local_app(make(s), frontend)).await
     }
 
+    /// Behind a [`FaultProxy`] (errors DynamoDB documents, injected on demand); `serial` as
+    /// in [`TestApp::serial`].
+    pub async fn faulty(serial: bool) -> (TestApp, FaultProxy) {
+        let (url, emulator) = endpoint(serial);
+        let (proxy, proxy_url) = FaultProxy::start(url).await;
+        let client = client_at(proxy_url, emulator).await;
+        let t = Self::build_with(client, |s| app(AppState::local(s))).await;
+        (t, proxy)
+    }
+
     async fn build(serial: bool, make: impl FnOnce(Arc<DynamoStore>) -> Router) -> TestApp {
+        let client = client(serial).await;
+        Self::build_with(client, make).await
+    }
+
+    async fn build_with(
+        client: aws_sdk_dynamodb::Client,
+        make: impl FnOnce(Arc<DynamoStore>) -> Router,
+    ) -> TestApp {
         install_panic_hook();
         let logs = Logs::default();
         let filter = tracing_subscriber::filter::Targets::new()
@@ -226,11 +252,11 @@ impl TestApp {
             .with(log_schema::ecs_layer(logs.clone(), "vocab-api").with_filter(filter));
         let guard = tracing::subscriber::set_default(subscriber);
         let table = format!("vocab-test-{}", uuid::Uuid::new_v4().simple());
-        let client = client(serial).await;
         create_table(&client, &table).await.expect("create table");
         let store = Arc::new(DynamoStore::new(client, table));
         TestApp {
-            router: make(store),
+            router: make(store.clone()),
+            store,
             logs,
             _log_guard: guard,
         }

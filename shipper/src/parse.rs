@@ -39,6 +39,11 @@ pub struct Parsed {
     pub service_name: Option<String>,
     /// `platform.start`, `platform.report`, …: set for Lambda platform lines only.
     pub action: Option<&'static str>,
+    /// `event.action` the line itself says: an application's (`client.error`), WAF's
+    /// terminating action (`block`).
+    pub event_action: Option<String>,
+    /// `user_agent.original`: an application's, an access log's, a WAF record's header.
+    pub user_agent: Option<String>,
     pub report: Option<Report>,
     pub xray_trace_id: Option<String>,
     pub runtime_version: Option<String>,
@@ -57,8 +62,6 @@ pub struct Web {
     pub provider: &'static str,
     /// `event.outcome`: `success` below status 400, else `failure` (access logs).
     pub outcome: Option<&'static str>,
-    /// `event.action` (WAF's terminating action, lower case: `allow`, `block`, …).
-    pub action: Option<String>,
     /// `http.request.id`.
     pub request_id: Option<String>,
     /// `http.response.body.bytes`.
@@ -69,8 +72,6 @@ pub struct Web {
     pub source_ip: Option<String>,
     /// `source.geo.country_iso_code`.
     pub country: Option<String>,
-    /// `user_agent.original`.
-    pub user_agent: Option<String>,
     /// `network.protocol` (`http`).
     pub protocol: Option<String>,
     /// `url.domain`.
@@ -294,6 +295,11 @@ enum Slot {
     Execution,
     Service,
     ColdStart,
+    EventAction,
+    /// `event.kind`: the shipper writes `event` for every log line; an application's own
+    /// `event` agrees and is dropped, anything else stays in `app`.
+    EventKind,
+    UserAgent,
     /// The app's own timestamp: CloudWatch's event timestamp is `@timestamp`, drop this one.
     Timestamp,
     /// The vocab API's domain object: merged into `app` rather than nested as `app.app`.
@@ -331,6 +337,9 @@ fn slot(key: &str) -> Option<Slot> {
         | "function_request_id" => Execution,
         "service.name" | "service" => Service,
         "faas.coldstart" | "cold_start" | "coldStart" => ColdStart,
+        "event.action" => EventAction,
+        "event.kind" => EventKind,
+        "user_agent.original" => UserAgent,
         "@timestamp" | "timestamp" | "time" | "ts" => Timestamp,
         "app" => App,
         _ => return None,
@@ -341,7 +350,17 @@ fn slot(key: &str) -> Option<Slot> {
 fn is_ecs_namespace(key: &str) -> bool {
     matches!(
         key,
-        "http" | "url" | "user" | "trace" | "span" | "error" | "log" | "faas" | "service" | "event"
+        "http"
+            | "url"
+            | "user"
+            | "trace"
+            | "span"
+            | "error"
+            | "log"
+            | "faas"
+            | "service"
+            | "event"
+            | "user_agent"
     )
 }
 
@@ -560,6 +579,9 @@ fn fill(s: Slot, key: &str, mut value: Value, p: &mut Parsed) -> bool {
             }
             None => false,
         },
+        Slot::EventAction => set_str(&mut p.event_action, &mut value),
+        Slot::EventKind => value.as_str() == Some("event"),
+        Slot::UserAgent => set_str(&mut p.user_agent, &mut value),
         Slot::Timestamp => true,
         Slot::App => match value {
             Value::Object(inner) => {

@@ -29,7 +29,23 @@ if command -v python3 >/dev/null 2>&1; then
     _dev_missing+=("python3 venv module: apt-get install python3-venv")
   fi
 fi
+_dev_need node "Node.js 20 or later: the web app's tests and the CloudFront functions' (nodejs.org, or Debian's nodejs where it is 20+)"
+if [ -z "${CHROMIUM_PATH:-}" ] || [ ! -x "${CHROMIUM_PATH:-}" ]; then
+  _dev_need chromium "the headless browser of the browser and screenshot tests (apt-get install chromium; nothing downloads a browser), or set CHROMIUM_PATH"
+fi
 _dev_need docker-compose "checks docker-compose.yml without a Docker engine (apt-get install --no-install-recommends docker-compose)"
+# The web app (scripts/test-web): Node.js + npm, Debian's Chromium, libfaketime.
+_dev_need npm "npm, with Node.js 20.19 or later (https://nodejs.org; Debian's nodejs package is too old)"
+if command -v node >/dev/null 2>&1; then
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+    _dev_missing+=("node >= 20.19: found $(node --version) (https://nodejs.org)")
+else
+  _dev_missing+=("node: Node.js 20.19 or later (https://nodejs.org)")
+fi
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] ||
+  _dev_missing+=("chromium: the browser tests' browser (apt-get install chromium), or set CHROMIUM_PATH; no test downloads one")
+compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || compgen -G '/usr/lib/faketime/libfaketime.so.1' >/dev/null ||
+  _dev_missing+=("libfaketime: moves vocab-local's clock in a browser test (apt-get install faketime)")
 if [ "${SKIP_TERRAFORM:-}" != 1 ]; then
   _dev_need terraform "Terraform 1.11 or later, for terraform fmt (https://developer.hashicorp.com/terraform/install; no Debian or PyPI package has it), or set SKIP_TERRAFORM=1 to skip that one check"
 fi

@@ -128,7 +128,7 @@ def test_emulators_stop_when_a_later_step_fails():
                          ids=lambda s: signal.Signals(s).name)
 def test_emulators_stop_when_the_test_run_is_killed(sig):
     # A CI runner's timeout, Ctrl-C, a closed terminal; SIGKILL runs no trap at all.
-    proc, pids = _start_emulators("sleep 600 & wait")
+    proc, pids = _start_emulators("while :; do sleep 1; done")
     proc.send_signal(sig)
     proc.wait(timeout=30)
     assert _wait_gone(pids) == [], f"emulators outlived a {signal.Signals(sig).name}"

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::decode::{self, LogEvent, LogsData};
-use crate::document::{self, BatchContext};
+use crate::document::{Counts, Transform};
 use crate::handler::{RawPayload, Shipper};
 use crate::metrics::Summary;
 use crate::request_builder;
@@ -32,8 +32,10 @@ pub struct Cli {
 pub enum Command {
     /// Print the exact `_bulk` NDJSON the Lambda would send for payload files. No network.
     ///
-    /// Input: Lambda payloads (`{"awslogs":{"data":…}}`), Kinesis events, the decoded inner
-    /// JSON (`{"messageType":…}`) or dead-letter records, one JSON object or JSONL of them.
+    /// Input: Lambda payloads (`{"awslogs":{"data":…}}`), Kinesis or Firehose events, the
+    /// decoded inner JSON (`{"messageType":…}`), dead-letter records or Firehose
+    /// processing-failed records, one JSON object or JSONL of them; or an S3 object a
+    /// Firehose stream delivered (gzip).
     Transform {
         /// Files to read; `-` or none = standard input.
         files: Vec<PathBuf>,
@@ -105,6 +107,8 @@ pub enum CliError {
     Delivery(String),
     #[error("setup: {0}")]
     Setup(String),
+    #[error(transparent)]
+    Routes(#[from] crate::route::RouteError),
 }
 
 /// One payload read from a file, with where it started.
@@ -194,8 +198,27 @@ impl Input {
 }
 
 /// The payloads of one input's bytes (one JSON object, or JSONL of them), read lazily, each
-/// with the line and column where its JSON value starts.
+/// with the line and column where its JSON value starts. A gzip or zlib file is one payload:
+/// an object a Firehose stream delivered to S3 (its records' gzipped envelopes back to back).
 fn payloads_in<'b>(
+    name: &'b str,
+    buf: &'b [u8],
+) -> Box<dyn Iterator<Item = Result<Positioned, CliError>> + 'b> {
+    if matches!(
+        decode::sniff(buf),
+        Some(decode::Compression::Gzip | decode::Compression::Zlib)
+    ) {
+        return Box::new(std::iter::once(Ok(Positioned {
+            file: name.to_owned(),
+            line: 1,
+            column: 1,
+            payload: RawPayload::Bytes(buf.to_vec()),
+        })));
+    }
+    Box::new(json_payloads_in(name, buf))
+}
+
+fn json_payloads_in<'b>(
     name: &'b str,
     buf: &'b [u8],
 ) -> impl Iterator<Item = Result<Positioned, CliError>> + 'b {
@@ -280,6 +303,39 @@ fn payloads_of(v: Value) -> Result<Vec<RawPayload>, String> {
             })
             .collect();
     }
+    // A Firehose transformation event (`records[].recordId/data`): each record, read as the
+    // Lambda reads it.
+    if let Some(records) = v.get("records").and_then(Value::as_array)
+        && let Some(arn) = v.get("deliveryStreamArn").and_then(Value::as_str)
+    {
+        return records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let data = r
+                    .get("data")
+                    .and_then(Value::as_str)
+                    .ok_or(format!("records[{i}].data is missing"))?;
+                let id = r
+                    .get("recordId")
+                    .and_then(Value::as_str)
+                    .ok_or(format!("records[{i}].recordId is missing"))?;
+                let at = r.get("approximateArrivalTimestamp").and_then(Value::as_f64);
+                Ok(RawPayload::Firehose {
+                    data: data.to_owned(),
+                    origin: crate::handler::firehose_origin(arn, id, at),
+                })
+            })
+            .collect();
+    }
+    // A record Firehose could not transform, as it writes them under `processing-failed/`
+    // in S3 (`rawData` is the record as it arrived, base64).
+    if let Some(raw) = v.get("rawData") {
+        return match raw.as_str() {
+            Some(s) => Ok(vec![RawPayload::Base64(s.to_owned())]),
+            None => Err("rawData is not a string".into()),
+        };
+    }
     if v.get("messageType").is_some() {
         return Ok(vec![RawPayload::Bytes(
             serde_json::to_vec(&v).unwrap_or_default(),
@@ -292,52 +348,100 @@ fn payloads_of(v: Value) -> Result<Vec<RawPayload>, String> {
             RawPayload::Base64(p.to_owned())
         }]);
     }
-    Err("not a CloudWatch Logs payload: expected awslogs.data, Records[].kinesis.data, messageType or deadletter.payload".into())
+    Err("not a CloudWatch Logs payload: expected awslogs.data, Records[].kinesis.data, records[].data (Firehose), rawData (Firehose processing-failed), messageType or deadletter.payload".into())
 }
 
 /// Inflates one payload, or says why not (with its position).
 fn inflate(p: &Positioned) -> Result<Vec<u8>, CliError> {
     let r = match &p.payload {
         RawPayload::Base64(s) => decode::inflate_base64(s),
+        // A Firehose record may be plain log lines: kept for `batches` to read as such.
+        RawPayload::Firehose { data, .. } => match decode::inflate_base64(data) {
+            Err(decode::DecodeError::UnknownCompression(_)) => {
+                base64::engine::general_purpose::STANDARD
+                    .decode(data.trim())
+                    .map_err(decode::DecodeError::Base64)
+            }
+            r => r,
+        },
         RawPayload::Bytes(b) => decode::inflate(b),
     };
     r.map_err(|e| p.error(e.to_string()))
 }
 
-/// `shipper transform`: payloads → the `_bulk` NDJSON, on `out`.
-pub fn transform(files: &[PathBuf], cfg: &Config, out: &mut dyn Write) -> Result<u64, CliError> {
+/// The envelopes in one inflated payload; a Firehose record holding none is its lines, as the
+/// Lambda reads it.
+fn batches<'j>(p: &Positioned, json: &'j [u8]) -> Result<Vec<LogsData<'j>>, CliError> {
+    decode::parse_logs_data_all(json).or_else(|e| match &p.payload {
+        RawPayload::Firehose { origin, .. } => decode::lines_batch(json, origin)
+            .map(|b| vec![b])
+            .ok_or_else(|| p.error(e.to_string())),
+        _ => Err(p.error(e.to_string())),
+    })
+}
+
+/// The routing rules, filters and redaction the settings ask for (rules from an SSM parameter
+/// are read here).
+pub async fn cli_transform(cfg: &Config) -> Result<Transform, CliError> {
+    let routes = crate::route::load(cfg).await?;
+    Ok(Transform::from_config(cfg, routes)?)
+}
+
+/// `shipper transform`: payloads → the `_bulk` NDJSON, on `out`, with the rules, filters and
+/// redaction of `tf` applied as the Lambda applies them.
+pub fn transform(
+    files: &[PathBuf],
+    cfg: &Config,
+    tf: &Transform,
+    out: &mut dyn Write,
+) -> Result<u64, CliError> {
     let naming = cfg.naming();
     let now_ms = chrono::Utc::now().timestamp_millis();
     let mut n = 0u64;
+    let mut counts = Counts::default();
     let mut buf = Vec::with_capacity(1 << 20);
     let io = |e| CliError::Io {
         file: "<stdout>".into(),
         source: e,
     };
+    let mut failed = None;
     for f in inputs(files) {
         let name = display_name(&f);
         let input = read_all(&f)?;
         for p in payloads_in(&name, &input) {
             let p = p?;
             let json = inflate(&p)?;
-            let data = decode::parse_logs_data(&json).map_err(|e| p.error(e.to_string()))?;
-            if data.is_control_message() {
-                continue;
-            }
-            let ctx = BatchContext::new(&data, &naming, cfg.aws_region.as_deref(), now_ms);
-            for ev in &data.log_events {
-                let doc = document::build(&ctx, &naming, ev);
-                request_builder::write_item(&mut buf, &doc);
-                n += 1;
-                if buf.len() > (1 << 20) {
-                    out.write_all(&buf).map_err(io)?;
-                    buf.clear();
+            let all = batches(&p, &json)?;
+            for data in all.iter().filter(|d| !d.is_control_message()) {
+                let c = tf.batch(
+                    data,
+                    &naming,
+                    cfg.aws_region.as_deref(),
+                    now_ms,
+                    |_, doc| {
+                        request_builder::write_item(&mut buf, &doc);
+                        n += 1;
+                        if buf.len() > (1 << 20) && failed.is_none() {
+                            failed = out.write_all(&buf).err();
+                            buf.clear();
+                        }
+                    },
+                );
+                counts.add(c);
+                if let Some(e) = failed.take() {
+                    return Err(io(e));
                 }
             }
         }
     }
     out.write_all(&buf).map_err(io)?;
     out.flush().map_err(io)?;
+    if counts != Counts::default() {
+        eprintln!(
+            "{} events dropped (routing rules, filters, START/END lines), {} redacted",
+            counts.dropped, counts.redacted
+        );
+    }
     Ok(n)
 }
 
@@ -353,7 +457,8 @@ pub async fn cli_shipper(
     let conn = crate::secrets::resolve(&cfg).await?;
     let client = service::build_client(&conn)?;
     let bulk = Arc::new(EsBulkClient::new(client.clone()));
-    let mut shipper = Shipper::from_config(&cfg, bulk, "shipper-cli".into());
+    let mut shipper =
+        Shipper::from_config(&cfg, bulk, "shipper-cli".into(), cli_transform(&cfg).await?);
     // No Lambda deadline here: retries get SHIPPER_MAX_RETRY_MS per batch.
     shipper.deadline_margin = Duration::ZERO;
     Ok((shipper, client))
@@ -429,7 +534,7 @@ pub async fn ship(
         for p in payloads_in(&display_name(&input.path), &bytes) {
             let p = p?;
             let json = inflate(&p)?;
-            decode::parse_logs_data(&json).map_err(|e| p.error(e.to_string()))?;
+            batches(&p, &json)?;
             total += 1;
         }
     }
@@ -617,11 +722,14 @@ pub async fn main(cli: Cli) -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Transform { files } => {
-            let stdout = std::io::stdout();
-            let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-            transform(&files, &cfg, &mut out).map(|_| ())
-        }
+        Command::Transform { files } => match cli_transform(&cfg).await {
+            Ok(tf) => {
+                let stdout = std::io::stdout();
+                let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+                transform(&files, &cfg, &tf, &mut out).map(|_| ())
+            }
+            Err(e) => Err(e),
+        },
         Command::Ship { url, files } => ship(&files, &cfg, url)
             .await
             .map(|s| print_summary(&s, started.elapsed().as_secs_f64())),
@@ -654,7 +762,7 @@ pub async fn main(cli: Cli) -> i32 {
         Err(e) => {
             eprintln!("shipper: {e}");
             match e {
-                CliError::Input { .. } | CliError::Config(_) => 2,
+                CliError::Input { .. } | CliError::Config(_) | CliError::Routes(_) => 2,
                 _ => 1,
             }
         }

@@ -87,6 +87,43 @@ pub struct Config {
     /// comma-separated, during a rotation. Instead of a CA file: the certificate is trusted
     /// when it is exactly this one, whatever signed it.
     pub elasticsearch_cert_fingerprint: Option<String>,
+
+    // ---- features: routing, filtering, redaction, Firehose (issue 11) -------------------------
+    /// `SHIPPER_ROUTES`: routing rules as JSON, an array of
+    /// `{"log_group": glob, "log_stream"?: glob, "dataset"?, "namespace"?, "index"?, "pipeline"?,
+    /// "fields"?: {..}, "tags"?: [..], "include"?: [regex], "exclude"?: [regex],
+    /// "drop_start_end"?: bool, "drop"?: bool, "name"?}`; the first match wins
+    /// (`crate::route`). At most one of this, the file and the SSM parameter.
+    pub shipper_routes: Option<String>,
+    /// `SHIPPER_ROUTES_FILE`: a file holding the same JSON, for long rule sets.
+    pub shipper_routes_file: Option<PathBuf>,
+    /// `SHIPPER_ROUTES_SSM_PARAMETER`: an SSM parameter (String or SecureString) holding the
+    /// same JSON, read once at start.
+    pub shipper_routes_ssm_parameter: Option<String>,
+    /// `SHIPPER_LOOP_GUARD`: never ship the shipper's own log group (default true).
+    pub shipper_loop_guard: Option<bool>,
+    /// `SHIPPER_DROP_START_END`: drop Lambda's `START` and `END` platform lines, keeping
+    /// `REPORT` (default false); a rule's `drop_start_end` overrides it.
+    pub shipper_drop_start_end: Option<bool>,
+    /// `SHIPPER_REDACT`: what to redact, comma-separated: `email`, `ip` (IPv4 and IPv6),
+    /// `keys` (mask values under `SHIPPER_REDACT_KEYS`). Default: nothing.
+    pub shipper_redact: Option<String>,
+    /// `SHIPPER_REDACT_KEYS`: key fragments masked with `keys`, comma-separated,
+    /// case-insensitive (default `password,authorization,token,secret,cookie`).
+    pub shipper_redact_keys: Option<String>,
+    /// `SHIPPER_REDACT_PATTERNS`: custom regular expressions to redact, a JSON array of
+    /// strings (Rust `regex` syntax).
+    pub shipper_redact_patterns: Option<String>,
+    /// `SHIPPER_FIREHOSE_RESULT`: what the Lambda answers Firehose for a record it delivered
+    /// itself: `ok` (default: the record unchanged, so the stream's destination keeps a raw copy
+    /// `shipper ship` can replay) or `dropped` (nothing goes to the destination).
+    pub shipper_firehose_result: Option<String>,
+    /// `AWS_LAMBDA_LOG_GROUP_NAME`: the function's own log group (Lambda sets it): what the
+    /// loop guard drops.
+    pub aws_lambda_log_group_name: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_NAME`: (Lambda sets it) `/aws/lambda/<name>` when the log group
+    /// name isn't set.
+    pub aws_lambda_function_name: Option<String>,
 }
 
 /// How requests are authenticated (`SHIPPER_AUTH`).
@@ -363,6 +400,9 @@ pub enum ConfigError {
         "no Elasticsearch to send to: set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID (or put `url` in the secret named by ELASTICSEARCH_SECRET_ARN / ELASTICSEARCH_SSM_PARAMETER)"
     )]
     NoTarget,
+    /// A routing rule that can't be used: the message names the setting and the rule.
+    #[error("{0}")]
+    Routes(String),
 }
 
 impl Config {
@@ -384,6 +424,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.validate_transport()?;
+        self.validate_features()?;
         if let Some(u) = &self.elasticsearch_url {
             let ok = (u.starts_with("http://") || u.starts_with("https://")) && u.len() > 8;
             if !ok {
@@ -690,7 +731,142 @@ fn lower_case_duplicates_dropped(
         .collect()
 }
 
-fn valid_name_part(s: &str) -> bool {
+// ---- features: routing, filtering, redaction, Firehose --------------------------------------
+
+/// What the Lambda answers Firehose for a record it delivered (`SHIPPER_FIREHOSE_RESULT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirehoseResult {
+    /// `Ok` with the record's data unchanged: the stream's destination keeps a raw copy.
+    Ok,
+    /// `Dropped`: nothing goes to the destination.
+    Dropped,
+}
+
+impl Config {
+    fn validate_features(&self) -> Result<(), ConfigError> {
+        let sources = [
+            self.shipper_routes.is_some(),
+            self.shipper_routes_file.is_some(),
+            self.shipper_routes_ssm_parameter.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() > 1 {
+            return Err(ConfigError::Invalid {
+                var: "SHIPPER_ROUTES",
+                why: "set one of SHIPPER_ROUTES, SHIPPER_ROUTES_FILE and SHIPPER_ROUTES_SSM_PARAMETER"
+                    .into(),
+            });
+        }
+        // The parameter is read (and checked) when the shipper starts: it needs AWS.
+        if let Some(json) = &self.shipper_routes {
+            crate::route::Routes::parse(json, "SHIPPER_ROUTES").map_err(route_error)?;
+        }
+        if let Some(path) = &self.shipper_routes_file {
+            let name = format!("SHIPPER_ROUTES_FILE ({})", path.display());
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+                var: "SHIPPER_ROUTES_FILE",
+                why: format!("{}: cannot read it: {e}", path.display()),
+            })?;
+            crate::route::Routes::parse(&text, &name).map_err(route_error)?;
+        }
+        self.redactor()?;
+        self.firehose_result()?;
+        Ok(())
+    }
+
+    /// Drop the shipper's own log group (`SHIPPER_LOOP_GUARD`, default on).
+    pub fn loop_guard(&self) -> bool {
+        self.shipper_loop_guard.unwrap_or(true)
+    }
+
+    /// The shipper's own log group, when running as a Lambda.
+    pub fn own_log_group(&self) -> Option<String> {
+        self.aws_lambda_log_group_name.clone().or_else(|| {
+            self.aws_lambda_function_name
+                .as_ref()
+                .map(|f| format!("/aws/lambda/{f}"))
+        })
+    }
+
+    pub fn drop_start_end(&self) -> bool {
+        self.shipper_drop_start_end.unwrap_or(false)
+    }
+
+    /// What `SHIPPER_REDACT`, `SHIPPER_REDACT_KEYS` and `SHIPPER_REDACT_PATTERNS` ask for.
+    pub fn redact_spec(&self) -> Result<crate::redact::Spec, ConfigError> {
+        let mut spec = crate::redact::Spec {
+            keys: crate::redact::DEFAULT_KEYS
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect(),
+            ..Default::default()
+        };
+        for item in self
+            .shipper_redact
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+        {
+            match item.trim() {
+                "" => {}
+                "email" => spec.email = true,
+                "ip" => spec.ip = true,
+                "keys" => spec.mask_keys = true,
+                other => {
+                    return Err(ConfigError::Invalid {
+                        var: "SHIPPER_REDACT",
+                        why: format!("`{other}` is none of `email`, `ip`, `keys`"),
+                    });
+                }
+            }
+        }
+        if let Some(keys) = &self.shipper_redact_keys {
+            spec.keys = keys
+                .split(',')
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty())
+                .collect();
+            if spec.keys.is_empty() {
+                return Err(ConfigError::Invalid {
+                    var: "SHIPPER_REDACT_KEYS",
+                    why: "no key names".into(),
+                });
+            }
+        }
+        if let Some(p) = &self.shipper_redact_patterns {
+            spec.patterns =
+                serde_json::from_str::<Vec<String>>(p).map_err(|e| ConfigError::Invalid {
+                    var: "SHIPPER_REDACT_PATTERNS",
+                    why: format!("a JSON array of regular expressions: {e}"),
+                })?;
+        }
+        Ok(spec)
+    }
+
+    /// The compiled redaction; `None` when nothing is redacted.
+    pub fn redactor(&self) -> Result<Option<crate::redact::Redactor>, ConfigError> {
+        crate::redact::Redactor::new(&self.redact_spec()?).map_err(|why| ConfigError::Invalid {
+            var: "SHIPPER_REDACT_PATTERNS",
+            why,
+        })
+    }
+
+    pub fn firehose_result(&self) -> Result<FirehoseResult, ConfigError> {
+        match self.shipper_firehose_result.as_deref() {
+            None | Some("ok") => Ok(FirehoseResult::Ok),
+            Some("dropped") => Ok(FirehoseResult::Dropped),
+            Some(other) => Err(ConfigError::Invalid {
+                var: "SHIPPER_FIREHOSE_RESULT",
+                why: format!("`{other}` is neither `ok` nor `dropped`"),
+            }),
+        }
+    }
+}
+
+fn route_error(e: crate::route::RouteError) -> ConfigError {
+    ConfigError::Routes(e.to_string())
+}
+
+pub(crate) fn valid_name_part(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 100
         && s.bytes()
@@ -800,5 +976,130 @@ mod tests {
             !s.contains("c2VjcmV0OmtleQ==") && !s.contains("hunter2"),
             "{s}"
         );
+    }
+}
+
+#[cfg(test)]
+mod feature_tests {
+    use super::*;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn features_are_off_unless_asked_for() {
+        let c = cfg(&[]).unwrap();
+        assert!(c.loop_guard());
+        assert!(!c.drop_start_end());
+        assert!(c.redactor().unwrap().is_none());
+        assert_eq!(c.firehose_result().unwrap(), FirehoseResult::Ok);
+        assert_eq!(c.own_log_group(), None);
+    }
+
+    #[test]
+    fn the_own_log_group_is_lambdas_setting_or_follows_the_function_name() {
+        let c = cfg(&[("AWS_LAMBDA_FUNCTION_NAME", "cloudwatch-shipper")]).unwrap();
+        assert_eq!(
+            c.own_log_group().as_deref(),
+            Some("/aws/lambda/cloudwatch-shipper")
+        );
+        let c = cfg(&[
+            ("AWS_LAMBDA_FUNCTION_NAME", "cloudwatch-shipper"),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/custom/shipper"),
+        ])
+        .unwrap();
+        assert_eq!(c.own_log_group().as_deref(), Some("/custom/shipper"));
+    }
+
+    #[test]
+    fn redaction_settings_are_read_and_checked_naming_the_variable() {
+        let c = cfg(&[
+            ("SHIPPER_REDACT", "email, keys"),
+            ("SHIPPER_REDACT_KEYS", "passwd,api_key"),
+            ("SHIPPER_REDACT_PATTERNS", r#"["\\bACCT-[0-9]{6}\\b"]"#),
+        ])
+        .unwrap();
+        let spec = c.redact_spec().unwrap();
+        assert!(spec.email && spec.mask_keys && !spec.ip);
+        assert_eq!(spec.keys, ["passwd", "api_key"]);
+        let r = c.redactor().unwrap().unwrap();
+        assert_eq!(
+            r.text("ACCT-123456 of a@b.io"),
+            "[REDACTED] of [REDACTED:email]"
+        );
+        for (vars, var) in [
+            (&[("SHIPPER_REDACT", "emails")][..], "SHIPPER_REDACT:"),
+            (
+                &[("SHIPPER_REDACT_PATTERNS", "[\"(\"]")][..],
+                "SHIPPER_REDACT_PATTERNS:",
+            ),
+            (
+                &[("SHIPPER_REDACT_PATTERNS", "ACCT")][..],
+                "SHIPPER_REDACT_PATTERNS:",
+            ),
+            (
+                &[("SHIPPER_REDACT_KEYS", " , ")][..],
+                "SHIPPER_REDACT_KEYS:",
+            ),
+            (
+                &[("SHIPPER_FIREHOSE_RESULT", "drop")][..],
+                "SHIPPER_FIREHOSE_RESULT:",
+            ),
+            (
+                &[("SHIPPER_DROP_START_END", "yes")][..],
+                "SHIPPER_DROP_START_END",
+            ),
+        ] {
+            let e = cfg(vars).unwrap_err().to_string();
+            assert!(e.starts_with(var), "{vars:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn routes_are_checked_at_start_from_the_variable_or_the_file() {
+        let e = cfg(&[("SHIPPER_ROUTES", r#"[{"log_group":"*","dataset":"Bad"}]"#)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("SHIPPER_ROUTES: rule 1: dataset `Bad`"),
+            "{e}"
+        );
+        let dir = std::env::temp_dir().join(format!("shipper-routes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("routes.json");
+        std::fs::write(
+            &file,
+            r#"[{"name":"waf","log_group":"aws-waf-logs-*","pipeline":""}]"#,
+        )
+        .unwrap();
+        let e = cfg(&[("SHIPPER_ROUTES_FILE", file.to_str().unwrap())])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("SHIPPER_ROUTES_FILE (") && e.contains(r#"rule 1 ("waf"): pipeline"#),
+            "{e}"
+        );
+        std::fs::write(
+            &file,
+            r#"[{"log_group":"aws-waf-logs-*","dataset":"aws.waf"}]"#,
+        )
+        .unwrap();
+        assert!(cfg(&[("SHIPPER_ROUTES_FILE", file.to_str().unwrap())]).is_ok());
+        let e = cfg(&[("SHIPPER_ROUTES_FILE", "/nonexistent/routes.json")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("SHIPPER_ROUTES_FILE: /nonexistent/routes.json: cannot read it"),
+            "{e}"
+        );
+        let e = cfg(&[
+            ("SHIPPER_ROUTES", "[]"),
+            ("SHIPPER_ROUTES_SSM_PARAMETER", "/shipper/routes"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("set one of"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -80,7 +80,7 @@ pub fn for_rejected(
                       "ingested": rfc3339_millis(now_ms), "original_timestamp": rfc3339_millis(event.timestamp)}),
         error: json!({"type": why.error_type, "message": why.reason}),
         aws: json!({"cloudwatch": {"log_group": data.log_group, "log_stream": data.log_stream, "event_id": event.id}}),
-        cloud: json!({"provider": "aws", "account": {"id": data.owner}}),
+        cloud: json!({"provider": "aws", "account": {"id": event.account().unwrap_or(&data.owner)}}),
         data_stream: data_stream(naming),
         deadletter,
     };
@@ -89,6 +89,7 @@ pub fn for_rejected(
         index: naming.target(Stream::DeadLetter, "", now_ms).into(),
         source: serde_json::to_vec(&dl).unwrap_or_default(),
         timestamp_ms: now_ms,
+        pipeline: None,
     }
 }
 
@@ -121,6 +122,7 @@ pub fn for_undecodable(
         index: naming.target(Stream::DeadLetter, "", now_ms).into(),
         source: serde_json::to_vec(&dl).unwrap_or_default(),
         timestamp_ms: now_ms,
+        pipeline: None,
     }
 }
 
@@ -176,6 +178,7 @@ mod tests {
             index: "logs-x-default".into(),
             source: vec![b'a'; doc_bytes],
             timestamp_ms: 1,
+            pipeline: None,
         };
         let why = Rejected {
             doc: 0,

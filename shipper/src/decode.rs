@@ -89,6 +89,33 @@ pub struct LogEvent<'a> {
     /// Present when the subscription filter pattern extracts fields; kept for replays.
     #[serde(rename = "extractedFields", skip_serializing_if = "Option::is_none")]
     pub extracted_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Where the event was logged, when the subscription emits the system fields (boxed:
+    /// most events have none, and a bigger event costs every event its copies).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Box<Source>>,
+}
+
+/// The `@aws.account` / `@aws.region` system fields of an event (`emitSystemFields` of
+/// PutSubscriptionFilter and account-level policies): centralized logs arrive in the receiving
+/// account's envelope, whose `owner` is not where they were logged.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Source {
+    /// `cloud.account.id` of this event instead of `owner`.
+    #[serde(rename = "@aws.account", skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// `cloud.region` of this event instead of the shipper's region.
+    #[serde(rename = "@aws.region", skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl LogEvent<'_> {
+    pub fn account(&self) -> Option<&str> {
+        self.source.as_ref().and_then(|s| s.account.as_deref())
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.source.as_ref().and_then(|s| s.region.as_deref())
+    }
 }
 
 impl<'a> LogEvent<'a> {
@@ -100,6 +127,7 @@ impl<'a> LogEvent<'a> {
             message: message.into(),
             message_json: None,
             extracted_fields: None,
+            source: None,
         }
     }
 }
@@ -111,6 +139,7 @@ impl PartialEq for LogEvent<'_> {
             && self.timestamp == o.timestamp
             && self.message == o.message
             && self.extracted_fields == o.extracted_fields
+            && self.source == o.source
     }
 }
 
@@ -137,6 +166,31 @@ fn string_or_integer<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error
     d.deserialize_any(V)
 }
 
+/// The source account and region of an event: its own `@aws.account` / `@aws.region` members,
+/// or the same names inside `extractedFields` (where consumers of centralized logs, e.g.
+/// Netflix Atlas's CloudWatch Logs endpoint, read them). Only non-empty strings count: an odd
+/// value there must not cost the batch.
+fn system_fields(
+    account: Option<serde_json::Value>,
+    region: Option<serde_json::Value>,
+    extracted: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Option<Box<Source>> {
+    if account.is_none() && region.is_none() && extracted.is_none() {
+        return None;
+    }
+    let pick = |own: Option<serde_json::Value>, key: &str| {
+        let text = |v: &serde_json::Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+        own.as_ref()
+            .and_then(text)
+            .or_else(|| extracted.and_then(|m| m.get(key)).and_then(text))
+    };
+    let source = Source {
+        account: pick(account, "@aws.account"),
+        region: pick(region, "@aws.region"),
+    };
+    (source.account.is_some() || source.region.is_some()).then(|| Box::new(source))
+}
+
 /// The same decoding done by serde's derive (and a second, independent unescaper): the
 /// reference the one-pass [`envelope`] reader is tested against.
 #[cfg(test)]
@@ -155,6 +209,10 @@ mod reference {
         message: &'a serde_json::value::RawValue,
         #[serde(rename = "extractedFields", default)]
         extracted_fields: Option<serde_json::Map<String, serde_json::Value>>,
+        #[serde(rename = "@aws.account", default)]
+        account: Option<serde_json::Value>,
+        #[serde(rename = "@aws.region", default)]
+        region: Option<serde_json::Value>,
     }
 
     impl<'de: 'a, 'a> Deserialize<'de> for LogEvent<'a> {
@@ -167,12 +225,14 @@ mod reference {
                 .and_then(|m| m.strip_suffix('"'))
                 .ok_or_else(|| de::Error::custom("an event's message must be a string"))?;
             let (message, exact) = unescape(json);
+            let source = super::system_fields(w.account, w.region, w.extracted_fields.as_ref());
             Ok(LogEvent {
                 id: w.id,
                 timestamp: w.timestamp,
                 message,
                 message_json: exact.then_some(json),
                 extracted_fields: w.extracted_fields,
+                source,
             })
         }
     }
@@ -255,6 +315,42 @@ mod reference {
     }
 }
 
+/// Where log lines that arrived without a CloudWatch envelope came from: a Firehose record
+/// from a source that writes to Firehose itself (AWS WAF to a stream named `aws-waf-logs-*`,
+/// API Gateway access logs to `amazon-apigateway-*`), or a stream that extracts messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinesOrigin {
+    /// The record id: the events' ids are `<id>-<line number>`, the same on every retry.
+    pub id: String,
+    /// When Firehose received the record (ms): the events' time.
+    pub timestamp_ms: i64,
+    /// Stands for the log group: the delivery stream's name.
+    pub log_group: String,
+    /// The delivery stream's account.
+    pub owner: String,
+}
+
+/// Log lines without an envelope → a batch with one event per non-empty line, borrowing
+/// them; `None` unless `text` is UTF-8 with at least one line.
+pub fn lines_batch<'a>(text: &'a [u8], origin: &LinesOrigin) -> Option<LogsData<'a>> {
+    let text = std::str::from_utf8(text).ok()?;
+    let log_events: Vec<LogEvent<'a>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(n, line)| LogEvent::new(format!("{}-{n}", origin.id), origin.timestamp_ms, line))
+        .collect();
+    (!log_events.is_empty()).then(|| LogsData {
+        message_type: "DATA_MESSAGE".into(),
+        owner: origin.owner.clone().into(),
+        log_group: origin.log_group.clone().into(),
+        log_stream: "firehose".into(),
+        subscription_filters: Vec::new(),
+        log_events,
+        policy_level: None,
+    })
+}
+
 /// Which compression a payload uses, from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -298,8 +394,15 @@ pub fn inflate(compressed: &[u8]) -> Result<Vec<u8>, DecodeError> {
                 .and_then(|b| b.try_into().ok())
                 .map(u32::from_le_bytes)
                 .unwrap_or(0) as u64;
+            // Every member: a Firehose S3 object is the records' gzip streams back to back.
             let reader = flate2::read::MultiGzDecoder::new(compressed);
-            read_limited(reader, hint, "gzip")
+            let out = read_limited(reader, hint, "gzip")?;
+            // A Firehose stream that gzips its S3 objects as well wraps those once more.
+            if sniff(&out) == Some(Compression::Gzip) {
+                let reader = flate2::read::MultiGzDecoder::new(&out[..]);
+                return read_limited(reader, out.len() as u64 * 8, "gzip");
+            }
+            Ok(out)
         }
         Compression::Zlib => {
             let reader = flate2::read::ZlibDecoder::new(compressed);
@@ -323,6 +426,12 @@ fn read_limited(reader: impl Read, hint: u64, kind: &'static str) -> Result<Vec<
 /// Inflated JSON bytes → [`LogsData`] borrowing from them.
 pub fn parse_logs_data(json: &[u8]) -> Result<LogsData<'_>, DecodeError> {
     envelope::logs_data(json)
+}
+
+/// Inflated JSON bytes with one or more envelopes back to back (a Firehose-delivered S3
+/// object holds every record of a buffer interval, concatenated) → each [`LogsData`].
+pub fn parse_logs_data_all(json: &[u8]) -> Result<Vec<LogsData<'_>>, DecodeError> {
+    envelope::logs_data_all(json)
 }
 
 #[cfg(test)]
@@ -567,6 +676,50 @@ mod tests {
                 }
                 format!("{w}{{{}}}{w}", fields.join(","))
             })
+    }
+
+    /// A Firehose S3 object: the records' envelopes back to back, no delimiter (or newlines,
+    /// when the stream decompresses and adds one).
+    #[test]
+    fn concatenated_envelopes_are_read_in_order_and_a_bad_one_is_named_by_position() {
+        let one = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"a","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"m1"}]}"#;
+        let two = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"b","logStream":"s","logEvents":[{"id":"2","timestamp":2,"message":"m2"}]}"#;
+        for joined in [format!("{one}{two}"), format!("{one}\n{two}\n")] {
+            let all = parse_logs_data_all(joined.as_bytes()).unwrap();
+            let groups: Vec<&str> = all.iter().map(|d| &*d.log_group).collect();
+            assert_eq!(groups, ["a", "b"]);
+        }
+        // One envelope reads the same either way; trailing garbage is still refused.
+        assert_eq!(parse_logs_data_all(one.as_bytes()).unwrap().len(), 1);
+        assert!(parse_logs_data(format!("{one}{two}").as_bytes()).is_err());
+        let err = parse_logs_data_all(format!("{one}\n{{\"logEvents\":[]}}").as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("missing field `messageType` at line 2"),
+            "{err}"
+        );
+        // Inflating a gzip of gzips (a stream that compresses its S3 objects) gets the JSON.
+        let object = [gzip(one.as_bytes()), gzip(two.as_bytes())].concat();
+        let json = inflate(&gzip(&object)).unwrap();
+        assert_eq!(parse_logs_data_all(&json).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn lines_without_an_envelope_become_one_event_per_line_with_stable_ids() {
+        let origin = LinesOrigin {
+            id: "rec-1".into(),
+            timestamp_ms: 5,
+            log_group: "aws-waf-logs-x".into(),
+            owner: "111122223333".into(),
+        };
+        let d = lines_batch(b"{\"a\":1}\n\n second line \r\n", &origin).unwrap();
+        assert_eq!(d.log_group, "aws-waf-logs-x");
+        let ids: Vec<&str> = d.log_events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["rec-1-0", "rec-1-1"]);
+        assert_eq!(d.log_events[1].message, " second line ");
+        assert!(lines_batch(b"\xff\xfe", &origin).is_none(), "not UTF-8");
+        assert!(lines_batch(b"\n  \n", &origin).is_none(), "no lines");
     }
 
     #[test]

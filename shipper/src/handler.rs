@@ -10,10 +10,11 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
+use crate::config::FirehoseResult;
 use crate::dead_letter;
-use crate::decode::{self, DecodeError, LogsData};
+use crate::decode::{self, DecodeError, LinesOrigin, LogsData};
 use crate::deliver::{self, DeliverOptions};
-use crate::document::{self, BatchContext, Document};
+use crate::document::{Document, Transform};
 use crate::metrics::{self, Summary};
 use crate::service::BulkClient;
 use crate::target::Naming;
@@ -25,16 +26,26 @@ pub enum RawPayload {
     Base64(String),
     /// Already-decoded bytes: a Kinesis record's data (gzip JSON), or plain inner JSON.
     Bytes(Vec<u8>),
+    /// A Firehose record's `data` (base64): a subscription payload, or else log lines
+    /// written to the stream directly, shipped as events of `origin`.
+    Firehose { data: String, origin: LinesOrigin },
 }
 
-/// The Lambda event: a subscription payload or a Kinesis batch. Deserialized once into
-/// whichever keys are present, without buffering the other shape.
+/// The Lambda event: a subscription payload, a Kinesis batch or a Firehose transformation.
+/// Deserialized once into whichever keys are present, without buffering the other shapes.
 #[derive(Debug, Deserialize)]
 pub struct Invocation {
     #[serde(default)]
     pub awslogs: Option<AwsLogs>,
     #[serde(rename = "Records", default)]
     pub records: Option<Vec<KinesisEventRecord>>,
+    /// Amazon Data Firehose's data-transformation event (`invocationId`, `deliveryStreamArn`,
+    /// `records[].recordId/data`:
+    /// https://docs.aws.amazon.com/firehose/latest/dev/data-transformation.html).
+    #[serde(rename = "records", default)]
+    pub firehose_records: Option<Vec<FirehoseRecord>>,
+    #[serde(rename = "deliveryStreamArn", default)]
+    pub delivery_stream_arn: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,11 +53,42 @@ pub struct AwsLogs {
     pub data: String,
 }
 
-/// The Lambda's answer: `{}` for a subscription, the partial-failure report for Kinesis.
+/// One record of a Firehose transformation event. From CloudWatch Logs, `data` is base64 of
+/// the gzipped subscription payload (the same bytes as `awslogs.data` decodes to), or of its
+/// JSON when the stream decompresses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FirehoseRecord {
+    #[serde(rename = "recordId")]
+    pub record_id: String,
+    pub data: String,
+    /// ms since the epoch.
+    #[serde(rename = "approximateArrivalTimestamp", default)]
+    pub approximate_arrival_timestamp: Option<f64>,
+}
+
+/// The answer Firehose requires: every record id back, with `Ok`, `Dropped` or
+/// `ProcessingFailed` and base64 `data`
+/// (https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-status-model.html).
+#[derive(Debug, Serialize, PartialEq)]
+pub struct FirehoseResponse {
+    pub records: Vec<FirehoseResponseRecord>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct FirehoseResponseRecord {
+    #[serde(rename = "recordId")]
+    pub record_id: String,
+    pub result: &'static str,
+    pub data: String,
+}
+
+/// The Lambda's answer: `{}` for a subscription, the partial-failure report for Kinesis, the
+/// per-record results for Firehose.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum Answer {
     Kinesis(KinesisEventResponse),
+    Firehose(FirehoseResponse),
     Done(Summary),
 }
 
@@ -58,6 +100,8 @@ impl Serialize for Summary {
             "already_present": self.stats.already_present,
             "retried": self.stats.retried,
             "dead_lettered": self.dead_lettered,
+            "dropped": self.dropped,
+            "redacted": self.redacted,
             "control_messages": self.control_messages,
         })
         .serialize(s)
@@ -77,7 +121,9 @@ pub enum ShipError {
     /// Retrying cannot help until someone changes something (credentials, a certificate).
     #[error("delivery stopped, retrying cannot help: {0}")]
     Fatal(String),
-    #[error("event is neither a CloudWatch Logs subscription payload nor a Kinesis batch")]
+    #[error(
+        "event is neither a CloudWatch Logs subscription payload, a Kinesis batch nor a Firehose transformation"
+    )]
     UnknownEvent,
 }
 
@@ -105,6 +151,10 @@ pub struct Shipper {
     pub function_name: String,
     /// Retries stop this long before the Lambda deadline, leaving time to answer.
     pub deadline_margin: std::time::Duration,
+    /// Routing rules, filters and redaction (all off by default).
+    pub transform: Transform,
+    /// What a Firehose transformation answers for the records it delivered.
+    pub firehose_result: FirehoseResult,
 }
 
 /// The outcome of shipping a set of payloads.
@@ -134,9 +184,10 @@ impl Outcome {
     }
 }
 
-/// A payload after decoding: its events (borrowing the inflated buffer) or why not.
+/// A payload after decoding: its envelopes (borrowing the inflated buffer; one, but a
+/// Firehose S3 object holds several back to back) or why not.
 enum Decoded<'a> {
-    Data(LogsData<'a>),
+    Data(Vec<LogsData<'a>>),
     Control,
     Bad { raw: Vec<u8>, reason: String },
 }
@@ -144,13 +195,18 @@ enum Decoded<'a> {
 /// A payload that failed to decode: the bytes as they arrived (for the dead letter) and why.
 type Undecodable = (Vec<u8>, DecodeError);
 
+/// A payload's inflated bytes, or why there are none.
+type Inflated = Result<Vec<u8>, Undecodable>;
+
 /// base64 → compressed bytes; an error keeps the original text for the dead letter.
 fn to_bytes(p: RawPayload) -> Result<Vec<u8>, Undecodable> {
     match p {
         RawPayload::Bytes(b) => Ok(b),
-        RawPayload::Base64(s) => base64::engine::general_purpose::STANDARD
-            .decode(s.trim())
-            .map_err(|e| (s.into_bytes(), DecodeError::Base64(e))),
+        RawPayload::Base64(s) | RawPayload::Firehose { data: s, .. } => {
+            base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .map_err(|e| (s.into_bytes(), DecodeError::Base64(e)))
+        }
     }
 }
 
@@ -164,46 +220,71 @@ impl Shipper {
     ) -> Outcome {
         let now_ms = chrono::Utc::now().timestamp_millis();
         // Stage 1: inflate every payload into an owned buffer.
-        let inflated: Vec<Result<Vec<u8>, Undecodable>> = payloads
+        let (inflated, origins): (Vec<Inflated>, Vec<Option<LinesOrigin>>) = payloads
             .into_iter()
             .map(|p| {
-                let bytes = to_bytes(p)?;
-                decode::inflate(&bytes).map_err(|e| (bytes, e))
+                let origin = match &p {
+                    RawPayload::Firehose { origin, .. } => Some(origin.clone()),
+                    _ => None,
+                };
+                let bytes =
+                    to_bytes(p).and_then(|bytes| decode::inflate(&bytes).map_err(|e| (bytes, e)));
+                (bytes, origin)
             })
-            .collect();
-        // Stage 2: parse, borrowing from the buffers.
+            .unzip();
+        // Stage 2: parse, borrowing from the buffers. A Firehose record that holds no
+        // envelope is log lines written to the stream directly.
         let decoded: Vec<Decoded<'_>> = inflated
             .iter()
-            .map(|r| match r {
-                Ok(json) => match decode::parse_logs_data(json) {
-                    Ok(d) if d.is_control_message() => Decoded::Control,
-                    Ok(d) => Decoded::Data(d),
-                    Err(e) => Decoded::Bad {
-                        raw: json.clone(),
-                        reason: e.to_string(),
+            .zip(&origins)
+            .map(|(r, origin)| {
+                let (bytes, reason) = match r {
+                    Ok(json) => match decode::parse_logs_data_all(json) {
+                        Ok(all) if all.iter().all(LogsData::is_control_message) => {
+                            return Decoded::Control;
+                        }
+                        Ok(mut all) => {
+                            all.retain(|d| !d.is_control_message());
+                            return Decoded::Data(all);
+                        }
+                        Err(e) => (json, e.to_string()),
                     },
-                },
-                Err((raw, e)) => Decoded::Bad {
-                    raw: raw.clone(),
-                    reason: e.to_string(),
-                },
+                    Err((raw, e)) => (raw, e.to_string()),
+                };
+                match origin.as_ref().and_then(|o| decode::lines_batch(bytes, o)) {
+                    Some(lines) => Decoded::Data(vec![lines]),
+                    None => Decoded::Bad {
+                        raw: bytes.clone(),
+                        reason,
+                    },
+                }
             })
             .collect();
 
         let mut out = Outcome::default();
         // Stage 3: documents, remembering where each came from.
         let mut docs: Vec<Document> = Vec::new();
-        let mut origin: Vec<(usize, usize)> = Vec::new();
+        // (payload, envelope in it, event in that)
+        let mut origin: Vec<(usize, usize, usize)> = Vec::new();
         for (pi, d) in decoded.iter().enumerate() {
             match d {
-                Decoded::Data(data) => {
-                    let ctx = BatchContext::new(data, &self.naming, self.region.as_deref(), now_ms);
-                    docs.reserve(data.log_events.len());
-                    for (ei, ev) in data.log_events.iter().enumerate() {
-                        docs.push(document::build(&ctx, &self.naming, ev));
-                        origin.push((pi, ei));
+                Decoded::Data(all) => {
+                    for (di, data) in all.iter().enumerate() {
+                        docs.reserve(data.log_events.len());
+                        let counts = self.transform.batch(
+                            data,
+                            &self.naming,
+                            self.region.as_deref(),
+                            now_ms,
+                            |ei, doc| {
+                                docs.push(doc);
+                                origin.push((pi, di, ei));
+                            },
+                        );
+                        out.summary.received += data.log_events.len() as u64;
+                        out.summary.dropped += counts.dropped;
+                        out.summary.redacted += counts.redacted;
                     }
-                    out.summary.received += data.log_events.len() as u64;
                 }
                 Decoded::Control => out.summary.control_messages += 1,
                 Decoded::Bad { .. } => out.summary.undecodable += 1,
@@ -225,8 +306,9 @@ impl Shipper {
         let mut dl_docs = Vec::new();
         let mut dl_origin = Vec::new();
         for r in &first.rejected {
-            let (pi, ei) = origin[r.doc];
-            if let Decoded::Data(data) = &decoded[pi] {
+            let (pi, di, ei) = origin[r.doc];
+            if let Decoded::Data(all) = &decoded[pi] {
+                let data = &all[di];
                 warn!(
                     aws.cloudwatch.log_group = %data.log_group,
                     event.id = %data.log_events[ei].id,
@@ -329,6 +411,36 @@ impl Shipper {
     }
 }
 
+/// Where a Firehose record's lines come from, when it holds no envelope: the stream's name
+/// (from `arn:aws:firehose:<region>:<account>:deliverystream/<name>`) stands for the log group.
+pub fn firehose_origin(arn: &str, record_id: &str, arrival_ms: Option<f64>) -> LinesOrigin {
+    LinesOrigin {
+        id: record_id.to_owned(),
+        timestamp_ms: arrival_ms.map_or(0, |t| t.round() as i64),
+        log_group: arn.rsplit('/').next().unwrap_or(arn).to_owned(),
+        owner: arn.split(':').nth(4).unwrap_or_default().to_owned(),
+    }
+}
+
+/// Every record back with `result` and its `data` unchanged: `Ok` puts it in the stream's
+/// destination as it arrived (a raw copy `shipper ship` can replay), `Dropped` keeps it out.
+pub fn firehose_response(records: Vec<FirehoseRecord>, result: FirehoseResult) -> FirehoseResponse {
+    let result = match result {
+        FirehoseResult::Ok => "Ok",
+        FirehoseResult::Dropped => "Dropped",
+    };
+    FirehoseResponse {
+        records: records
+            .into_iter()
+            .map(|r| FirehoseResponseRecord {
+                record_id: r.record_id,
+                result,
+                data: r.data,
+            })
+            .collect(),
+    }
+}
+
 /// 2020-01-01T00:00:00Z: any real Lambda deadline is later than this.
 const EPOCH_2020_MS: i64 = 1_577_836_800_000;
 
@@ -352,6 +464,7 @@ pub async fn handle(
         started + std::time::Duration::from_millis(left_ms).saturating_sub(shipper.deadline_margin);
     let execution = event.context.request_id.clone();
     let inv = event.payload;
+    let mut firehose = None;
     let (payloads, seqs) = if let Some(a) = inv.awslogs {
         (vec![RawPayload::Base64(a.data)], None)
     } else if let Some(records) = inv.records {
@@ -364,6 +477,20 @@ pub async fn handle(
             .map(|r| RawPayload::Bytes(r.kinesis.data.0))
             .collect();
         (p, Some(seqs))
+    } else if let (Some(records), Some(arn)) = (inv.firehose_records, inv.delivery_stream_arn) {
+        let p = records
+            .iter()
+            .map(|r| RawPayload::Firehose {
+                data: r.data.clone(),
+                origin: firehose_origin(
+                    &arn,
+                    &r.record_id,
+                    r.approximate_arrival_timestamp.or(Some(now_ms as f64)),
+                ),
+            })
+            .collect();
+        firehose = Some(records);
+        (p, None)
     } else {
         return Err(ShipError::UnknownEvent);
     };
@@ -384,6 +511,18 @@ pub async fn handle(
         bytes_sent = s.stats.bytes_sent, elapsed_ms = started.elapsed().as_millis() as u64,
         "invocation finished"
     );
+    if let Some(records) = firehose {
+        // Firehose: a record not delivered fails the invocation, so Firehose retries the
+        // batch (three times by default, then writes it under `processing-failed/` in S3,
+        // where `shipper ship` takes it back); fixed `_id`s make the retries safe. Delivered
+        // records (indexed, already present, dead-lettered, dropped by a rule) are answered
+        // as SHIPPER_FIREHOSE_RESULT says.
+        outcome.into_result()?;
+        return Ok(Answer::Firehose(firehose_response(
+            records,
+            shipper.firehose_result,
+        )));
+    }
     match seqs {
         // Kinesis: report the failed records; Lambda retries from the first of them.
         Some(seqs) if outcome.fatal.is_none() => {
@@ -400,11 +539,13 @@ pub async fn handle(
 }
 
 impl Shipper {
-    /// A shipper with the settings of `cfg`, sending through `client`.
+    /// A shipper with the settings of `cfg`, sending through `client`, with `transform`
+    /// ([`Transform::from_config`]: its rules may come from SSM, read before this).
     pub fn from_config(
         cfg: &crate::config::Config,
         client: Arc<dyn BulkClient>,
         function_name: String,
+        transform: Transform,
     ) -> Self {
         Shipper {
             client,
@@ -419,6 +560,9 @@ impl Shipper {
             health_docs: cfg.health_docs(),
             function_name,
             deadline_margin: cfg.deadline_margin(),
+            transform,
+            // Checked when the settings were read.
+            firehose_result: cfg.firehose_result().unwrap_or(FirehoseResult::Ok),
         }
     }
 }

@@ -43,10 +43,13 @@ async fn lambda_main() -> anyhow::Result<()> {
     let cfg = Config::from_env()?;
     let conn = shipper::secrets::resolve(&cfg).await?;
     let client = service::build_client(&conn)?;
+    let routes = shipper::route::load(&cfg).await?;
+    let transform = shipper::document::Transform::from_config(&cfg, routes)?;
     let shipper = Arc::new(Shipper::from_config(
         &cfg,
         Arc::new(EsBulkClient::new(client)),
         function_name,
+        transform,
     ));
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Invocation>| {
         let shipper = shipper.clone();

@@ -18,6 +18,10 @@ pub struct Summary {
     pub dead_lettered: u64,
     pub undecodable: u64,
     pub control_messages: u64,
+    /// Events not shipped by choice: routing `drop`, the loop guard, filters, START/END lines.
+    pub dropped: u64,
+    /// Events shipped with something redacted.
+    pub redacted: u64,
     pub stats: Stats,
 }
 
@@ -38,6 +42,8 @@ pub fn emf_line(s: &Summary, function_name: &str, now_ms: i64) -> String {
                     metric("EventsDeadLettered", "Count"),
                     metric("BytesSent", "Bytes"),
                     metric("BulkLatencyMs", "Milliseconds"),
+                    metric("EventsDropped", "Count"),
+                    metric("EventsRedacted", "Count"),
                 ]
             }]
         },
@@ -49,6 +55,8 @@ pub fn emf_line(s: &Summary, function_name: &str, now_ms: i64) -> String {
         "EventsDeadLettered": s.dead_lettered,
         "BytesSent": s.stats.bytes_sent,
         "BulkLatencyMs": s.stats.bulk_latency.as_secs_f64() * 1000.0,
+        "EventsDropped": s.dropped,
+        "EventsRedacted": s.redacted,
     })
     .to_string()
 }
@@ -77,6 +85,8 @@ pub fn health_doc(
                 "already_present": s.stats.already_present,
                 "retried": s.stats.retried,
                 "dead_lettered": s.dead_lettered,
+                "dropped": s.dropped,
+                "redacted": s.redacted,
             },
             "bytes_sent": s.stats.bytes_sent,
             "bulk_latency_ms": s.stats.bulk_latency.as_secs_f64() * 1000.0,
@@ -97,6 +107,7 @@ pub fn health_doc(
         index: naming.target(Stream::Health, "", now_ms).into(),
         source: v.to_string().into_bytes(),
         timestamp_ms: now_ms,
+        pipeline: None,
     }
 }
 
@@ -110,6 +121,8 @@ mod tests {
         let s = Summary {
             received: 10,
             dead_lettered: 1,
+            dropped: 4,
+            redacted: 2,
             stats: Stats {
                 indexed: 8,
                 already_present: 1,
@@ -129,6 +142,22 @@ mod tests {
         assert_eq!(v["EventsIndexed"], 8);
         assert_eq!(v["EventsDeadLettered"], 1);
         assert_eq!(v["BulkLatencyMs"], 12.0);
+        assert_eq!(v["EventsDropped"], 4);
+        assert_eq!(v["EventsRedacted"], 2);
         assert_eq!(v["FunctionName"], "shipper");
+    }
+
+    #[test]
+    fn the_health_document_counts_dropped_and_redacted_events() {
+        let s = Summary {
+            received: 10,
+            dropped: 3,
+            redacted: 2,
+            ..Summary::default()
+        };
+        let d = health_doc(&s, "req-1", None, &Naming::default(), 0);
+        let v: Value = serde_json::from_slice(&d.source).unwrap();
+        assert_eq!(v["shipper"]["events"]["dropped"], 3);
+        assert_eq!(v["shipper"]["events"]["redacted"], 2);
     }
 }

@@ -22,8 +22,11 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::config::Config;
-use crate::model::{Direction, Page, Profile, Question, Quiz, QuizMode, Word, WordList, WordPatch};
-use crate::store::{AddWords, Store, StoreError, Submit};
+use crate::model::{
+    Direction, ListPatch, NotebookSummary, Page, Profile, Question, Quiz, QuizMode, Word, WordList,
+    WordPatch,
+};
+use crate::store::{AddWords, Store, StoreError, Submit, WordFilter};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -31,8 +34,8 @@ type Item = HashMap<String, AttributeValue>;
 const TRANSACTION_MAX: usize = 100;
 /// Most requests in one BatchWriteItem.
 const BATCH_MAX: usize = 25;
-/// Retries of an optimistic (read, then conditional write) update.
-const OPTIMISTIC_RETRIES: usize = 5;
+/// Items a Query evaluates per page when paging through a list's words.
+const QUERY_PAGE: i32 = 200;
 
 pub struct DynamoStore {
     client: Client,
@@ -94,7 +97,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             attr("sk")?,
         ))
     })()
-    .map_err(|e| backend("CreateTable", e))?;
+    .map_err(|e| build_err("CreateTable", e))?;
     let result = client
         .create_table()
         .table_name(table)
@@ -131,6 +134,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
     }
     Err(StoreError::Backend {
         op: "DescribeTable",
+        code: "NotActive".into(),
         message: format!("table {table} did not become active"),
     })
 }
@@ -190,6 +194,55 @@ impl DynamoStore {
         }
     }
 
+    /// Deletes words a failed bulk add had already stored (uncounting them, as a word delete
+    /// does). Best effort: a word that can't be taken back is logged.
+    async fn take_back(&self, user: &str, list_id: &str, words: &[&Word]) {
+        for w in words {
+            let mut result = self.delete_word(user, list_id, &w.id).await;
+            for attempt in 1..4 {
+                if result.is_ok() {
+                    break;
+                }
+                backoff(attempt).await;
+                result = self.delete_word(user, list_id, &w.id).await;
+            }
+            if let Err(e) = result {
+                tracing::event!(
+                    target: "vocab_api::store",
+                    tracing::Level::ERROR,
+                    { log_schema::field::ERROR_TYPE } = "store_rollback",
+                    { log_schema::field::ERROR_MESSAGE } = e.to_string().as_str(),
+                    "could not take back word {} of a failed bulk add to list {list_id}",
+                    w.id
+                );
+            }
+        }
+    }
+
+    /// The rest of a list delete once its tombstone is set: its words, then the list item.
+    async fn finish_delete(&self, user: &str, list_id: &str) -> Result<(), StoreError> {
+        let words = self.query_all(user, &word_prefix(list_id)).await?;
+        let keys = words
+            .into_iter()
+            .filter_map(|mut i| {
+                Some(HashMap::from([
+                    ("pk".to_owned(), i.remove("pk")?),
+                    ("sk".to_owned(), i.remove("sk")?),
+                ]))
+            })
+            .collect();
+        self.batch_delete(keys).await?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", pk(user))
+            .key("sk", s(list_sk(list_id)))
+            .send()
+            .await
+            .map_err(|e| backend("DeleteItem", e))?;
+        Ok(())
+    }
+
     async fn batch_delete(&self, keys: Vec<Item>) -> Result<(), StoreError> {
         for chunk in keys.chunks(BATCH_MAX) {
             let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
@@ -197,7 +250,7 @@ impl DynamoStore {
                 let delete = DeleteRequest::builder()
                     .set_key(Some(key.clone()))
                     .build()
-                    .map_err(|e| backend("BatchWriteItem", e))?;
+                    .map_err(|e| build_err("BatchWriteItem", e))?;
                 requests.push(WriteRequest::builder().delete_request(delete).build());
             }
             let mut attempt = 0u32;
@@ -246,6 +299,7 @@ impl Store for DynamoStore {
     async fn get_list(&self, user: &str, list_id: &str) -> Result<Option<WordList>, StoreError> {
         self.get(user, list_sk(list_id))
             .await?
+            .filter(|i| !i.contains_key("deleting"))
             .map(|i| list_from(&i))
             .transpose()
     }
@@ -279,6 +333,7 @@ impl Store for DynamoStore {
             .items
             .unwrap_or_default()
             .iter()
+            .filter(|i| !i.contains_key("deleting"))
             .map(list_from)
             .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = match out.last_evaluated_key {
@@ -288,23 +343,33 @@ impl Store for DynamoStore {
         Ok(Page { items, next_cursor })
     }
 
-    async fn rename_list(
+    async fn update_list(
         &self,
         user: &str,
         list_id: &str,
-        name: &str,
+        patch: &ListPatch,
     ) -> Result<Option<WordList>, StoreError> {
-        let out = self
+        let mut sets = vec!["updated_at = :now"];
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", pk(user))
             .key("sk", s(list_sk(list_id)))
-            .update_expression("SET #name = :name, updated_at = :now")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#name", "name")
-            .expression_attribute_values(":name", s(name))
-            .expression_attribute_values(":now", s(crate::model::now()))
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deleting)")
+            .expression_attribute_values(":now", s(crate::model::now()));
+        if let Some(name) = &patch.name {
+            sets.push("#name = :name");
+            update = update
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name));
+        }
+        if let Some(favorite) = patch.favorite {
+            sets.push("favorite = :fav");
+            update = update.expression_attribute_values(":fav", AttributeValue::Bool(favorite));
+        }
+        let out = update
+            .update_expression(format!("SET {}", sets.join(", ")))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
@@ -316,34 +381,38 @@ impl Store for DynamoStore {
     }
 
     async fn delete_list(&self, user: &str, list_id: &str) -> Result<bool, StoreError> {
-        if self.get(user, list_sk(list_id)).await?.is_none() {
-            return Ok(false);
-        }
-        // Words first: a list that is still visible may lose words, but no word outlives it.
-        let words = self.query_all(user, &word_prefix(list_id)).await?;
-        let keys = words
-            .into_iter()
-            .filter_map(|mut i| {
-                Some(HashMap::from([
-                    ("pk".to_owned(), i.remove("pk")?),
-                    ("sk".to_owned(), i.remove("sk")?),
-                ]))
-            })
-            .collect();
-        self.batch_delete(keys).await?;
-        let out = self
+        // First a tombstone on the list item: every add of words is a transaction whose
+        // condition is that the list exists without one, so from here on no word can be
+        // added; the words already there are then all seen by the (consistent) query.
+        let marked = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key("pk", pk(user))
             .key("sk", s(list_sk(list_id)))
+            .update_expression("SET deleting = if_not_exists(deleting, :now)")
             .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", s(crate::model::now()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
+        match marked {
+            // Already being deleted by another request: that one answers 204, this one 404.
+            Ok(out)
+                if out
+                    .attributes
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key("deleting")) =>
+            {
+                self.finish_delete(user, list_id).await?;
+                Ok(false)
+            }
+            Ok(_) => {
+                self.finish_delete(user, list_id).await?;
+                Ok(true)
+            }
             Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(backend("DeleteItem", e)),
+            Err(e) => Err(backend("UpdateItem", e)),
         }
     }
 
@@ -363,50 +432,78 @@ impl Store for DynamoStore {
                 current: list.word_count,
             });
         }
-        // Each transaction: the list's counter (conditional on the list existing and staying
-        // within its size) plus up to 99 new words, all or nothing.
+        // Each transaction: the list's counter (conditional on the list existing, not being
+        // deleted, and staying within its size) plus up to 99 new words, all or nothing.
+        // DynamoDB allows 100 items per transaction, so a larger add is several; if one of
+        // them fails, the ones before it are taken back, so the add is all or nothing.
+        let mut added: Vec<&Word> = Vec::new();
         for chunk in words.chunks(TRANSACTION_MAX - 1) {
             let n = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
-            let counter = Update::builder()
-                .table_name(&self.table)
-                .key("pk", pk(user))
-                .key("sk", s(list_sk(list_id)))
-                .update_expression("ADD word_count :n SET updated_at = :now")
-                .condition_expression("attribute_exists(pk) AND word_count <= :room")
-                .expression_attribute_values(":n", num(n))
-                .expression_attribute_values(":room", num(max_words - n))
-                .expression_attribute_values(":now", s(crate::model::now()))
-                .build()
-                .map_err(|e| backend("TransactWriteItems", e))?;
-            let mut items = vec![TransactWriteItem::builder().update(counter).build()];
-            for word in chunk {
-                let mut item = word_item(word);
-                item.insert("pk".into(), pk(user));
-                let put = Put::builder()
+            let mut attempt = 0;
+            let failure = loop {
+                attempt += 1;
+                let counter = Update::builder()
                     .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk)")
+                    .key("pk", pk(user))
+                    .key("sk", s(list_sk(list_id)))
+                    .update_expression("ADD word_count :n SET updated_at = :now")
+                    .condition_expression(
+                        "attribute_exists(pk) AND attribute_not_exists(deleting) AND word_count <= :room",
+                    )
+                    .expression_attribute_values(":n", num(n))
+                    .expression_attribute_values(":room", num(max_words - n))
+                    .expression_attribute_values(":now", s(crate::model::now()))
                     .build()
-                    .map_err(|e| backend("TransactWriteItems", e))?;
-                items.push(TransactWriteItem::builder().put(put).build());
-            }
-            let out = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            match out {
-                Ok(_) => {}
-                Err(e) if is_transaction_canceled(&e) => {
-                    return Ok(match self.get_list(user, list_id).await? {
-                        None => AddWords::NoSuchList,
-                        Some(l) => AddWords::Full {
-                            current: l.word_count,
-                        },
-                    });
+                    .map_err(|e| build_err("TransactWriteItems", e))?;
+                let mut items = vec![TransactWriteItem::builder().update(counter).build()];
+                for word in chunk {
+                    let mut item = word_item(word);
+                    item.insert("pk".into(), pk(user));
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(|e| build_err("TransactWriteItems", e))?;
+                    items.push(TransactWriteItem::builder().put(put).build());
                 }
-                Err(e) => return Err(backend("TransactWriteItems", e)),
+                let out = self
+                    .client
+                    .transact_write_items()
+                    .set_transact_items(Some(items))
+                    .send()
+                    .await;
+                match out {
+                    Ok(_) => break None,
+                    Err(e) => match cancelled(&e) {
+                        Some(Cancelled::Conflict) if attempt < CONTENDED_ATTEMPTS => {
+                            backoff(attempt).await;
+                        }
+                        Some(Cancelled::Conflict) => {
+                            break Some(Err(StoreError::Contention("add words")));
+                        }
+                        Some(Cancelled::Throttled) => {
+                            break Some(Err(StoreError::Throttled("TransactWriteItems")));
+                        }
+                        Some(Cancelled::Condition(failed)) if failed.contains(&0) => {
+                            // The list's own condition: gone (or being deleted), or full.
+                            break Some(Ok(match self.get_list(user, list_id).await? {
+                                None => AddWords::NoSuchList,
+                                Some(l) => AddWords::Full {
+                                    current: l.word_count,
+                                },
+                            }));
+                        }
+                        _ => break Some(Err(backend("TransactWriteItems", e))),
+                    },
+                }
+            };
+            match failure {
+                None => added.extend(chunk),
+                Some(outcome) => {
+                    self.take_back(user, list_id, &added).await;
+                    return outcome;
+                }
             }
         }
         Ok(AddWords::Added)
@@ -420,6 +517,150 @@ impl Store for DynamoStore {
             .collect()
     }
 
+    async fn words_page(
+        &self,
+        user: &str,
+        list_id: &str,
+        filter: &WordFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Page<Word>, StoreError> {
+        // Query pages of the list's words from the cursor on (`Limit` bounds what each page
+        // reads), the flags and counters filtered by DynamoDB, the search here; one matching
+        // word past `limit` tells whether there is a next page.
+        let want = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut items: Vec<Word> = Vec::new();
+        let mut start = after.map(|id| word_key(user, list_id, id));
+        let mut more = false;
+        'pages: loop {
+            let mut conds: Vec<&str> = Vec::new();
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", pk(user))
+                .expression_attribute_values(":prefix", s(word_prefix(list_id)))
+                .limit(QUERY_PAGE)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take());
+            if let Some(l) = filter.learned {
+                conds.push("learned = :learned");
+                query = query.expression_attribute_values(":learned", AttributeValue::Bool(l));
+            }
+            if let Some(m) = filter.min_wrong {
+                conds.push("wrong_count >= :min_wrong");
+                query = query.expression_attribute_values(":min_wrong", num(m));
+            }
+            if let Some(nb) = filter.in_notebook {
+                conds.push(notebook_cond(nb).0);
+                query = query.expression_attribute_values(":was_nb", AttributeValue::Bool(nb));
+            }
+            if !conds.is_empty() {
+                query = query.filter_expression(conds.join(" AND "));
+            }
+            let out = query.send().await.map_err(|e| backend("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                let word = word_from(&item)?;
+                if !filter.matches(&word, crate::quiz::normalize) {
+                    continue;
+                }
+                if items.len() == want {
+                    more = true;
+                    break 'pages;
+                }
+                items.push(word);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        let next_cursor = if more {
+            items.last().map(|w| w.id.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn set_in_notebook(
+        &self,
+        user: &str,
+        list_id: &str,
+        word_id: &str,
+        in_notebook: bool,
+    ) -> Result<Option<Word>, StoreError> {
+        for attempt in 1..=CONTENDED_ATTEMPTS {
+            let Some(item) = self.get(user, word_sk(list_id, word_id)).await? else {
+                return Ok(None);
+            };
+            let mut word = word_from(&item)?;
+            if word.in_notebook == in_notebook {
+                return Ok(Some(word));
+            }
+            word.in_notebook = in_notebook;
+            // The flag flips only from the value read, so the list's counter moves once.
+            let (cond, was) = notebook_cond(!in_notebook);
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", pk(user))
+                .key("sk", s(word_sk(list_id, word_id)))
+                .update_expression("SET in_notebook = :nb")
+                .condition_expression(format!("attribute_exists(pk) AND {cond}"))
+                .expression_attribute_values(":nb", AttributeValue::Bool(in_notebook))
+                .expression_attribute_values(":was_nb", AttributeValue::Bool(was))
+                .build()
+                .map_err(|e| build_err("TransactWriteItems", e))?;
+            let counter = Update::builder()
+                .table_name(&self.table)
+                .key("pk", pk(user))
+                .key("sk", s(list_sk(list_id)))
+                .update_expression("ADD notebook_count :d")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":d", num(if in_notebook { 1 } else { -1 }))
+                .build()
+                .map_err(|e| build_err("TransactWriteItems", e))?;
+            match self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(update).build())
+                .transact_items(TransactWriteItem::builder().update(counter).build())
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(Some(word)),
+                Err(e) => match cancelled(&e) {
+                    // Lost to a concurrent change (our condition on the value we read, or a
+                    // transaction conflict): read again after a jittered wait.
+                    Some(Cancelled::Condition(_) | Cancelled::Conflict) => backoff(attempt).await,
+                    Some(Cancelled::Throttled) => {
+                        return Err(StoreError::Throttled("TransactWriteItems"));
+                    }
+                    _ => return Err(backend("TransactWriteItems", e)),
+                },
+            }
+        }
+        Err(StoreError::Contention("notebook"))
+    }
+
+    async fn notebooks(&self, user: &str) -> Result<Vec<NotebookSummary>, StoreError> {
+        let mut found = Vec::new();
+        for item in self.query_all(user, "LIST#").await? {
+            if item.contains_key("deleting") {
+                continue;
+            }
+            let list = list_from(&item)?;
+            if list.notebook_count > 0 {
+                found.push(NotebookSummary {
+                    count: list.notebook_count,
+                    list,
+                });
+            }
+        }
+        Ok(found)
+    }
+
     async fn update_word(
         &self,
         user: &str,
@@ -427,7 +668,7 @@ impl Store for DynamoStore {
         word_id: &str,
         patch: &WordPatch,
     ) -> Result<Option<Word>, StoreError> {
-        for _ in 0..OPTIMISTIC_RETRIES {
+        for attempt in 1..=CONTENDED_ATTEMPTS {
             let Some(item) = self.get(user, word_sk(list_id, word_id)).await? else {
                 return Ok(None);
             };
@@ -438,6 +679,9 @@ impl Store for DynamoStore {
             }
             if let Some(m) = &patch.meaning {
                 word.meaning.clone_from(m);
+            }
+            if let Some(m) = &patch.memo {
+                word.memo.clone_from(m);
             }
             if let Some(l) = patch.learned {
                 word.learned = l;
@@ -450,16 +694,18 @@ impl Store for DynamoStore {
                 .key("pk", pk(user))
                 .key("sk", s(word_sk(list_id, word_id)))
                 .update_expression(
-                    "SET word = :word, meaning = :meaning, learned = :learned, updated_at = :now",
+                    "SET word = :word, meaning = :meaning, memo = :memo, learned = :learned, \
+                     updated_at = :now",
                 )
                 .condition_expression("attribute_exists(pk) AND learned = :was")
                 .expression_attribute_values(":word", s(&word.word))
                 .expression_attribute_values(":meaning", s(&word.meaning))
+                .expression_attribute_values(":memo", s(&word.memo))
                 .expression_attribute_values(":learned", AttributeValue::Bool(word.learned))
                 .expression_attribute_values(":was", AttributeValue::Bool(was_learned))
                 .expression_attribute_values(":now", s(&word.updated_at))
                 .build()
-                .map_err(|e| backend("TransactWriteItems", e))?;
+                .map_err(|e| build_err("TransactWriteItems", e))?;
             let mut items = vec![TransactWriteItem::builder().update(update).build()];
             if word.learned != was_learned {
                 let delta = if word.learned { 1 } else { -1 };
@@ -471,7 +717,7 @@ impl Store for DynamoStore {
                     .condition_expression("attribute_exists(pk)")
                     .expression_attribute_values(":d", num(delta))
                     .build()
-                    .map_err(|e| backend("TransactWriteItems", e))?;
+                    .map_err(|e| build_err("TransactWriteItems", e))?;
                 items.push(TransactWriteItem::builder().update(counter).build());
             }
             match self
@@ -482,8 +728,15 @@ impl Store for DynamoStore {
                 .await
             {
                 Ok(_) => return Ok(Some(word)),
-                Err(e) if is_transaction_canceled(&e) => continue,
-                Err(e) => return Err(backend("TransactWriteItems", e)),
+                Err(e) => match cancelled(&e) {
+                    // Lost to a concurrent change (our condition on the value we read, or a
+                    // transaction conflict): read again after a jittered wait.
+                    Some(Cancelled::Condition(_) | Cancelled::Conflict) => backoff(attempt).await,
+                    Some(Cancelled::Throttled) => {
+                        return Err(StoreError::Throttled("TransactWriteItems"));
+                    }
+                    _ => return Err(backend("TransactWriteItems", e)),
+                },
             }
         }
         Err(StoreError::Contention("update word"))
@@ -495,29 +748,37 @@ impl Store for DynamoStore {
         list_id: &str,
         word_id: &str,
     ) -> Result<bool, StoreError> {
-        for _ in 0..OPTIMISTIC_RETRIES {
+        for attempt in 1..=CONTENDED_ATTEMPTS {
             let Some(item) = self.get(user, word_sk(list_id, word_id)).await? else {
                 return Ok(false);
             };
-            let learned = word_from(&item)?.learned;
+            let word = word_from(&item)?;
+            let (learned, in_notebook) = (word.learned, word.in_notebook);
             let delete = Delete::builder()
                 .table_name(&self.table)
                 .key("pk", pk(user))
                 .key("sk", s(word_sk(list_id, word_id)))
-                .condition_expression("attribute_exists(pk) AND learned = :was")
+                .condition_expression(format!(
+                    "attribute_exists(pk) AND learned = :was AND {}",
+                    notebook_cond(in_notebook).0
+                ))
                 .expression_attribute_values(":was", AttributeValue::Bool(learned))
+                .expression_attribute_values(":was_nb", AttributeValue::Bool(in_notebook))
                 .build()
-                .map_err(|e| backend("TransactWriteItems", e))?;
+                .map_err(|e| build_err("TransactWriteItems", e))?;
             let counter = Update::builder()
                 .table_name(&self.table)
                 .key("pk", pk(user))
                 .key("sk", s(list_sk(list_id)))
-                .update_expression("ADD word_count :minus_one, learned_count :l")
+                .update_expression(
+                    "ADD word_count :minus_one, learned_count :l, notebook_count :nb",
+                )
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_values(":minus_one", num(-1))
                 .expression_attribute_values(":l", num(if learned { -1 } else { 0 }))
+                .expression_attribute_values(":nb", num(if in_notebook { -1 } else { 0 }))
                 .build()
-                .map_err(|e| backend("TransactWriteItems", e))?;
+                .map_err(|e| build_err("TransactWriteItems", e))?;
             match self
                 .client
                 .transact_write_items()
@@ -527,8 +788,15 @@ impl Store for DynamoStore {
                 .await
             {
                 Ok(_) => return Ok(true),
-                Err(e) if is_transaction_canceled(&e) => continue,
-                Err(e) => return Err(backend("TransactWriteItems", e)),
+                Err(e) => match cancelled(&e) {
+                    // Lost to a concurrent change (our condition on the value we read, or a
+                    // transaction conflict): read again after a jittered wait.
+                    Some(Cancelled::Condition(_) | Cancelled::Conflict) => backoff(attempt).await,
+                    Some(Cancelled::Throttled) => {
+                        return Err(StoreError::Throttled("TransactWriteItems"));
+                    }
+                    _ => return Err(backend("TransactWriteItems", e)),
+                },
             }
         }
         Err(StoreError::Contention("delete word"))
@@ -630,8 +898,12 @@ impl Store for DynamoStore {
                 .await;
             match out {
                 Ok(_) => {}
-                Err(e) if is_condition_failed(&e) => {}
+                Err(e) if is_condition_failed(&e) => continue,
                 Err(e) => return Err(backend("UpdateItem", e)),
+            }
+            if !*correct {
+                self.set_in_notebook(user, &quiz.list_id, word_id, true)
+                    .await?;
             }
         }
         self.client
@@ -671,6 +943,7 @@ impl Store for DynamoStore {
             .query_all(user, "LIST#")
             .await?
             .iter()
+            .filter(|i| !i.contains_key("deleting"))
             .map(list_from)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Profile {
@@ -697,6 +970,24 @@ fn word_prefix(list_id: &str) -> String {
 }
 fn word_sk(list_id: &str, word_id: &str) -> String {
     format!("WORD#{list_id}#{word_id}")
+}
+fn word_key(user: &str, list_id: &str, word_id: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), pk(user)),
+        ("sk".to_owned(), s(word_sk(list_id, word_id))),
+    ])
+}
+/// The condition "the word's notebook flag is `:was_nb`" (the value to bind is the `bool`
+/// given); words stored before the notebook existed have no flag, which means `false`.
+fn notebook_cond(was: bool) -> (&'static str, bool) {
+    if was {
+        ("in_notebook = :was_nb", true)
+    } else {
+        (
+            "(attribute_not_exists(in_notebook) OR in_notebook = :was_nb)",
+            false,
+        )
+    }
 }
 fn quiz_sk(quiz_id: &str) -> String {
     format!("QUIZ#{quiz_id}")
@@ -737,6 +1028,13 @@ fn get_bool(item: &Item, k: &str) -> Result<bool, StoreError> {
     }
 }
 
+fn get_bool_or(item: &Item, k: &str, default: bool) -> Result<bool, StoreError> {
+    match item.get(k) {
+        None => Ok(default),
+        Some(_) => get_bool(item, k),
+    }
+}
+
 fn list_item(l: &WordList) -> Item {
     HashMap::from([
         ("sk".to_owned(), s(list_sk(&l.id))),
@@ -746,6 +1044,8 @@ fn list_item(l: &WordList) -> Item {
         ("target_lang".to_owned(), s(&l.target_lang)),
         ("word_count".to_owned(), num(l.word_count)),
         ("learned_count".to_owned(), num(l.learned_count)),
+        ("favorite".to_owned(), AttributeValue::Bool(l.favorite)),
+        ("notebook_count".to_owned(), num(l.notebook_count)),
         ("created_at".to_owned(), s(&l.created_at)),
         ("updated_at".to_owned(), s(&l.updated_at)),
     ])
@@ -758,6 +1058,8 @@ fn list_from(i: &Item) -> Result<WordList, StoreError> {
         target_lang: get_s(i, "target_lang")?,
         word_count: get_n_or_zero(i, "word_count")?,
         learned_count: get_n_or_zero(i, "learned_count")?,
+        favorite: get_bool_or(i, "favorite", false)?,
+        notebook_count: get_n_or_zero(i, "notebook_count")?,
         created_at: get_s(i, "created_at")?,
         updated_at: get_s(i, "updated_at")?,
     })
@@ -769,7 +1071,12 @@ fn word_item(w: &Word) -> Item {
         ("list_id".to_owned(), s(&w.list_id)),
         ("word".to_owned(), s(&w.word)),
         ("meaning".to_owned(), s(&w.meaning)),
+        ("memo".to_owned(), s(&w.memo)),
         ("learned".to_owned(), AttributeValue::Bool(w.learned)),
+        (
+            "in_notebook".to_owned(),
+            AttributeValue::Bool(w.in_notebook),
+        ),
         ("right_count".to_owned(), num(w.right_count)),
         ("wrong_count".to_owned(), num(w.wrong_count)),
         ("created_at".to_owned(), s(&w.created_at)),
@@ -782,7 +1089,12 @@ fn word_from(i: &Item) -> Result<Word, StoreError> {
         list_id: get_s(i, "list_id")?,
         word: get_s(i, "word")?,
         meaning: get_s(i, "meaning")?,
+        memo: match i.get("memo") {
+            None => String::new(),
+            Some(_) => get_s(i, "memo")?,
+        },
         learned: get_bool(i, "learned")?,
+        in_notebook: get_bool_or(i, "in_notebook", false)?,
         right_count: get_n_or_zero(i, "right_count")?,
         wrong_count: get_n_or_zero(i, "wrong_count")?,
         created_at: get_s(i, "created_at")?,
@@ -801,11 +1113,113 @@ fn enum_from<T: serde::de::DeserializeOwned>(v: &str) -> Result<T, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("{v}: {e}")))
 }
 
-fn backend(op: &'static str, e: impl std::error::Error) -> StoreError {
+/// A failed request builder (a bug in our code, never the user's input).
+fn build_err(op: &'static str, e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Backend {
         op,
-        message: DisplayErrorContext(&e).to_string(),
+        code: "BuildError".into(),
+        message: e.to_string(),
     }
+}
+
+/// DynamoDB's answer as a short, stable error: throttling is [`StoreError::Throttled`];
+/// anything else names the operation and the error code (the full dump, with request ids,
+/// is logged at debug level only).
+fn backend<E, R>(op: &'static str, e: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_dynamodb::error::SdkError;
+    tracing::debug!(target: "vocab_api::store", op, error = %DisplayErrorContext(&e), "DynamoDB call failed");
+    let code = match &e {
+        SdkError::ServiceError(s) => s.err().code().unwrap_or("ServiceError").to_owned(),
+        SdkError::TimeoutError(_) => "Timeout".to_owned(),
+        SdkError::DispatchFailure(_) => "DispatchFailure".to_owned(),
+        SdkError::ResponseError(_) => "ResponseError".to_owned(),
+        SdkError::ConstructionFailure(_) => "ConstructionFailure".to_owned(),
+        _ => "Unknown".to_owned(),
+    };
+    if THROTTLING.contains(&code.as_str()) {
+        return StoreError::Throttled(op);
+    }
+    let message = e
+        .as_service_error()
+        .and_then(|s| s.message())
+        .map(|m| m.chars().take(160).collect::<String>())
+        .unwrap_or_default();
+    StoreError::Backend { op, code, message }
+}
+
+/// Error codes (and cancellation reasons) that mean "over capacity, try later".
+const THROTTLING: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ProvisionedThroughputExceeded",
+    "ThrottlingException",
+    "ThrottlingError",
+    "RequestLimitExceeded",
+];
+
+/// Why a transaction was cancelled, from its `CancellationReasons` (DynamoDB API
+/// Reference, TransactWriteItems: one reason per item, in request order).
+#[derive(Debug, PartialEq, Eq)]
+enum Cancelled {
+    /// These items' conditions failed: a real answer, not a race to retry.
+    Condition(Vec<usize>),
+    /// Another request was changing one of the items (`TransactionConflict`): retry.
+    Conflict,
+    /// Over capacity.
+    Throttled,
+    /// Anything else (validation, item too large…).
+    Other(String),
+}
+
+fn cancelled<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> Option<Cancelled> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    let E::TransactionCanceledException(ex) = e.as_service_error()? else {
+        return None;
+    };
+    let codes: Vec<&str> = ex
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code().unwrap_or("None"))
+        .collect();
+    Some(classify_cancellation(&codes))
+}
+
+fn classify_cancellation(codes: &[&str]) -> Cancelled {
+    let failed: Vec<usize> = codes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == "ConditionalCheckFailed")
+        .map(|(i, _)| i)
+        .collect();
+    if !failed.is_empty() {
+        Cancelled::Condition(failed)
+    } else if codes.contains(&"TransactionConflict") {
+        Cancelled::Conflict
+    } else if codes.iter().any(|c| THROTTLING.contains(c)) {
+        Cancelled::Throttled
+    } else {
+        let other: Vec<&str> = codes.iter().copied().filter(|c| *c != "None").collect();
+        Cancelled::Other(other.join(","))
+    }
+}
+
+/// Attempts of a write that loses to concurrent writers before giving up (409).
+const CONTENDED_ATTEMPTS: u32 = 8;
+
+/// Full-jitter exponential backoff before attempt `attempt` (1-based): a random wait up to
+/// 25 ms × 2^attempt, at most 800 ms (AWS Architecture Blog, "Exponential Backoff And
+/// Jitter").
+async fn backoff(attempt: u32) {
+    let cap_ms = (25u64 << attempt.min(10)).min(800);
+    tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(0..=cap_ms))).await;
 }
 
 fn is_condition_failed<E: ProvideErrorMetadata, R>(
@@ -814,12 +1228,4 @@ fn is_condition_failed<E: ProvideErrorMetadata, R>(
     e.as_service_error()
         .and_then(|s| s.code())
         .is_some_and(|c| c == "ConditionalCheckFailedException")
-}
-
-fn is_transaction_canceled<E: ProvideErrorMetadata, R>(
-    e: &aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> bool {
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .is_some_and(|c| c == "TransactionCanceledException")
 }

@@ -18,8 +18,15 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    /// A query parameter the route doesn't know: named in the answer, never in the log
+    /// (query strings are not logged).
+    #[error("unknown query parameter")]
+    UnknownQuery { name: String, known: String },
     #[error("no caller identity")]
     Unauthorized,
+    /// No caller, and why (`invalid token: token expired`); answered like `Unauthorized`.
+    #[error("{0}")]
+    Unauthenticated(String),
     /// Missing, or another user's: the answer is the same.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -29,6 +36,9 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// Too many requests from this caller; try again after `retry_after_s` seconds.
+    #[error("too many requests; retry after {retry_after_s} s")]
+    RateLimited { retry_after_s: u64 },
     #[error("no answer before the Lambda deadline")]
     Timeout,
     #[error("panic: {0}")]
@@ -46,6 +56,23 @@ pub struct ErrorInfo {
     pub message: String,
 }
 
+/// Longest field or parameter name echoed back (longer ones are cut, with `…`).
+pub const MAX_ECHOED_NAME: usize = 64;
+
+/// A client-chosen name made safe to echo: at most [`MAX_ECHOED_NAME`] characters, control
+/// characters replaced.
+pub fn echoed_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .take(MAX_ECHOED_NAME)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if name.chars().count() > MAX_ECHOED_NAME {
+        out.push('…');
+    }
+    out
+}
+
 impl ApiError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::Invalid {
@@ -57,13 +84,16 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Invalid { .. } | ApiError::UnknownQuery { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized | ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Store(StoreError::Contention(_)) => StatusCode::CONFLICT,
+            ApiError::Store(StoreError::Throttled(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Panic(_) | ApiError::Internal(_) | ApiError::Store(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -74,11 +104,15 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Invalid { code, .. } | ApiError::Conflict { code, .. } => code,
-            ApiError::Unauthorized => "unauthorized",
+            ApiError::UnknownQuery { .. } => "invalid_field",
+            ApiError::Unauthorized | ApiError::Unauthenticated(_) => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Timeout => "timeout",
+            ApiError::Store(StoreError::Contention(_)) => "conflict",
+            ApiError::Store(StoreError::Throttled(_)) => "unavailable",
             ApiError::Panic(_) | ApiError::Internal(_) | ApiError::Store(_) => "internal",
         }
     }
@@ -86,9 +120,12 @@ impl ApiError {
     /// `error.type` in the log line.
     fn kind(&self) -> &'static str {
         match self {
-            ApiError::Invalid { .. } => "validation",
+            ApiError::Invalid { .. } | ApiError::UnknownQuery { .. } => "validation",
             ApiError::Panic(_) => "panic",
-            ApiError::Store(_) => "store",
+            ApiError::Store(StoreError::Contention(_)) => "store_conflict",
+            ApiError::Store(StoreError::Throttled(_)) => "store_throttled",
+            ApiError::Store(StoreError::Corrupt(_)) => "store_corrupt",
+            ApiError::Store(StoreError::Backend { .. }) => "store",
             other => other.code(),
         }
     }
@@ -99,18 +136,37 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let field = match &self {
             ApiError::Invalid { field, .. } => field.clone(),
+            ApiError::UnknownQuery { name, .. } => Some(name.clone()),
             _ => None,
         };
-        let message = if status.is_server_error() && status != StatusCode::GATEWAY_TIMEOUT {
+        let message = if let ApiError::Store(StoreError::Contention(_)) = &self {
+            "too many concurrent changes to the same data; try again".to_owned()
+        } else if let ApiError::Store(StoreError::Throttled(_)) = &self {
+            "the service is busy; try again shortly".to_owned()
+        } else if status.is_server_error() && status != StatusCode::GATEWAY_TIMEOUT {
             "internal error".to_owned()
         } else {
             match &self {
                 ApiError::Invalid { message, .. } => message.clone(),
+                ApiError::UnknownQuery { known, .. } => {
+                    format!("unknown query parameter; known: {known}")
+                }
                 other => other.to_string(),
             }
         };
         let body = json!({"error": {"code": self.code(), "field": field, "message": message}});
         let mut response = (status, Json(body)).into_response();
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after_s } => Some(*retry_after_s),
+            ApiError::Store(StoreError::Throttled(_)) => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
         response.extensions_mut().insert(ErrorInfo {
             kind: self.kind(),
             message: self.to_string(),

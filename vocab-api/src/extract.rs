@@ -36,29 +36,34 @@ where
                 }
             }
         })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::Invalid {
-                code: "invalid_json",
-                field: None,
-                message: "a JSON object body is required".into(),
-            });
-        }
-        let invalid = |e: serde_json::Error| ApiError::Invalid {
-            code: "invalid_json",
-            field: field_in(&e.to_string()),
-            message: describe(&e),
-        };
-        // An object only: serde would also fill a struct from an array.
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
-        if !value.is_object() {
-            return Err(ApiError::Invalid {
-                code: "invalid_json",
-                field: None,
-                message: "the body must be a JSON object".into(),
-            });
-        }
-        serde_json::from_value(value).map(JsonBody).map_err(invalid)
+        json_object(&bytes).map(JsonBody)
     }
+}
+
+/// Parses a JSON object body into `T`, with the same `400`s as [`JsonBody`].
+pub fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::Invalid {
+            code: "invalid_json",
+            field: None,
+            message: "a JSON object body is required".into(),
+        });
+    }
+    let invalid = |e: serde_json::Error| ApiError::Invalid {
+        code: "invalid_json",
+        field: field_in(&e.to_string()),
+        message: describe(&e),
+    };
+    // An object only: serde would also fill a struct from an array.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(invalid)?;
+    if !value.is_object() {
+        return Err(ApiError::Invalid {
+            code: "invalid_json",
+            field: None,
+            message: "the body must be a JSON object".into(),
+        });
+    }
+    serde_json::from_value(value).map_err(invalid)
 }
 
 /// serde's message without the offending value (serde quotes it: `invalid type: string
@@ -71,8 +76,16 @@ fn describe(e: &serde_json::Error) -> String {
             format!("malformed JSON at line {} column {}", e.line(), e.column())
         }
         Category::Data => match field_in(&text) {
-            // Only names: the field, and the ones we expected.
-            Some(_) => text,
+            // Only names: the field (capped), and the ones we expected.
+            Some(name) => match (
+                text.find('`'),
+                text[text.find('`').map_or(0, |i| i + 1)..].find('`'),
+            ) {
+                (Some(open), Some(len)) => {
+                    format!("{}`{name}`{}", &text[..open], &text[open + 1 + len + 1..])
+                }
+                _ => text,
+            },
             None => match text.find(", expected ") {
                 Some(i) => format!("wrong type or value: expected {}", &text[i + 11..]),
                 None => "wrong type or value".to_owned(),
@@ -89,7 +102,7 @@ fn field_in(message: &str) -> Option<String> {
     (message.starts_with("unknown field")
         || message.starts_with("missing field")
         || message.starts_with("duplicate field"))
-    .then(|| name.to_owned())
+    .then(|| crate::error::echoed_name(name))
 }
 
 /// The query string as a map; a malformed one is a `400`.
@@ -118,10 +131,10 @@ impl QueryMap {
     /// `400` for parameters the route doesn't know (a typo would otherwise be ignored).
     pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
         match self.0.keys().find(|k| !known.contains(&k.as_str())) {
-            Some(k) => Err(ApiError::invalid(
-                k.clone(),
-                format!("unknown query parameter; known: {}", known.join(", ")),
-            )),
+            Some(k) => Err(ApiError::UnknownQuery {
+                name: crate::error::echoed_name(k),
+                known: known.join(", "),
+            }),
             None => Ok(()),
         }
     }

@@ -15,6 +15,9 @@ pub mod dynamo; // its DynamoDB implementation (single table) and `create_table`
 pub mod error; // ApiError → JSON error response (one IntoResponse impl)
 pub mod validate; // input limits and per-field checks
 pub mod quiz; // quiz generation and answer checking (pure functions)
+pub mod jwt; // bearer tokens verified as API Gateway's JWT authorizer does (vocab-local)
+pub mod rate_limit; // a per-user token bucket (client events)
+pub mod web; // vocab-local's runtime config and the built web app's files
 pub mod log_ctx; // the request's log context (route, caller, `app.*` fields)
 pub mod state; // AppState: the store handle, the auth mode, the deadline margin
 pub mod extract; // body and query extractors that answer with our JSON errors (400/413)
@@ -25,6 +28,6 @@ pub mod telemetry; // tracing setup (ECS JSON lines on stdout), cold-start line,
 pub mod lambda; // the shared `main` of the four Lambda binaries
 pub mod app; // the root: the Router, `app(state)`
 
-pub use app::app;
+pub use app::{app, local_app};
 pub use state::{AppState, AuthMode};
 pub use store::Store;

@@ -41,7 +41,21 @@ const EPOCH_2020_MS: u64 = 1_577_836_800_000;
 static COLD: AtomicBool = AtomicBool::new(true);
 
 /// Outermost layer: times the request, enforces the Lambda deadline and writes the line.
-pub async fn log_request(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+///
+/// The request runs in a task of its own, so that neither a client that goes away (which
+/// drops this future) nor the deadline's `504` cuts a handler short in the middle of its
+/// writes: the handler always finishes, and the one line is always written.
+pub async fn log_request(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    use tracing::instrument::WithSubscriber;
+    let task = tokio::spawn(run_and_log(state, req, next).with_current_subscriber());
+    match task.await {
+        Ok(response) => response,
+        Err(e) => ApiError::Panic(format!("request task failed: {e}")).into_response(),
+    }
+}
+
+async fn run_and_log(state: AppState, mut req: Request, next: Next) -> Response {
+    use tracing::instrument::WithSubscriber;
     let start = Instant::now();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
@@ -60,18 +74,23 @@ pub async fn log_request(State(state): State<AppState>, mut req: Request, next: 
     let ctx = LogCtx::default();
     req.extensions_mut().insert(ctx.clone());
 
-    let run = next.run(req);
+    let mut run = tokio::spawn(next.run(req).with_current_subscriber());
+    let finished = |r: Result<Response, tokio::task::JoinError>| match r {
+        Ok(response) => response,
+        Err(e) => ApiError::Panic(format!("handler task failed: {e}")).into_response(),
+    };
     let response = match deadline.map(remaining) {
         Some(left) => {
-            match tokio::time::timeout(left.saturating_sub(state.deadline_margin), run).await {
-                Ok(r) => r,
+            match tokio::time::timeout(left.saturating_sub(state.deadline_margin), &mut run).await {
+                Ok(r) => finished(r),
                 Err(_) => {
+                    // Answer now; the handler goes on (detached) and finishes its writes.
                     ctx.app("deadline_left_ms", left.as_millis() as u64);
                     ApiError::Timeout.into_response()
                 }
             }
         }
-        None => run.await,
+        None => finished(run.await),
     };
 
     let status = response.status().as_u16();
@@ -144,7 +163,21 @@ pub async fn route_ctx(State(state): State<AppState>, req: Request, next: Next) 
             _ => {}
         }
     }
-    next.run(req).await
+    let response = next.run(req).await;
+    // axum's own rejections (a path segment that isn't UTF-8 after percent-decoding, say)
+    // are plain text: answer them with our JSON error like every other failure.
+    if response.status().is_client_error() && response.extensions().get::<ErrorInfo>().is_none() {
+        return ApiError::Invalid {
+            code: "invalid_request",
+            field: None,
+            message: format!(
+                "the request could not be read ({}): check the URL's percent-encoding",
+                response.status()
+            ),
+        }
+        .into_response();
+    }
+    response
 }
 
 thread_local! {

@@ -4,15 +4,29 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::jwt::JwtVerifier;
+use crate::rate_limit::RateLimiter;
 use crate::store::Store;
 
+/// `POST /client-events` per user: this many requests at once, then one every
+/// [`CLIENT_EVENTS_REFILL`].
+pub const CLIENT_EVENTS_BURST: u32 = 10;
+pub const CLIENT_EVENTS_REFILL: Duration = Duration::from_secs(3);
+
+fn client_events_limiter() -> Arc<RateLimiter> {
+    Arc::new(RateLimiter::new(CLIENT_EVENTS_BURST, CLIENT_EVENTS_REFILL))
+}
+
 /// Where the caller's identity comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum AuthMode {
     /// The API Gateway JWT authorizer's `sub` claim (the Lambda binaries).
     JwtAuthorizer,
     /// The `x-dev-user` header (`vocab-local` only: anyone can claim any id).
     DevHeader,
+    /// `Authorization: Bearer` tokens verified here as API Gateway's JWT authorizer would
+    /// (`vocab-local --auth jwt`).
+    Bearer(Arc<JwtVerifier>),
 }
 
 /// What every handler shares.
@@ -24,6 +38,8 @@ pub struct AppState {
     pub debug_faults: bool,
     /// Answer 504 this long before the Lambda deadline.
     pub deadline_margin: Duration,
+    /// The per-user limit of `POST /client-events`.
+    pub client_events_limit: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -34,6 +50,7 @@ impl AppState {
             auth: AuthMode::JwtAuthorizer,
             debug_faults: false,
             deadline_margin,
+            client_events_limit: client_events_limiter(),
         }
     }
 
@@ -44,6 +61,7 @@ impl AppState {
             auth: AuthMode::DevHeader,
             debug_faults: true,
             deadline_margin: Duration::from_millis(500),
+            client_events_limit: client_events_limiter(),
         }
     }
 }

@@ -28,7 +28,40 @@ pub(super) fn logs_data(json: &[u8]) -> Result<LogsData<'_>, DecodeError> {
         )
     })?;
     let mut p = Reader::new(s);
-    read(&mut p).map_err(|e| position(json, e))
+    read(&mut p)
+        .and_then(|d| {
+            p.ws();
+            if p.i == p.source().len() {
+                Ok(d)
+            } else {
+                Err(p.err("trailing characters"))
+            }
+        })
+        .map_err(|e| position(json, e))
+}
+
+/// Inflated JSON bytes holding one or more envelopes back to back, with or without
+/// whitespace between them (a Firehose-delivered S3 object: Firehose concatenates records
+/// without a delimiter) → each [`LogsData`], in order.
+pub(super) fn logs_data_all(json: &[u8]) -> Result<Vec<LogsData<'_>>, DecodeError> {
+    let s = std::str::from_utf8(json).map_err(|e| {
+        position(
+            json,
+            Syntax {
+                reason: "invalid UTF-8".into(),
+                at: e.valid_up_to(),
+            },
+        )
+    })?;
+    let mut p = Reader::new(s);
+    let mut all = Vec::new();
+    loop {
+        all.push(read(&mut p).map_err(|e| position(json, e))?);
+        p.ws();
+        if p.i == s.len() {
+            return Ok(all);
+        }
+    }
 }
 
 fn position(json: &[u8], e: Syntax) -> DecodeError {
@@ -81,10 +114,6 @@ fn read<'a>(p: &mut Reader<'a>) -> R<LogsData<'a>> {
         }
         Ok(())
     })?;
-    p.ws();
-    if p.i != p.source().len() {
-        return Err(p.err("trailing characters"));
-    }
     Ok(LogsData {
         message_type: message_type.ok_or_else(|| p.err("missing field `messageType`"))?,
         owner: owner.unwrap_or_default(),
@@ -102,6 +131,7 @@ fn event<'a>(p: &mut Reader<'a>) -> R<LogEvent<'a>> {
         return Err(p.err("a log event must be an object"));
     }
     let (mut id, mut timestamp, mut message, mut extracted) = (None, None, None, None);
+    let (mut account, mut region) = (None, None);
     p.object(|p, key| {
         match &*key {
             "id" => once(p, &mut id, "id", |p| {
@@ -119,6 +149,8 @@ fn event<'a>(p: &mut Reader<'a>) -> R<LogEvent<'a>> {
                 p.string()
             })?,
             "extractedFields" => once(p, &mut extracted, "extractedFields", Reader::serde)?,
+            "@aws.account" => once(p, &mut account, "@aws.account", Reader::serde)?,
+            "@aws.region" => once(p, &mut region, "@aws.region", Reader::serde)?,
             _ => {
                 p.serde::<IgnoredAny>()?;
             }
@@ -130,12 +162,15 @@ fn event<'a>(p: &mut Reader<'a>) -> R<LogEvent<'a>> {
         at,
     };
     let message = message.ok_or_else(|| missing("message"))?;
+    let extracted: Option<serde_json::Map<String, serde_json::Value>> = extracted.flatten();
+    let source = super::system_fields(account.flatten(), region.flatten(), extracted.as_ref());
     Ok(LogEvent {
         id: id.ok_or_else(|| missing("id"))?,
         timestamp: timestamp.ok_or_else(|| missing("timestamp"))?,
         message_json: message.exact.then_some(message.json),
         message: message.text,
-        extracted_fields: extracted.flatten(),
+        extracted_fields: extracted,
+        source,
     })
 }
 

@@ -252,3 +252,49 @@ fn a_repeated_key_counts_once_the_last_time_as_in_a_json_object() {
     assert_eq!(app["x"], "two");
     assert!(!app.contains_key("fields"), "{app:?}");
 }
+
+/// Contract A's client-event line, with the field names the vocab API writes it with
+/// (`log_schema::field`, as `vocab-api/src/routes/client_events.rs` logs it).
+#[test]
+fn a_client_event_line_keeps_its_event_action_and_user_agent_as_ecs_fields() {
+    use log_schema::field;
+    let line = json!({
+        field::TIMESTAMP: "2026-11-24T09:00:00.000Z",
+        field::LOG_LEVEL: "error",
+        field::MESSAGE: "x is undefined",
+        field::SERVICE_NAME: "vocab-web",
+        field::LOG_LOGGER: "vocab_api::client_events",
+        field::EVENT_KIND: "event",
+        field::EVENT_ACTION: "client.api_error",
+        field::URL_PATH: "/lists/abc",
+        field::USER_AGENT_ORIGINAL: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0",
+        field::USER_ID: "alice",
+        field::ERROR_TYPE: "network",
+        field::ERROR_MESSAGE: "Failed to fetch",
+        field::APP: {"api_method": "GET", "api_path": "/lists/{list_id}", "api_status": 0},
+    })
+    .to_string();
+    let p = parse(&line);
+    assert_eq!(p.event_action.as_deref(), Some("client.api_error"));
+    assert_eq!(
+        p.user_agent.as_deref(),
+        Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0")
+    );
+    assert_eq!(p.service_name.as_deref(), Some("vocab-web"));
+    assert_eq!(p.action, None, "not a platform line");
+    // Only the application's own data is left in app: event.kind agreed with the shipper's.
+    assert_eq!(
+        Value::Object(p.app.to_map()),
+        json!({"api_method": "GET", "api_path": "/lists/{list_id}", "api_status": 0})
+    );
+    // Nested spellings too; an event.kind the shipper doesn't write stays the app's.
+    let p = parse(
+        r#"{"event":{"action":"quiz.submitted","kind":"alert"},"user_agent":{"original":"curl/8"}}"#,
+    );
+    assert_eq!(p.event_action.as_deref(), Some("quiz.submitted"));
+    assert_eq!(p.user_agent.as_deref(), Some("curl/8"));
+    assert_eq!(
+        Value::Object(p.app.to_map()),
+        json!({"event.kind": "alert"})
+    );
+}

@@ -187,7 +187,7 @@ async fn an_event_of_another_shape_is_a_clear_error() {
     .unwrap_err();
     assert!(
         err.to_string()
-            .contains("neither a CloudWatch Logs subscription payload nor a Kinesis batch")
+            .contains("neither a CloudWatch Logs subscription payload, a Kinesis batch nor a Firehose transformation")
     );
 }
 

@@ -14,6 +14,7 @@ mod faults; //      429s, 400s, 503 bursts, dropped connections: nothing lost, n
 mod moto_e2e; //    a payload made by moto (PutLogEvents → subscription → Firehose → S3), shipped
 mod lambda; //      the Lambda handler: awslogs, Kinesis partial failures, control messages, bad payloads
 mod cli; //         transform / ship: output, exit codes, one-line errors with file and position
+mod inputs; //      Firehose (transformation Lambda, S3 objects), routing rules and redaction, end to end
 mod setup; //       `shipper setup` on the emulators (and ELASTICSEARCH_URL) and a fake Kibana import API
 mod proxy; //       HTTPS_PROXY / HTTP_PROXY / NO_PROXY through a real forward proxy (proxy.py)
 mod sigv4; //       SigV4 for Amazon OpenSearch, checked by an independent verifier (botocore) in front of osmem-server

@@ -351,6 +351,8 @@ pub fn shipper(conn: &Connection, naming: Naming) -> Shipper {
         health_docs: true,
         function_name: "shipper-test".into(),
         deadline_margin: Duration::ZERO,
+        transform: Default::default(),
+        firehose_result: shipper::config::FirehoseResult::Ok,
     }
 }
 

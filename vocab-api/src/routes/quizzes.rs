@@ -18,6 +18,10 @@ use crate::state::AppState;
 use crate::store::Submit;
 use crate::validate::{self, DEFAULT_QUIZ_QUESTIONS, MAX_MEANING_CHARS, MAX_QUIZ_QUESTIONS};
 
+/// Most bytes of a quiz's questions (JSON): DynamoDB's 400 KB item limit, less room for
+/// the other attributes.
+pub const MAX_QUIZ_BYTES: usize = 350 * 1024;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateQuiz {
@@ -94,6 +98,30 @@ pub async fn create(
         direction,
         &mut fastrand::Rng::new(),
     );
+    // A quiz is stored as one item, and DynamoDB items hold at most 400 KB: long meanings
+    // in a big choice quiz (each question carries four of them) can pass that.
+    let sizes: Vec<usize> = questions
+        .iter()
+        .map(|q| serde_json::to_vec(q).map_or(usize::MAX, |v| v.len() + 1))
+        .collect();
+    if sizes.iter().sum::<usize>() > MAX_QUIZ_BYTES {
+        let mut total = 0;
+        let fit = sizes
+            .iter()
+            .take_while(|n| {
+                total += **n;
+                total <= MAX_QUIZ_BYTES
+            })
+            .count();
+        return Err(ApiError::Invalid {
+            code: "quiz_too_large",
+            field: Some("count".into()),
+            message: format!(
+                "this list's words are long: {} questions don't fit in one quiz; ask for at most {fit}",
+                questions.len()
+            ),
+        });
+    }
     let quiz = Quiz {
         id: new_id(),
         list_id: list_id.clone(),

@@ -20,7 +20,10 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use vocab_api::dynamo::{DynamoStore, create_table};
-use vocab_api::{AppState, app};
+use vocab_api::web::Frontend;
+
+use super::fault_proxy::FaultProxy;
+use vocab_api::{AppState, app, local_app};
 
 /// A moto_server child. Killed on drop; the shared one (which lives in a static and is never
 /// dropped) is also stopped by its watchdog when this process exits: it runs under a shell
@@ -105,11 +108,26 @@ fn endpoint(serial: bool) -> (String, bool) {
     (MOTO.get_or_init(|| Moto::start(false)).url.clone(), true)
 }
 
+/// moto's server (for the AWS APIs other than DynamoDB, e.g. Cognito): `MOTO_URL`, else
+/// the one this process starts.
+pub fn moto_url() -> String {
+    if let Ok(url) = std::env::var("MOTO_URL")
+        && !url.is_empty()
+    {
+        return url;
+    }
+    MOTO.get_or_init(|| Moto::start(false)).url.clone()
+}
+
 /// A client of the test endpoint; `serial` asks for an emulator that applies one request
 /// at a time (see [`SERIAL_MOTO`]).
 pub async fn client(serial: bool) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     let (url, emulator) = endpoint(serial);
+    client_at(url, emulator).await
+}
+
+async fn client_at(url: String, emulator: bool) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     if !emulator {
         let config = vocab_api::config::Config {
             table: String::new(),
@@ -169,6 +187,8 @@ impl Logs {
 /// current-thread `#[tokio::test]`).
 pub struct TestApp {
     pub router: Router,
+    /// The store behind the router (to look at what is stored).
+    pub store: Arc<DynamoStore>,
     pub logs: Logs,
     _log_guard: tracing::subscriber::DefaultGuard,
 }
@@ -191,14 +211,40 @@ impl TestApp {
 
     /// On an emulator with DynamoDB's per-item atomicity under concurrent writes.
     pub async fn serial() -> TestApp {
-        Self::build(true, |s| AppState::local(s)).await
+        Self::build(true, |s| app(AppState::local(s))).await
     }
 
     pub async fn with_state(make: impl FnOnce(Arc<DynamoStore>) -> AppState) -> TestApp {
-        Self::build(false, make).await
+        Self::build(false, |s| app(make(s))).await
     }
 
-    async fn build(serial: bool, make: impl FnOnce(Arc<DynamoStore>) -> AppState) -> TestApp {
+    /// `vocab-local`'s whole origin (`/api`, `/config.json`, the web app's files).
+    pub async fn local(
+        make: impl FnOnce(Arc<DynamoStore>) -> AppState,
+        frontend: Frontend,
+    ) -> TestApp {
+        Self::build(false, |s| local_app(make(s), frontend)).await
+    }
+
+    /// Behind a [`FaultProxy`] (errors DynamoDB documents, injected on demand); `serial` as
+    /// in [`TestApp::serial`].
+    pub async fn faulty(serial: bool) -> (TestApp, FaultProxy) {
+        let (url, emulator) = endpoint(serial);
+        let (proxy, proxy_url) = FaultProxy::start(url).await;
+        let client = client_at(proxy_url, emulator).await;
+        let t = Self::build_with(client, |s| app(AppState::local(s))).await;
+        (t, proxy)
+    }
+
+    async fn build(serial: bool, make: impl FnOnce(Arc<DynamoStore>) -> Router) -> TestApp {
+        let client = client(serial).await;
+        Self::build_with(client, make).await
+    }
+
+    async fn build_with(
+        client: aws_sdk_dynamodb::Client,
+        make: impl FnOnce(Arc<DynamoStore>) -> Router,
+    ) -> TestApp {
         install_panic_hook();
         let logs = Logs::default();
         let filter = tracing_subscriber::filter::Targets::new()
@@ -207,11 +253,11 @@ impl TestApp {
             .with(log_schema::ecs_layer(logs.clone(), "vocab-api").with_filter(filter));
         let guard = tracing::subscriber::set_default(subscriber);
         let table = format!("vocab-test-{}", uuid::Uuid::new_v4().simple());
-        let client = client(serial).await;
         create_table(&client, &table).await.expect("create table");
         let store = Arc::new(DynamoStore::new(client, table));
         TestApp {
-            router: app(make(store)),
+            router: make(store.clone()),
+            store,
             logs,
             _log_guard: guard,
         }

@@ -1,0 +1,116 @@
+//! The 5,000-word list bench (issue 14): how many items each read of a full list makes
+//! DynamoDB evaluate, and how long it takes against the test endpoint. Not a test (it
+//! asserts nothing about time); run it with
+//! `cargo nextest run -p vocab-api --run-ignored only bench_ --no-capture`.
+//! Against moto the times are an emulator's; the items read are what DynamoDB would bill.
+
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::harness::TestApp;
+
+#[tokio::test]
+#[ignore = "a benchmark: run with --run-ignored only"]
+async fn bench_a_5000_word_list() {
+    let (t, proxy) = TestApp::faulty(false).await;
+    let list = t.create_list("alice", "big").await;
+    let started = Instant::now();
+    for batch in 0..10 {
+        let words: Vec<Value> = (0..500)
+            .map(|i| json!({"word": format!("w{batch}-{i}"), "meaning": format!("meaning {batch} {i}")}))
+            .collect();
+        let (s, b) = t
+            .call(
+                "POST",
+                &format!("/lists/{list}/words"),
+                Some("alice"),
+                Some(json!({"items": words})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    eprintln!(
+        "filled 5,000 words in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let (_, page) = t
+        .call(
+            "GET",
+            &format!("/lists/{list}/words?limit=100"),
+            Some("alice"),
+            None,
+        )
+        .await;
+    for w in page["items"].as_array().expect("items").iter().take(20) {
+        let (s, _) = t
+            .call(
+                "PUT",
+                &format!("/lists/{list}/notebook/{}", w["id"].as_str().expect("id")),
+                Some("alice"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    // A cursor near the end: page through once.
+    let mut cursor = String::new();
+    let mut uri = format!("/lists/{list}/words?limit=100");
+    for _ in 0..49 {
+        let (_, p) = t.call("GET", &uri, Some("alice"), None).await;
+        cursor = p["next_cursor"].as_str().expect("more").to_owned();
+        uri = format!("/lists/{list}/words?limit=100&cursor={cursor}");
+    }
+    let cases: Vec<(&str, String, Option<Value>)> = vec![
+        (
+            "first page of 20 words",
+            format!("/lists/{list}/words?limit=20"),
+            None,
+        ),
+        (
+            "last page (cursor at 4,900)",
+            format!("/lists/{list}/words?limit=100&cursor={cursor}"),
+            None,
+        ),
+        (
+            "search ?q= (no match: reads all)",
+            format!("/lists/{list}/words?q=zzz"),
+            None,
+        ),
+        (
+            "notebook page (20 words in it)",
+            format!("/lists/{list}/notebook"),
+            None,
+        ),
+        ("review list", format!("/lists/{list}/review"), None),
+        (
+            "choice quiz of 10",
+            format!("/lists/{list}/quizzes"),
+            Some(json!({"count": 10})),
+        ),
+    ];
+    eprintln!("| request | median ms | items DynamoDB evaluated | Query calls |");
+    eprintln!("|---|---|---|---|");
+    for (what, uri, body) in cases {
+        let mut times = Vec::new();
+        let mut scanned = 0;
+        let mut queries = 0;
+        for _ in 0..5 {
+            proxy.clear_calls();
+            let start = Instant::now();
+            let method = if body.is_some() { "POST" } else { "GET" };
+            let (s, b) = t.call(method, &uri, Some("alice"), body.clone()).await;
+            assert!(s.is_success(), "{what}: {b}");
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+            let calls = proxy.calls();
+            scanned = calls
+                .iter()
+                .map(|c| c.response["ScannedCount"].as_i64().unwrap_or(0))
+                .sum::<i64>();
+            queries = calls.iter().filter(|c| c.target == "Query").count();
+        }
+        times.sort_by(f64::total_cmp);
+        eprintln!("| {what} | {:.0} | {scanned} | {queries} |", times[2]);
+    }
+}

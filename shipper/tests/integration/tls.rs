@@ -111,7 +111,7 @@ impl Drop for TlsFront {
 impl TlsFront {
     pub(crate) async fn start(backend: &BulkServer, cert: ServerCert) -> TlsFront {
         let backend: SocketAddr = backend.url().trim_start_matches("http://").parse().unwrap();
-        // rustls here is built with both ring and aws-lc-rs, so no process default exists.
+        // ring, the build's one provider, named rather than installed as a process default.
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

@@ -507,7 +507,8 @@ pub async fn handle(
     info!(
         faas.execution = %execution,
         received = s.received, indexed = s.stats.indexed, already_present = s.stats.already_present,
-        retried = s.stats.retried, dead_lettered = s.dead_lettered, requests = s.stats.requests,
+        retried = s.stats.retried, dead_lettered = s.dead_lettered, dropped = s.dropped,
+        redacted = s.redacted, requests = s.stats.requests,
         bytes_sent = s.stats.bytes_sent, elapsed_ms = started.elapsed().as_millis() as u64,
         "invocation finished"
     );

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use bytes::Bytes;
 
-use crate::document::Document;
+use crate::document::{Document, json_str};
 
 /// Bulk splitting limits.
 #[derive(Debug, Clone, Copy)]
@@ -48,15 +48,17 @@ pub struct BulkRequest {
 /// The action and source lines of one document.
 pub fn write_item(out: &mut Vec<u8>, doc: &Document) {
     out.extend_from_slice(br#"{"create":{"_index":"#);
-    // Index names and ids are plain ASCII in practice, but an id is input data: escape it.
-    serde_json::to_writer(&mut *out, &doc.index).unwrap_or_default();
+    // Index names and ids are plain ASCII in practice, but an id is input data: escape it
+    // (as serde_json does, 8 clean bytes at a step: serde_json's writer cost ~500
+    // instructions per action here, callgrind).
+    json_str(out, &doc.index);
     out.extend_from_slice(br#","_id":"#);
-    serde_json::to_writer(&mut *out, &doc.id).unwrap_or_default();
+    json_str(out, &doc.id);
     if let Some(p) = &doc.pipeline {
         // A routing rule's ingest pipeline, per action (`pipeline` in the bulk action's
         // metadata, as the bulk API documents it).
         out.extend_from_slice(br#","pipeline":"#);
-        serde_json::to_writer(&mut *out, p).unwrap_or_default();
+        json_str(out, p);
     }
     out.extend_from_slice(b"}}\n");
     out.extend_from_slice(&doc.source);

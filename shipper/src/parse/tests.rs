@@ -1,4 +1,5 @@
 use super::*;
+use proptest::prelude::Strategy;
 use serde_json::json;
 
 #[test]
@@ -298,3 +299,110 @@ fn a_client_event_line_keeps_its_event_action_and_user_agent_as_ecs_fields() {
         json!({"event.kind": "alert"})
     );
 }
+
+proptest::proptest! {
+    /// The length-dispatched alias table finds what the plain one finds, and nothing else.
+    #[test]
+    fn slot_lookup_agrees_with_the_plain_alias_table(
+        key in proptest::prop_oneof![
+            proptest::sample::select(ALIASES.to_vec()).prop_map(str::to_owned),
+            proptest::sample::select(ALIASES.to_vec()).prop_map(|k| format!("{k}x")),
+            proptest::sample::select(ALIASES.to_vec()).prop_map(|k| k.to_ascii_uppercase()),
+            "[a-zA-Z_.@]{0,26}",
+        ],
+    ) {
+        proptest::prop_assert_eq!(slot(&key), slot_reference(&key), "{}", key);
+    }
+}
+
+#[test]
+fn every_alias_has_a_slot() {
+    for k in ALIASES {
+        assert!(slot(k).is_some(), "{k}");
+    }
+}
+
+const ALIASES: &[&str] = &[
+    "message",
+    "msg",
+    "log.level",
+    "level",
+    "severity",
+    "lvl",
+    "levelname",
+    "log.logger",
+    "target",
+    "logger",
+    "logger_name",
+    "name_of_logger",
+    "http.request.method",
+    "method",
+    "http_method",
+    "httpMethod",
+    "url.path",
+    "path",
+    "uri",
+    "url",
+    "rawPath",
+    "raw_path",
+    "http.route",
+    "route",
+    "routeKey",
+    "http.response.status_code",
+    "status",
+    "status_code",
+    "statusCode",
+    "http_status",
+    "event.duration",
+    "duration_ns",
+    "latency_ms",
+    "duration_ms",
+    "elapsed_ms",
+    "durationMs",
+    "latencyMs",
+    "response_time_ms",
+    "duration_s",
+    "latency_s",
+    "elapsed",
+    "user.id",
+    "user_id",
+    "userId",
+    "trace.id",
+    "trace_id",
+    "traceId",
+    "xray_trace_id",
+    "span.id",
+    "span_id",
+    "spanId",
+    "error.type",
+    "error_type",
+    "exception_type",
+    "error.message",
+    "error_message",
+    "error.stack_trace",
+    "stack_trace",
+    "stack",
+    "stacktrace",
+    "exception",
+    "error",
+    "err",
+    "faas.execution",
+    "request_id",
+    "requestId",
+    "aws_request_id",
+    "awsRequestId",
+    "function_request_id",
+    "service.name",
+    "service",
+    "faas.coldstart",
+    "cold_start",
+    "coldStart",
+    "event.action",
+    "event.kind",
+    "user_agent.original",
+    "@timestamp",
+    "timestamp",
+    "time",
+    "ts",
+    "app",
+];

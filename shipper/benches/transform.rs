@@ -166,6 +166,8 @@ fn bench_end_to_end(c: &mut Criterion) {
         health_docs: false,
         function_name: "bench".into(),
         deadline_margin: Duration::ZERO,
+        lookup: None,
+        rollovers: Default::default(),
     };
     let mut g = c.benchmark_group("end_to_end_loopback");
     g.sample_size(10).measurement_time(Duration::from_secs(10));

@@ -353,7 +353,8 @@ pub async fn cli_shipper(
     let conn = crate::secrets::resolve(&cfg).await?;
     let client = service::build_client(&conn)?;
     let bulk = Arc::new(EsBulkClient::new(client.clone()));
-    let mut shipper = Shipper::from_config(&cfg, bulk, "shipper-cli".into());
+    let lookup = Arc::new(crate::lookup::EsLookup::new(client.clone()));
+    let mut shipper = Shipper::from_config(&cfg, bulk, Some(lookup), "shipper-cli".into());
     // No Lambda deadline here: retries get SHIPPER_MAX_RETRY_MS per batch.
     shipper.deadline_margin = Duration::ZERO;
     Ok((shipper, client))

@@ -34,6 +34,15 @@ fn data_stream(naming: &Naming) -> Option<serde_json::Value> {
     )
 }
 
+/// Where an earlier dead letter of the same event could be: the dead-letter data stream (any
+/// backing index), or every dated dead-letter index.
+pub fn search_target(naming: &Naming) -> String {
+    match naming.mode {
+        TargetMode::DataStream => naming.target(Stream::DeadLetter, "", 0),
+        TargetMode::Index => format!("{}-deadletter-*", naming.index_prefix),
+    }
+}
+
 /// A refused event. Its `_id` is the event id, so dead-lettering twice stays one record.
 pub fn for_rejected(
     data: &LogsData<'_>,

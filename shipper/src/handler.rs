@@ -12,11 +12,12 @@ use tracing::{error, info, warn};
 
 use crate::dead_letter;
 use crate::decode::{self, DecodeError, LogsData};
-use crate::deliver::{self, DeliverOptions};
+use crate::deliver::{self, Dedup, DeliverOptions, Rejected, Sink};
 use crate::document::{self, BatchContext, Document};
 use crate::metrics::{self, Summary};
+use crate::rollover::{IdLookup, Rollovers};
 use crate::service::BulkClient;
-use crate::target::Naming;
+use crate::target::{Naming, TargetMode};
 
 /// One subscription payload as it arrived.
 #[derive(Debug, Clone)]
@@ -105,6 +106,10 @@ pub struct Shipper {
     pub function_name: String,
     /// Retries stop this long before the Lambda deadline, leaving time to answer.
     pub deadline_margin: std::time::Duration,
+    /// Cluster lookups for the rollover checks (`None`: none are made).
+    pub lookup: Option<Arc<dyn IdLookup>>,
+    /// What is known of each data stream's write index, kept across invocations.
+    pub rollovers: Arc<Rollovers>,
 }
 
 /// The outcome of shipping a set of payloads.
@@ -191,17 +196,24 @@ impl Shipper {
             .collect();
 
         let mut out = Outcome::default();
-        // Stage 3: documents, remembering where each came from.
+        // Stage 3: documents, remembering where each came from. An event whose timestamp no
+        // date field can hold is refused here, not sent to a made-up index.
         let mut docs: Vec<Document> = Vec::new();
         let mut origin: Vec<(usize, usize)> = Vec::new();
+        let mut refused_here: Vec<(Document, (usize, usize))> = Vec::new();
         for (pi, d) in decoded.iter().enumerate() {
             match d {
                 Decoded::Data(data) => {
                     let ctx = BatchContext::new(data, &self.naming, self.region.as_deref(), now_ms);
                     docs.reserve(data.log_events.len());
                     for (ei, ev) in data.log_events.iter().enumerate() {
-                        docs.push(document::build(&ctx, &self.naming, ev));
-                        origin.push((pi, ei));
+                        let doc = document::build(&ctx, &self.naming, ev);
+                        if timestamp_in_range(ev.timestamp) {
+                            docs.push(doc);
+                            origin.push((pi, ei));
+                        } else {
+                            refused_here.push((doc, (pi, ei)));
+                        }
                     }
                     out.summary.received += data.log_events.len() as u64;
                 }
@@ -211,7 +223,12 @@ impl Shipper {
         }
 
         // Stage 4: deliver.
-        let first = deliver::deliver(self.client.as_ref(), &docs, &self.opts, stop_at).await;
+        let sink = self.sink();
+        let dedup = match self.naming.mode {
+            TargetMode::DataStream => Dedup::DataStream,
+            TargetMode::Index => Dedup::Create,
+        };
+        let first = deliver::deliver(&sink, &docs, &self.opts, &dedup, stop_at).await;
         out.summary.stats.add(&first.stats);
         let mut failed = vec![false; decoded.len()];
         for &i in &first.undelivered {
@@ -219,26 +236,41 @@ impl Shipper {
         }
         out.undelivered += first.undelivered.len();
         out.fatal = first.fatal.clone();
-        out.last_error = first.last_error.clone();
+        out.last_error = first.misconfigured.clone().or(first.last_error.clone());
 
         // Stage 5: dead letters for refused events and undecodable payloads.
         let mut dl_docs = Vec::new();
         let mut dl_origin = Vec::new();
-        for r in &first.rejected {
-            let (pi, ei) = origin[r.doc];
+        let refused = first
+            .rejected
+            .iter()
+            .map(|r| (&docs[r.doc], origin[r.doc], r.clone()))
+            .chain(refused_here.iter().map(|(doc, o)| {
+                let why = Rejected {
+                    doc: 0,
+                    status: 0,
+                    error_type: "timestamp_out_of_range".into(),
+                    reason: format!(
+                        "timestamp {} ms is outside 0000-01-01..9999-12-31, which Elasticsearch date fields hold",
+                        doc.timestamp_ms
+                    ),
+                };
+                (doc, *o, why)
+            }));
+        for (doc, (pi, ei), r) in refused {
             if let Decoded::Data(data) = &decoded[pi] {
                 warn!(
                     aws.cloudwatch.log_group = %data.log_group,
                     event.id = %data.log_events[ei].id,
                     error.type = %r.error_type,
                     error.message = %r.reason,
-                    "event refused by Elasticsearch; dead-lettering it"
+                    "event refused; dead-lettering it"
                 );
                 dl_docs.push(dead_letter::for_rejected(
                     data,
                     &data.log_events[ei],
-                    &docs[r.doc],
-                    r,
+                    doc,
+                    &r,
                     &self.naming,
                     now_ms,
                 ));
@@ -265,12 +297,18 @@ impl Shipper {
                     failed[pi] = true;
                 }
             } else {
-                let dl =
-                    deliver::deliver(self.client.as_ref(), &dl_docs, &self.opts, stop_at).await;
+                // Looked up first: the same event may have been dead-lettered before, on
+                // another day or before the dead-letter stream rolled over.
+                let dedup = Dedup::Always {
+                    search: dead_letter::search_target(&self.naming),
+                };
+                let dl = deliver::deliver(&sink, &dl_docs, &self.opts, &dedup, stop_at).await;
                 out.summary.stats.requests += dl.stats.requests;
                 out.summary.stats.bytes_sent += dl.stats.bytes_sent;
                 out.summary.stats.bulk_latency += dl.stats.bulk_latency;
                 out.summary.stats.retried += dl.stats.retried;
+                out.summary.stats.lookups += dl.stats.lookups;
+                out.summary.stats.duplicates_removed += dl.stats.duplicates_removed;
                 out.summary.dead_lettered = dl.stats.indexed + dl.stats.already_present;
                 for &i in dl
                     .undelivered
@@ -290,7 +328,9 @@ impl Shipper {
                 if out.fatal.is_none() {
                     out.fatal = dl.fatal;
                 }
-                if dl.last_error.is_some() && out.last_error.is_none() {
+                if let Some(m) = dl.misconfigured {
+                    out.last_error = Some(m);
+                } else if dl.last_error.is_some() && out.last_error.is_none() {
                     out.last_error = dl.last_error;
                 }
             }
@@ -301,32 +341,67 @@ impl Shipper {
             .filter(|(_, f)| **f)
             .map(|(i, _)| i)
             .collect();
+        out.summary.undelivered = out.undelivered as u64;
 
         // Stage 6: report. The health document is best effort: it must never fail the batch.
         if self.health_docs
             && out.fatal.is_none()
             && (out.summary.received > 0 || out.summary.undecodable > 0)
         {
-            let h = metrics::health_doc(
-                &out.summary,
-                execution,
-                self.region.as_deref(),
-                &self.naming,
-                now_ms,
-            );
-            let r = deliver::deliver(
-                self.client.as_ref(),
-                std::slice::from_ref(&h),
-                &self.opts,
-                stop_at,
-            )
-            .await;
-            if !r.undelivered.is_empty() || !r.rejected.is_empty() {
-                warn!("health document not indexed");
-            }
+            // One per invocation attempt: Lambda's retries of an event keep its request id.
+            let id = format!("{execution}-{now_ms}");
+            self.write_health(&out.summary, execution, &id, stop_at)
+                .await;
         }
         out
     }
+
+    /// Where documents go, for [`deliver::deliver`].
+    pub fn sink(&self) -> Sink<'_> {
+        Sink {
+            client: self.client.as_ref(),
+            lookup: self.lookup.as_deref(),
+            rollovers: &self.rollovers,
+        }
+    }
+
+    /// Indexes one health document (`id` unique per run or invocation); best effort.
+    pub async fn write_health(
+        &self,
+        summary: &Summary,
+        execution: &str,
+        id: &str,
+        stop_at: Instant,
+    ) {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let h = metrics::health_doc(
+            summary,
+            execution,
+            id,
+            self.region.as_deref(),
+            &self.naming,
+            now_ms,
+        );
+        let r = deliver::deliver(
+            &self.sink(),
+            std::slice::from_ref(&h),
+            &self.opts,
+            &Dedup::Create,
+            stop_at,
+        )
+        .await;
+        if !r.undelivered.is_empty() || !r.rejected.is_empty() {
+            warn!("health document not indexed");
+        }
+    }
+}
+
+/// 0000-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z: what `strict_date_optional_time`
+/// (the shipper's `@timestamp`) and the dated index names can hold. CloudWatch itself only
+/// takes events from 14 days ago to 2 hours ahead, so anything outside is a corrupt or
+/// hand-made payload.
+pub fn timestamp_in_range(ms: i64) -> bool {
+    (-62_167_219_200_000..253_402_300_800_000).contains(&ms)
 }
 
 /// 2020-01-01T00:00:00Z: any real Lambda deadline is later than this.
@@ -404,6 +479,7 @@ impl Shipper {
     pub fn from_config(
         cfg: &crate::config::Config,
         client: Arc<dyn BulkClient>,
+        lookup: Option<Arc<dyn IdLookup>>,
         function_name: String,
     ) -> Self {
         Shipper {
@@ -419,6 +495,8 @@ impl Shipper {
             health_docs: cfg.health_docs(),
             function_name,
             deadline_margin: cfg.deadline_margin(),
+            lookup,
+            rollovers: Arc::default(),
         }
     }
 }

@@ -12,7 +12,9 @@ pub mod document; //       event + parse → ECS document and its idempotent _id
 pub mod request_builder; // documents → _bulk NDJSON bodies, split by bytes and count, gzipped
 pub mod response; //       _bulk response → one outcome per item
 pub mod retry; //          which items to resend, backoff with jitter inside the deadline
+pub mod rollover; //       which re-delivered events a rollover could let in twice, and the cache that says
 pub mod service; //        BulkClient: the one place that talks HTTP (elasticsearch crate)
+pub mod lookup; //         IdLookup over that client: write-index creation time, which ids exist
 pub mod dead_letter; //    refused events and undecodable payloads → dead-letter stream
 pub mod deliver; //        the loop: send, classify, retry only the failed, dead-letter the rest
 pub mod metrics; //        one EMF line + health document per invocation

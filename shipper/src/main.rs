@@ -45,7 +45,8 @@ async fn lambda_main() -> anyhow::Result<()> {
     let client = service::build_client(&conn)?;
     let shipper = Arc::new(Shipper::from_config(
         &cfg,
-        Arc::new(EsBulkClient::new(client)),
+        Arc::new(EsBulkClient::new(client.clone())),
+        Some(Arc::new(shipper::lookup::EsLookup::new(client))),
         function_name,
     ));
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Invocation>| {

@@ -18,6 +18,9 @@ pub struct Summary {
     pub dead_lettered: u64,
     pub undecodable: u64,
     pub control_messages: u64,
+    /// Events neither indexed nor dead-lettered (out of time, or refused by the cluster's
+    /// configuration): the invocation failed, and they come back with its retry.
+    pub undelivered: u64,
     pub stats: Stats,
 }
 
@@ -36,6 +39,9 @@ pub fn emf_line(s: &Summary, function_name: &str, now_ms: i64) -> String {
                     metric("EventsAlreadyPresent", "Count"),
                     metric("EventsRetried", "Count"),
                     metric("EventsDeadLettered", "Count"),
+                    metric("EventsUndelivered", "Count"),
+                    metric("EventsInFailureStore", "Count"),
+                    metric("DuplicatesRemoved", "Count"),
                     metric("BytesSent", "Bytes"),
                     metric("BulkLatencyMs", "Milliseconds"),
                 ]
@@ -47,6 +53,9 @@ pub fn emf_line(s: &Summary, function_name: &str, now_ms: i64) -> String {
         "EventsAlreadyPresent": s.stats.already_present,
         "EventsRetried": s.stats.retried,
         "EventsDeadLettered": s.dead_lettered,
+        "EventsUndelivered": s.undelivered,
+        "EventsInFailureStore": s.stats.failure_store,
+        "DuplicatesRemoved": s.stats.duplicates_removed,
         "BytesSent": s.stats.bytes_sent,
         "BulkLatencyMs": s.stats.bulk_latency.as_secs_f64() * 1000.0,
     })
@@ -54,9 +63,12 @@ pub fn emf_line(s: &Summary, function_name: &str, now_ms: i64) -> String {
 }
 
 /// The health document (`logs-shipper.health-<namespace>`) for the Shipper health dashboard.
+/// `id` is unique per invocation attempt (Lambda) or per run (`ship`, `follow` batches): a
+/// reused id would be a 409, and the second report lost.
 pub fn health_doc(
     s: &Summary,
     execution: &str,
+    id: &str,
     region: Option<&str>,
     naming: &Naming,
     now_ms: i64,
@@ -67,7 +79,7 @@ pub fn health_doc(
             "received {} indexed {} already present {} retried {} dead-lettered {}",
             s.received, s.stats.indexed, s.stats.already_present, s.stats.retried, s.dead_lettered
         ),
-        "event": {"kind": "metric", "dataset": HEALTH_DATASET, "id": execution},
+        "event": {"kind": "metric", "dataset": HEALTH_DATASET, "id": id},
         "faas": {"execution": execution},
         "cloud": {"provider": "aws", "region": region},
         "shipper": {
@@ -77,7 +89,11 @@ pub fn health_doc(
                 "already_present": s.stats.already_present,
                 "retried": s.stats.retried,
                 "dead_lettered": s.dead_lettered,
+                "undelivered": s.undelivered,
+                "in_failure_store": s.stats.failure_store,
             },
+            "duplicates_removed": s.stats.duplicates_removed,
+            "lookups": s.stats.lookups,
             "bytes_sent": s.stats.bytes_sent,
             "bulk_latency_ms": s.stats.bulk_latency.as_secs_f64() * 1000.0,
             "requests": s.stats.requests,
@@ -93,7 +109,7 @@ pub fn health_doc(
         c.remove("region");
     }
     Document {
-        id: execution.to_owned(),
+        id: id.to_owned(),
         index: naming.target(Stream::Health, "", now_ms).into(),
         source: v.to_string().into_bytes(),
         timestamp_ms: now_ms,
@@ -117,6 +133,7 @@ mod tests {
                 requests: 2,
                 bytes_sent: 999,
                 bulk_latency: Duration::from_millis(12),
+                ..Stats::default()
             },
             ..Summary::default()
         };

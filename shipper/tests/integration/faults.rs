@@ -382,7 +382,7 @@ async fn a_mapping_conflict_dead_letters_exactly_that_event_with_a_replayable_pa
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(s.field_type(&target, "user.id"), Some("long"));
+    assert_eq!(s.field_type(&target, "user.id").as_deref(), Some("long"));
     let sh = support::shipper(&support::connection(&s.url), naming(&ns));
     let bad = r#"{"level":"INFO","message":"order placed","user_id":"alice","status":201}"#;
     let payload = inner_payload(
@@ -479,10 +479,11 @@ async fn a_status_that_turns_from_number_to_text_stays_under_the_flattened_app_a
     assert_eq!((summary.stats.indexed, summary.dead_lettered), (3, 0));
     let target = format!("logs-cloudwatch.orders-{ns}");
     assert_eq!(
-        s.field_type(&target, "http.response.status_code"),
+        s.field_type(&target, "http.response.status_code")
+            .as_deref(),
         Some("long")
     );
-    assert_eq!(s.field_type(&target, "app"), Some("flattened"));
+    assert_eq!(s.field_type(&target, "app").as_deref(), Some("flattened"));
     assert_eq!(s.doc(&target, "e2").unwrap()["app"]["status"], "teapot");
     assert_eq!(
         s.doc(&target, "e3").unwrap()["app"]["http.response.status_code"],
@@ -519,5 +520,8 @@ async fn in_dated_index_mode_generated_batches_land_without_a_mapping_conflict_d
     assert!(!indices.is_empty(), "{:?}", s.targets());
     let stored: usize = indices.iter().map(|t| s.count(t)).sum();
     assert_eq!(stored as u64, summary.received);
-    assert_eq!(s.field_type(&indices[0], "@timestamp"), Some("date"));
+    assert_eq!(
+        s.field_type(&indices[0], "@timestamp").as_deref(),
+        Some("date")
+    );
 }

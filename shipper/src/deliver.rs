@@ -194,6 +194,10 @@ pub async fn deliver(
                 &mut cleanup,
             )
             .await;
+            if let Some(why) = out.fatal.take() {
+                out.stop(why, send, [wait], Vec::new());
+                return out;
+            }
             pending = send;
             retry_next.extend(wait);
         }
@@ -364,6 +368,11 @@ pub async fn deliver(
             && !cleanup.is_empty()
         {
             clean_up(sink, lookup, docs, opts, stop_at, &mut out, &mut cleanup).await;
+            if let Some(why) = out.fatal.take() {
+                give_up_cleanup(&mut out, cleanup);
+                out.stop(why, retry_next, Vec::<Vec<usize>>::new(), Vec::new());
+                return out;
+            }
         }
         if retry_next.is_empty() && cleanup.is_empty() {
             break;
@@ -432,7 +441,11 @@ fn give_up_cleanup(out: &mut Delivery, mut cleanup: Cleanup) {
 }
 
 fn lookup_failed(sink: &Sink<'_>, out: &mut Delivery, what: &str, e: &LookupError) {
-    if e.disables_lookups() {
+    if e.is_unauthorized() {
+        out.fatal.get_or_insert_with(|| {
+            format!("Elasticsearch refused the shipper itself ({what}: {e}); check the credentials")
+        });
+    } else if e.disables_lookups() {
         let why = format!(
             "{what} was refused ({e}): rollover checks are off, and re-delivered events older than a data stream's write index may be stored twice, until the shipper's credentials may read its targets (`read`, `view_index_metadata` and `delete` index privileges)"
         );
@@ -491,7 +504,7 @@ async fn look_up(
                     }
                     Err(e) => {
                         lookup_failed(sink, out, &format!("looking up the write index of {t}"), &e);
-                        if sink.rollovers.disabled().is_some() {
+                        if sink.rollovers.disabled().is_some() || out.fatal.is_some() {
                             return (pending, wait);
                         }
                         failed.push(t);

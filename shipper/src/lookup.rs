@@ -147,16 +147,22 @@ pub fn read_found(body: &[u8]) -> Result<Vec<String>, LookupError> {
         .collect())
 }
 
-/// `{"error":{"reason"}}` of a refused request, or its first bytes.
-fn reason(body: &[u8]) -> String {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| {
-            v.pointer("/error/reason")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned())
+/// `{"error":{"type","reason"}}` of a refused request, or its first bytes.
+fn error_of(body: &[u8], status: u16) -> (String, String) {
+    let v = serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+    let t = v
+        .pointer("/error/type")
+        .and_then(Value::as_str)
+        .map_or_else(|| format!("http_{status}"), str::to_owned);
+    let r = v
+        .pointer("/error/reason")
+        .or_else(|| v.get("error"))
+        .and_then(Value::as_str)
+        .map_or_else(
+            || String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+            str::to_owned,
+        );
+    (t, r)
 }
 
 /// [`IdLookup`] over the official client.
@@ -204,9 +210,11 @@ impl EsLookup {
             .await
             .map_err(|e| LookupError::Transport(transport_error(&e)))?;
         if status != 200 {
+            let (error_type, reason) = error_of(&bytes, status);
             return Err(LookupError::Refused {
                 status,
-                reason: reason(&bytes),
+                error_type,
+                reason,
             });
         }
         Ok(bytes.to_vec())

@@ -62,8 +62,12 @@ pub enum LookupError {
     #[error(transparent)]
     Transport(#[from] TransportError),
     /// An HTTP answer other than 200.
-    #[error("HTTP {status}: {reason}")]
-    Refused { status: u16, reason: String },
+    #[error("HTTP {status}: {error_type}: {reason}")]
+    Refused {
+        status: u16,
+        error_type: String,
+        reason: String,
+    },
     #[error("unreadable answer: {0}")]
     Unreadable(String),
 }
@@ -73,7 +77,12 @@ impl LookupError {
     /// search (403, a write-only API key), or the server has no such API (an emulator). Delivery
     /// goes on without the checks, loudly, rather than not at all.
     pub fn disables_lookups(&self) -> bool {
-        matches!(self, LookupError::Refused { status, .. } if (400..500).contains(status) && *status != 408 && *status != 429)
+        matches!(self, LookupError::Refused { status, .. } if (400..500).contains(status) && !matches!(status, 401 | 408 | 429))
+    }
+
+    /// 401: the credentials themselves are refused; `_bulk` would be refused the same way.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, LookupError::Refused { status: 401, .. })
     }
 }
 

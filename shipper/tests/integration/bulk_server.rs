@@ -134,6 +134,27 @@ pub struct Faults {
     /// Per request: the answer comes after `slow` (the writes are applied first).
     pub slow_rate: f64,
     pub slow: Duration,
+    /// What the next bulk requests meet, in order, before the random faults apply again: for
+    /// a test that needs one exact sequence.
+    pub script: Vec<Step>,
+}
+
+/// One scripted bulk request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Step {
+    /// Answered as usual (no random fault).
+    Normal,
+    /// Applied, then the connection is closed without an answer.
+    DropAfter,
+    /// Applied; then the data streams it wrote to roll over (ILM's periodic check); then the
+    /// connection is closed without an answer.
+    DropAfterThenRollover,
+    /// The data streams it writes to roll over first.
+    RolloverFirst,
+    /// 200 `{"errors":false}` without items, nothing applied.
+    Empty200,
+    /// 503 for the whole request.
+    Unavailable,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +169,9 @@ pub struct Settings {
     pub no_auto_configure: bool,
     /// `logs@settings` turns the failure store on (Elasticsearch 9.2 and later).
     pub logs_failure_store: bool,
+    /// The caller may write but not read (no `read`, `view_index_metadata`): settings, search
+    /// and `_mget` answer 403.
+    pub no_read: bool,
 }
 
 impl Default for Settings {
@@ -162,6 +186,7 @@ impl Default for Settings {
             no_auto_configure: false,
             // The version `GET /` reports (9.5) has it.
             logs_failure_store: true,
+            no_read: false,
         }
     }
 }
@@ -175,6 +200,8 @@ impl Default for Settings {
 pub struct Stats {
     /// Every HTTP request, any route.
     pub requests: u64,
+    /// `METHOD /path` of every request, in order.
+    pub log: Vec<String>,
     pub bulk_requests: u64,
     /// Requests by route kind (`settings`, `search`, `mget`, `rollover`, …).
     pub reads: BTreeMap<&'static str, u64>,
@@ -651,6 +678,9 @@ async fn security(State(sh): State<Arc<Shared>>, mut req: Request, next: Next) -
     let creds = {
         let mut g = sh.lock();
         g.stats.requests += 1;
+        g.stats
+            .log
+            .push(format!("{} {}", req.method(), req.uri().path()));
         g.settings.credentials.clone()
     };
     let uri = req.uri().to_string();
@@ -1119,6 +1149,7 @@ struct Plan {
     rejected: bool,
     empty: bool,
     rollover: bool,
+    rollover_after: bool,
     drop_before: bool,
     drop_after: bool,
     slow: Option<Duration>,
@@ -1126,6 +1157,19 @@ struct Plan {
 
 impl Inner {
     fn plan(&mut self) -> Plan {
+        if !self.settings.faults.script.is_empty() {
+            let step = self.settings.faults.script.remove(0);
+            return Plan {
+                unavailable: step == Step::Unavailable,
+                rejected: false,
+                empty: step == Step::Empty200,
+                rollover: step == Step::RolloverFirst,
+                rollover_after: step == Step::DropAfterThenRollover,
+                drop_before: false,
+                drop_after: matches!(step, Step::DropAfter | Step::DropAfterThenRollover),
+                slow: None,
+            };
+        }
         // Always the same draws per request, whatever they decide: the sequence stays aligned.
         let (r_drop, r_slow, r_503) = (self.rng.f64(), self.rng.f64(), self.rng.f64());
         let (r_429, r_empty, r_roll) = (self.rng.f64(), self.rng.f64(), self.rng.f64());
@@ -1153,6 +1197,7 @@ impl Inner {
             rejected,
             empty,
             rollover,
+            rollover_after: false,
             drop_before,
             drop_after,
             slow,
@@ -1214,14 +1259,15 @@ impl Inner {
                     .unwrap_or_default()
             })
             .collect();
+        let mut streams: Vec<String> = targets
+            .iter()
+            .filter(|t| self.data_streams.contains_key(*t))
+            .cloned()
+            .collect();
+        streams.sort();
+        streams.dedup();
         if plan.rollover {
-            let mut streams: Vec<&String> = targets
-                .iter()
-                .filter(|t| self.data_streams.contains_key(*t))
-                .collect();
-            streams.sort();
-            streams.dedup();
-            for ds in streams {
+            for ds in &streams {
                 let _ = self.rollover(ds, now_ms());
             }
         }
@@ -1293,6 +1339,11 @@ impl Inner {
             *self.stats.item_status.entry(status).or_default() += 1;
             errors |= result.get("error").is_some();
             items.push(json!({ a.op.clone(): result }));
+        }
+        if plan.rollover_after {
+            for ds in &streams {
+                let _ = self.rollover(ds, now_ms());
+            }
         }
         // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk (response body).
         let mut resp =
@@ -1655,6 +1706,18 @@ fn count_read(g: &mut Inner, kind: &'static str) {
     *g.stats.reads.entry(kind).or_default() += 1;
 }
 
+/// A read by a caller without `read` / `view_index_metadata`:
+/// https://www.elastic.co/docs/deploy-manage/users-roles/cluster-or-deployment-auth/elasticsearch-privileges
+fn read_forbidden(g: &Inner, action: &str, target: &str) -> Option<Response> {
+    g.settings.no_read.then(|| {
+        es_error(
+            StatusCode::FORBIDDEN,
+            "security_exception",
+            &format!("action [{action}] is unauthorized for user [elastic] with roles [shipper] on indices [{target}], this action is granted by the index privileges [read,all]"),
+        )
+    })
+}
+
 fn filtered(uri: &Uri, v: Value) -> Response {
     let v = match query_param(uri, "filter_path") {
         Some(fp) => filter_path(&v, &fp),
@@ -1762,6 +1825,9 @@ async fn search(
     let source = q.get("_source") != Some(&Value::Bool(false));
     let mut g = sh.lock();
     count_read(&mut g, "search");
+    if let Some(r) = read_forbidden(&g, "indices:data/read/search", &target) {
+        return r;
+    }
     let indices = match g.resolve_read(&target, flag(&uri, "ignore_unavailable")) {
         Ok(i) => i,
         Err(r) => return r,
@@ -1801,6 +1867,9 @@ async fn search(
 /// stream name is refused: its documents are read through its backing indices.
 fn mget(g: &mut Inner, default_index: Option<&str>, uri: &Uri, body: &[u8]) -> Response {
     count_read(g, "mget");
+    if let Some(r) = read_forbidden(g, "indices:data/read/mget", default_index.unwrap_or("_all")) {
+        return r;
+    }
     let q: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let wanted: Vec<(String, String)> = if let Some(ids) = q.get("ids").and_then(Value::as_array) {
         let Some(index) = default_index else {
@@ -1871,6 +1940,9 @@ async fn mget_target(
 /// backing indices; `{names}` filters settings by pattern).
 fn settings(g: &mut Inner, target: &str, names: Option<&str>, uri: &Uri) -> Response {
     count_read(g, "settings");
+    if let Some(r) = read_forbidden(g, "indices:monitor/settings/get", target) {
+        return r;
+    }
     let indices = match g.resolve_read(target, flag(uri, "ignore_unavailable")) {
         Ok(i) => i,
         Err(r) => return r,

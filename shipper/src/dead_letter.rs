@@ -85,8 +85,15 @@ pub fn for_rejected(
         } else {
             message
         },
-        event: json!({"id": event.id, "kind": "pipeline_error", "dataset": DEAD_LETTER_DATASET,
-                      "ingested": rfc3339_millis(now_ms), "original_timestamp": rfc3339_millis(event.timestamp)}),
+        event: {
+            let mut e = json!({"id": event.id, "kind": "pipeline_error", "dataset": DEAD_LETTER_DATASET,
+                               "ingested": rfc3339_millis(now_ms)});
+            // A timestamp no date field holds stays only in the payload, as CloudWatch sent it.
+            if crate::handler::timestamp_in_range(event.timestamp) {
+                e["original_timestamp"] = json!(rfc3339_millis(event.timestamp));
+            }
+            e
+        },
         error: json!({"type": why.error_type, "message": why.reason}),
         aws: json!({"cloudwatch": {"log_group": data.log_group, "log_stream": data.log_stream, "event_id": event.id}}),
         cloud: json!({"provider": "aws", "account": {"id": data.owner}}),

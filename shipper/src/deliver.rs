@@ -245,6 +245,7 @@ pub async fn deliver(
                                     }
                                     if *dedup == Dedup::DataStream
                                         && lookup.is_some()
+                                        && sink.rollovers.disabled().is_none()
                                         && let Some(index) = r.index.as_deref()
                                     {
                                         let target = &docs[doc].index;
@@ -366,6 +367,7 @@ pub async fn deliver(
         }
         if let Some(lookup) = lookup
             && !cleanup.is_empty()
+            && sink.rollovers.disabled().is_none()
         {
             clean_up(sink, lookup, docs, opts, stop_at, &mut out, &mut cleanup).await;
             if let Some(why) = out.fatal.take() {
@@ -373,6 +375,10 @@ pub async fn deliver(
                 out.stop(why, retry_next, Vec::<Vec<usize>>::new(), Vec::new());
                 return out;
             }
+        }
+        if sink.rollovers.disabled().is_some() {
+            // Checks are off: what was waiting for one is not waited for.
+            cleanup = Cleanup::default();
         }
         if retry_next.is_empty() && cleanup.is_empty() {
             break;

@@ -15,31 +15,31 @@ use shipper::target::Naming;
 use crate::bulk_server::{BulkServer, Credential, Faults, Settings};
 use crate::support;
 
-fn naming(ns: &str) -> Naming {
+pub(crate) fn naming(ns: &str) -> Naming {
     Naming {
         namespace: ns.into(),
         ..Naming::default()
     }
 }
 
-fn dead_letter_target(ns: &str) -> String {
+pub(crate) fn dead_letter_target(ns: &str) -> String {
     format!("logs-shipper.deadletter-{ns}")
 }
 
 /// The data streams the events themselves went to (not dead letters, not health docs).
-fn log_targets(s: &BulkServer) -> Vec<String> {
+pub(crate) fn log_targets(s: &BulkServer) -> Vec<String> {
     s.targets()
         .into_iter()
         .filter(|t| t.starts_with("logs-cloudwatch."))
         .collect()
 }
 
-fn log_docs(s: &BulkServer) -> usize {
+pub(crate) fn log_docs(s: &BulkServer) -> usize {
     log_targets(s).iter().map(|t| s.count(t)).sum()
 }
 
 /// A decoded (inner JSON) subscription payload with these `(id, message)` events.
-fn inner_payload(log_group: &str, events: &[(&str, &str)]) -> RawPayload {
+pub(crate) fn inner_payload(log_group: &str, events: &[(&str, &str)]) -> RawPayload {
     let events: Vec<Value> = events
         .iter()
         .enumerate()
@@ -56,7 +56,7 @@ fn inner_payload(log_group: &str, events: &[(&str, &str)]) -> RawPayload {
     RawPayload::Bytes(serde_json::to_vec(&v).expect("JSON"))
 }
 
-fn far() -> Instant {
+pub(crate) fn far() -> Instant {
     Instant::now() + Duration::from_secs(120)
 }
 
@@ -417,7 +417,7 @@ async fn a_single_document_over_http_max_content_length_is_dead_lettered_as_requ
 /// Another writer got to a data stream first (here `shipper setup` was not run, so only the
 /// built-in `logs` template applies) and made `user` a keyword: the shipper's `user.id` can't
 /// be indexed there, whatever `ignore_malformed` says (it doesn't cover objects).
-async fn conflicting_writer(s: &BulkServer, target: &str) {
+pub(crate) async fn conflicting_writer(s: &BulkServer, target: &str) {
     let first = format!(
         "{{\"create\":{{\"_index\":\"{target}\",\"_id\":\"other\"}}}}\n{{\"@timestamp\":\"2026-11-24T08:00:00Z\",\"user\":\"bob\"}}\n"
     );

@@ -447,7 +447,9 @@ fn give_up_cleanup(out: &mut Delivery, mut cleanup: Cleanup) {
 }
 
 fn lookup_failed(sink: &Sink<'_>, out: &mut Delivery, what: &str, e: &LookupError) {
-    if e.is_unauthorized() {
+    if let LookupError::Transport(t @ TransportError::Tls(_)) = e {
+        out.fatal.get_or_insert_with(|| t.to_string());
+    } else if e.is_fatal() {
         out.fatal.get_or_insert_with(|| {
             format!("Elasticsearch refused the shipper itself ({what}: {e}); check the credentials")
         });

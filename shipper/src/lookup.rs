@@ -13,7 +13,6 @@ use elasticsearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
 use crate::rollover::{Copy, IdLookup, LookupError, WriteIndex, generation};
-use crate::service::TransportError;
 
 /// `GET <ds>/_settings/index.creation_date`: every backing index of the data stream with its
 /// creation time (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-get-settings).
@@ -203,12 +202,12 @@ impl EsLookup {
                 Some(timeout),
             )
             .await
-            .map_err(|e| LookupError::Transport(transport_error(&e)))?;
+            .map_err(|e| LookupError::Transport(crate::service::map_err(e)))?;
         let status = resp.status_code().as_u16();
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| LookupError::Transport(transport_error(&e)))?;
+            .map_err(|e| LookupError::Transport(crate::service::map_err(e)))?;
         if status != 200 {
             let (error_type, reason) = error_of(&bytes, status);
             return Err(LookupError::Refused {
@@ -218,14 +217,6 @@ impl EsLookup {
             });
         }
         Ok(bytes.to_vec())
-    }
-}
-
-fn transport_error(e: &elasticsearch::Error) -> TransportError {
-    if e.is_timeout() {
-        TransportError::Timeout
-    } else {
-        TransportError::Connection(crate::service::error_chain(e))
     }
 }
 

@@ -80,9 +80,14 @@ impl LookupError {
         matches!(self, LookupError::Refused { status, .. } if (400..500).contains(status) && !matches!(status, 401 | 408 | 429))
     }
 
-    /// 401: the credentials themselves are refused; `_bulk` would be refused the same way.
-    pub fn is_unauthorized(&self) -> bool {
-        matches!(self, LookupError::Refused { status: 401, .. })
+    /// 401 (the credentials themselves are refused) or a failed TLS handshake: `_bulk` would
+    /// fail the same way, and retrying can't help.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            LookupError::Refused { status: 401, .. }
+                | LookupError::Transport(TransportError::Tls(_))
+        )
     }
 }
 

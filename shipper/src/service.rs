@@ -197,7 +197,7 @@ impl BulkClient for EsBulkClient {
     }
 }
 
-fn map_err(e: elasticsearch::Error) -> TransportError {
+pub(crate) fn map_err(e: elasticsearch::Error) -> TransportError {
     if e.is_timeout() {
         TransportError::Timeout
     } else if let Some(tls) = tls_cause(&e) {

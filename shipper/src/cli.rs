@@ -2,7 +2,6 @@
 
 use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -15,7 +14,7 @@ use crate::document::{self, BatchContext};
 use crate::handler::{RawPayload, Shipper};
 use crate::metrics::Summary;
 use crate::request_builder;
-use crate::service::{self, EsBulkClient};
+use crate::service;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -352,9 +351,13 @@ pub async fn cli_shipper(
     }
     let conn = crate::secrets::resolve(&cfg).await?;
     let client = service::build_client(&conn)?;
-    let bulk = Arc::new(EsBulkClient::new(client.clone()));
-    let lookup = Arc::new(crate::lookup::EsLookup::new(client.clone()));
-    let mut shipper = Shipper::from_config(&cfg, bulk, Some(lookup), "shipper-cli".into());
+    let clients = crate::rotation::for_settings(&cfg, &conn).await?;
+    let mut shipper = Shipper::from_config(
+        &cfg,
+        clients.bulk,
+        Some(clients.lookup),
+        "shipper-cli".into(),
+    );
     // No Lambda deadline here: retries get SHIPPER_MAX_RETRY_MS per batch.
     shipper.deadline_margin = Duration::ZERO;
     Ok((shipper, client))

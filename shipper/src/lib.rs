@@ -15,6 +15,7 @@ pub mod retry; //          which items to resend, backoff with jitter inside the
 pub mod rollover; //       which re-delivered events a rollover could let in twice, and the cache that says
 pub mod service; //        BulkClient: the one place that talks HTTP (elasticsearch crate)
 pub mod lookup; //         IdLookup over that client: write-index creation time, which ids exist
+pub mod rotation; //       a 401 reads the secret again once (rotation) before it counts
 pub mod dead_letter; //    refused events and undecodable payloads → dead-letter stream
 pub mod deliver; //        the loop: send, classify, retry only the failed, dead-letter the rest
 pub mod metrics; //        one EMF line + health document per invocation

@@ -6,7 +6,6 @@ use clap::Parser;
 use lambda_runtime::{LambdaEvent, service_fn};
 use shipper::config::Config;
 use shipper::handler::{self, Invocation, Shipper};
-use shipper::service::{self, EsBulkClient};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -42,11 +41,12 @@ async fn lambda_main() -> anyhow::Result<()> {
     // A bad setting fails the init phase with the variable's name, before any event is taken.
     let cfg = Config::from_env()?;
     let conn = shipper::secrets::resolve(&cfg).await?;
-    let client = service::build_client(&conn)?;
+    // A 401 reads the secret again once (rotation) before it counts.
+    let clients = shipper::rotation::for_settings(&cfg, &conn).await?;
     let shipper = Arc::new(Shipper::from_config(
         &cfg,
-        Arc::new(EsBulkClient::new(client.clone())),
-        Some(Arc::new(shipper::lookup::EsLookup::new(client))),
+        clients.bulk,
+        Some(clients.lookup),
         function_name,
     ));
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Invocation>| {

@@ -619,3 +619,104 @@ async fn in_dated_index_mode_generated_batches_land_without_a_mapping_conflict_d
         Some("date")
     );
 }
+
+/// Credentials as a secret holds them, changed by the test ("rotation").
+struct SecretLike {
+    conn: std::sync::Mutex<Connection>,
+    reads: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl shipper::rotation::ClientSource for SecretLike {
+    async fn connect(&self) -> Result<shipper::rotation::Clients, String> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let conn = self.conn.lock().unwrap().clone();
+        shipper::rotation::clients(&conn).map_err(|e| e.to_string())
+    }
+}
+
+fn with_password(url: &str, password: &str) -> Connection {
+    Connection {
+        username: Some("elastic".into()),
+        password: Some(password.into()),
+        ..support::connection(url)
+    }
+}
+
+#[tokio::test]
+async fn after_a_401_the_credentials_are_read_again_once_so_a_rotated_secret_delivers_issue_10() {
+    let s = BulkServer::start(Settings {
+        credentials: vec![Credential::Basic {
+            user: "elastic".into(),
+            password: "rotated".into(),
+        }],
+        ..Settings::default()
+    })
+    .await;
+    let ns = support::unique_namespace("rotate");
+    // Started with the old password; the secret has been rotated since.
+    let source = std::sync::Arc::new(SecretLike {
+        conn: std::sync::Mutex::new(with_password(&s.url, "rotated")),
+        reads: Default::default(),
+    });
+    let old = shipper::rotation::clients(&with_password(&s.url, "old")).unwrap();
+    let r = std::sync::Arc::new(shipper::rotation::Rotating::new(old, source.clone()));
+    let mut sh = support::shipper(&with_password(&s.url, "old"), naming(&ns));
+    sh.client = r.clone();
+    sh.lookup = Some(r);
+
+    let summary = sh
+        .ship(support::generate_data(300, 1, 31, &[]), far(), "rotated")
+        .await
+        .into_result()
+        .expect("delivered with the rotated password");
+
+    assert_eq!(summary.stats.indexed, summary.received);
+    assert_eq!(source.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        s.stats()
+            .log
+            .iter()
+            .filter(|l| l.starts_with("POST /_bulk"))
+            .count(),
+        2,
+        "events, health"
+    );
+}
+
+#[tokio::test]
+async fn a_401_that_reading_the_secret_again_does_not_cure_is_fatal_after_one_read_issue_10() {
+    let s = BulkServer::start(Settings {
+        credentials: vec![Credential::Basic {
+            user: "elastic".into(),
+            password: "rotated".into(),
+        }],
+        ..Settings::default()
+    })
+    .await;
+    let ns = support::unique_namespace("rotate2");
+    let source = std::sync::Arc::new(SecretLike {
+        conn: std::sync::Mutex::new(with_password(&s.url, "stale")),
+        reads: Default::default(),
+    });
+    let old = shipper::rotation::clients(&with_password(&s.url, "stale")).unwrap();
+    let r = std::sync::Arc::new(shipper::rotation::Rotating::new(old, source.clone()));
+    let mut sh = support::shipper(&with_password(&s.url, "stale"), naming(&ns));
+    sh.client = r.clone();
+    sh.lookup = Some(r);
+    for attempt in 0..2 {
+        let out = sh
+            .ship(support::generate_data(100, 1, 32, &[]), far(), "stale")
+            .await;
+        assert!(
+            matches!(out.into_result(), Err(ShipError::Fatal(f)) if f.contains("401")),
+            "attempt {attempt}"
+        );
+    }
+    assert_eq!(
+        source.reads.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "read again at most once per interval"
+    );
+    assert!(s.all_ids().is_empty());
+}

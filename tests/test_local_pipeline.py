@@ -123,9 +123,15 @@ def test_api_log_lines_reach_the_index_through_shipper_follow(services):
         expected[req["http.response.status_code"]] = expected.get(req["http.response.status_code"], 0) + 1
     assert by_status == expected
 
-    # Following the same file again re-sends the same ids: 409s, no duplicates.
+    # Following the same file again resumes at its checkpoint: nothing to send.
     r = subprocess.run([os.path.join(BIN, "shipper"), "follow", "--once", "--log-group", "/aws/lambda/vocab-api-local",
                         "--url", urls["es"], log],
+                       env=dict(os.environ, SHIPPER_NAMESPACE=ns), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "done: 0 events" in r.stderr, r.stderr
+    # Without the checkpoint the same lines get the same ids: 409s, no duplicates.
+    r = subprocess.run([os.path.join(BIN, "shipper"), "follow", "--once", "--no-checkpoint", "--log-group",
+                        "/aws/lambda/vocab-api-local", "--url", urls["es"], log],
                        env=dict(os.environ, SHIPPER_NAMESPACE=ns), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert f"{len(lines)} already present" in r.stderr, r.stderr

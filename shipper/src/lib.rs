@@ -22,4 +22,5 @@ pub mod metrics; //        one EMF line + health document per invocation
 pub mod handler; //        Lambda events (awslogs, Kinesis) → deliver
 pub mod secrets; //        credentials from Secrets Manager / SSM Parameter Store
 pub mod cli; //            transform / ship / setup / follow
+pub mod follow; //         follow: lines → batches, cancel-safe reads, checkpoint, rotation, back-pressure
 pub mod setup; //          index templates, ILM, Kibana saved objects

@@ -18,3 +18,9 @@ def envs() -> dict[str, Module]:
 @pytest.fixture(scope="session")
 def prod(envs) -> Module:
     return envs["prod"]
+
+
+@pytest.fixture(scope="session")
+def stack(modules) -> Module:
+    """modules/environment: what every environment root instantiates."""
+    return modules["environment"]

@@ -108,6 +108,20 @@ def blocks(body: dict, name: str) -> list[dict]:
     return body.get(name, [])
 
 
+def dynamic_blocks(body: dict, name: str) -> list[dict]:
+    """The content bodies of `dynamic "<name>"` blocks."""
+    found = []
+    for entry in body.get("dynamic", []):
+        if name in entry:
+            found.extend(entry[name].get("content", []))
+    return found
+
+
+def all_blocks(body: dict, name: str) -> list[dict]:
+    """Static and dynamic blocks of one type."""
+    return blocks(body, name) + dynamic_blocks(body, name)
+
+
 # ---------------------------------------------------------------- a directory of .tf files
 
 
@@ -248,7 +262,7 @@ def iam_problems(mod: Module) -> list[str]:
     """
     problems = []
     for name, doc, is_key_policy in _policy_documents(mod):
-        for i, st in enumerate(blocks(doc, "statement")):
+        for i, st in enumerate(all_blocks(doc, "statement")):
             where = f"{mod.path.name}: data.aws_iam_policy_document.{name} statement {attr(st, 'sid') or i}"
             if attr(st, "effect", "Allow") != "Allow":
                 continue
@@ -423,3 +437,100 @@ def subscription_problems(api: Module, env: Module, shipper: Module, api_call: s
     elif "NOT IN" not in str(attr(policies[0], "selection_criteria")):
         problems.append("shipper: the account policy would subscribe the shipper to its own logs")
     return problems
+
+
+# ---------------------------------------------------------------- the API's router
+
+_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+
+
+def _call_args(text: str, open_paren: int) -> tuple[str, int]:
+    """The text between a call's parentheses (nested calls, strings and closures kept)."""
+    depth, i, quote = 0, open_paren, False
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                quote = False
+        elif c == '"':
+            quote = True
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                return text[open_paren + 1:i], i
+        i += 1
+    raise ValueError("unbalanced call")
+
+
+def _top_level_methods(handler: str) -> set[str]:
+    """`post(lists::create).get(lists::list)` -> {POST, GET}: method calls at depth 0 only, so
+    handler paths like `lists::get` inside them don't count."""
+    found, depth, i = set(), 0, 0
+    while i < len(handler):
+        c = handler[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif depth == 0:
+            m = re.match(r"(?:\.|\b)(" + "|".join(_METHODS) + r")\s*\(", handler[i:])
+            if m and (i == 0 or handler[i] == "." or not (handler[i - 1].isalnum() or handler[i - 1] in "_:")):
+                found.add(m.group(1).upper())
+                i += m.end() - 1
+                continue
+        i += 1
+    return found
+
+
+def rust_routes(source: str) -> set[str]:
+    """Route keys (`METHOD /path`) of every axum `.route("/path", method(...)...)` in source."""
+    routes = set()
+    for m in re.finditer(r"\.route\s*\(", source):
+        args, _ = _call_args(source, m.end() - 1)
+        path = re.match(r'\s*"([^"]+)"\s*,', args)
+        if not path:
+            continue
+        for method in _top_level_methods(args[path.end():]):
+            routes.add(f"{method} {path.group(1)}")
+    return routes
+
+
+# Routes vocab-local serves that are not API routes (docs/CONTRACTS.md section A): the runtime
+# configuration, an S3 object behind CloudFront in production.
+LOCAL_ONLY_PATHS = {"/config.json"}
+
+
+def router_routes() -> set[str]:
+    """The routes of vocab-api's router, as the Lambdas serve them (binaries' own files aside)."""
+    src = REPO / "vocab-api" / "src"
+    routes = set()
+    for path in sorted(src.rglob("*.rs")):
+        if path.parent.name == "bin":
+            continue
+        routes |= rust_routes(path.read_text())
+    return {r for r in routes if r.split(" ", 1)[1] not in LOCAL_ONLY_PATHS}
+
+
+# ---------------------------------------------------------------- docs/CONTRACTS.md
+
+def contract_access_log_format() -> dict[str, str]:
+    """The access log format of docs/CONTRACTS.md section B, as a dict."""
+    import json
+
+    text = (REPO / "docs" / "CONTRACTS.md").read_text()
+    section = text[text.index("**Access log format**"):]
+    body = section[section.index("`{") + 1:section.index("}`") + 1]
+    return json.loads(re.sub(r"`\s*`", "", body.replace("\n", "")))
+
+
+def contract_web_config_keys() -> set[str]:
+    """Keys of the cognito `auth` object of /config.json in docs/CONTRACTS.md section A."""
+    import json
+
+    text = (REPO / "docs" / "CONTRACTS.md").read_text()
+    m = re.search(r'`(\{"api_base":"/api","auth":\{"mode":"cognito".*?\}\})`', text, re.S)
+    return set(json.loads(m.group(1).replace("…", ""))["auth"])

@@ -20,10 +20,12 @@ pub const EVENT_ID: &str = "event.id";
 pub const EVENT_INGESTED: &str = "event.ingested";
 pub const EVENT_DATASET: &str = "event.dataset";
 pub const EVENT_KIND: &str = "event.kind";
+pub const EVENT_ACTION: &str = "event.action";
 pub const EVENT_OUTCOME: &str = "event.outcome";
 pub const EVENT_ORIGINAL: &str = "event.original";
 
 pub const USER_ID: &str = "user.id";
+pub const USER_AGENT_ORIGINAL: &str = "user_agent.original";
 pub const TRACE_ID: &str = "trace.id";
 pub const SPAN_ID: &str = "span.id";
 pub const TRANSACTION_ID: &str = "transaction.id";

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use shipper::decode;
-use shipper::document::{self, BatchContext, Document};
+use shipper::document::{Document, Transform};
 use shipper::handler::{RawPayload, Shipper};
 use shipper::request_builder::{self, Limits};
 use shipper::service::{Connection, EsBulkClient, build_client};
@@ -41,15 +41,15 @@ fn batch(events: usize) -> String {
 }
 
 /// The transform stage: payload → decoded → parsed → ECS documents (what the Lambda holds
-/// for delivery and retries).
-fn documents(data: &str, naming: &Naming) -> Vec<Document> {
+/// for delivery and retries), through the Lambda's own path with `tf`'s options.
+fn documents(data: &str, naming: &Naming, tf: &Transform) -> Vec<Document> {
     let json = decode::inflate_base64(data).expect("inflate");
     let logs = decode::parse_logs_data(&json).expect("parse");
-    let ctx = BatchContext::new(&logs, naming, Some("ap-northeast-2"), 0);
-    logs.log_events
-        .iter()
-        .map(|e| document::build(&ctx, naming, e))
-        .collect()
+    let mut docs = Vec::with_capacity(logs.log_events.len());
+    tf.batch(&logs, naming, Some("ap-northeast-2"), 0, |_, d| {
+        docs.push(d)
+    });
+    docs
 }
 
 /// The next stage: documents → `_bulk` request bodies (split by the default limits).
@@ -61,8 +61,29 @@ fn bodies(docs: &[Document], gzip: bool) -> usize {
         .sum()
 }
 
+/// Redaction on: e-mail addresses, IPv4/IPv6 and the default secret-looking keys.
+fn redacting() -> Transform {
+    let spec = shipper::redact::Spec {
+        email: true,
+        ip: true,
+        mask_keys: true,
+        keys: shipper::redact::DEFAULT_KEYS
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect(),
+        patterns: Vec::new(),
+    };
+    Transform {
+        redactor: shipper::redact::Redactor::new(&spec).expect("redactor"),
+        ..Transform::default()
+    }
+}
+
 fn bench_transform(c: &mut Criterion) {
     let naming = Naming::default();
+    // Every option off: the path the README's transform figure is for.
+    let off = Transform::default();
+    let redact = redacting();
     let mut g = c.benchmark_group("transform");
     g.sample_size(20).measurement_time(Duration::from_secs(8));
     for events in [1_000usize, 10_000] {
@@ -70,13 +91,16 @@ fn bench_transform(c: &mut Criterion) {
         let decoded_len = decode::inflate_base64(&data).expect("inflate").len();
         g.throughput(Throughput::Elements(events as u64));
         g.bench_function(format!("{events}_events"), |b| {
-            b.iter(|| black_box(documents(black_box(&data), &naming)))
+            b.iter(|| black_box(documents(black_box(&data), &naming, &off)))
+        });
+        g.bench_function(format!("{events}_events_redacted"), |b| {
+            b.iter(|| black_box(documents(black_box(&data), &naming, &redact)))
         });
         g.throughput(Throughput::Bytes(decoded_len as u64));
         g.bench_function(format!("{events}_events_bytes_of_decoded_json"), |b| {
-            b.iter(|| black_box(documents(black_box(&data), &naming)))
+            b.iter(|| black_box(documents(black_box(&data), &naming, &off)))
         });
-        let docs = documents(&data, &naming);
+        let docs = documents(&data, &naming, &off);
         g.throughput(Throughput::Elements(events as u64));
         g.bench_function(format!("{events}_events_bulk_bodies"), |b| {
             b.iter(|| black_box(bodies(black_box(&docs), false)))
@@ -168,6 +192,7 @@ fn bench_end_to_end(c: &mut Criterion) {
         deadline_margin: Duration::ZERO,
         lookup: None,
         rollovers: Default::default(),
+        transform: Default::default(),
     };
     let mut g = c.benchmark_group("end_to_end_loopback");
     g.sample_size(10).measurement_time(Duration::from_secs(10));

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::decode;
-use crate::document::{self, BatchContext};
+use crate::document::{Counts, Transform};
 use crate::handler::{RawPayload, Shipper};
 use crate::metrics::Summary;
 use crate::request_builder;
@@ -112,6 +112,8 @@ pub enum CliError {
     Delivery(String),
     #[error("setup: {0}")]
     Setup(String),
+    #[error(transparent)]
+    Routes(#[from] crate::route::RouteError),
 }
 
 /// One payload read from a file, with where it started.
@@ -311,16 +313,31 @@ fn inflate(p: &Positioned) -> Result<Vec<u8>, CliError> {
     r.map_err(|e| p.error(e.to_string()))
 }
 
-/// `shipper transform`: payloads → the `_bulk` NDJSON, on `out`.
-pub fn transform(files: &[PathBuf], cfg: &Config, out: &mut dyn Write) -> Result<u64, CliError> {
+/// The routing rules, filters and redaction the settings ask for (rules from an SSM parameter
+/// are read here).
+pub async fn cli_transform(cfg: &Config) -> Result<Transform, CliError> {
+    let routes = crate::route::load(cfg).await?;
+    Ok(Transform::from_config(cfg, routes)?)
+}
+
+/// `shipper transform`: payloads → the `_bulk` NDJSON, on `out`, with the rules, filters and
+/// redaction of `tf` applied as the Lambda applies them.
+pub fn transform(
+    files: &[PathBuf],
+    cfg: &Config,
+    tf: &Transform,
+    out: &mut dyn Write,
+) -> Result<u64, CliError> {
     let naming = cfg.naming();
     let now_ms = chrono::Utc::now().timestamp_millis();
     let mut n = 0u64;
+    let mut counts = Counts::default();
     let mut buf = Vec::with_capacity(1 << 20);
     let io = |e| CliError::Io {
         file: "<stdout>".into(),
         source: e,
     };
+    let mut failed = None;
     for f in inputs(files) {
         let name = display_name(&f);
         let input = read_all(&f)?;
@@ -331,20 +348,34 @@ pub fn transform(files: &[PathBuf], cfg: &Config, out: &mut dyn Write) -> Result
             if data.is_control_message() {
                 continue;
             }
-            let ctx = BatchContext::new(&data, &naming, cfg.aws_region.as_deref(), now_ms);
-            for ev in &data.log_events {
-                let doc = document::build(&ctx, &naming, ev);
-                request_builder::write_item(&mut buf, &doc);
-                n += 1;
-                if buf.len() > (1 << 20) {
-                    out.write_all(&buf).map_err(io)?;
-                    buf.clear();
-                }
+            let c = tf.batch(
+                &data,
+                &naming,
+                cfg.aws_region.as_deref(),
+                now_ms,
+                |_, doc| {
+                    request_builder::write_item(&mut buf, &doc);
+                    n += 1;
+                    if buf.len() > (1 << 20) && failed.is_none() {
+                        failed = out.write_all(&buf).err();
+                        buf.clear();
+                    }
+                },
+            );
+            counts.add(c);
+            if let Some(e) = failed.take() {
+                return Err(io(e));
             }
         }
     }
     out.write_all(&buf).map_err(io)?;
     out.flush().map_err(io)?;
+    if counts != Counts::default() {
+        eprintln!(
+            "{} events dropped (routing rules, filters, START/END lines), {} redacted",
+            counts.dropped, counts.redacted
+        );
+    }
     Ok(n)
 }
 
@@ -352,7 +383,7 @@ pub fn transform(files: &[PathBuf], cfg: &Config, out: &mut dyn Write) -> Result
 pub async fn cli_shipper(
     cfg: &Config,
     url: Option<String>,
-) -> Result<(Shipper, elasticsearch::Elasticsearch), CliError> {
+) -> Result<(Shipper, service::EsClient), CliError> {
     let mut cfg = cfg.clone();
     if url.is_some() {
         cfg.elasticsearch_url = url;
@@ -365,6 +396,7 @@ pub async fn cli_shipper(
         clients.bulk,
         Some(clients.lookup),
         "shipper-cli".into(),
+        cli_transform(&cfg).await?,
     );
     // No Lambda deadline here: retries get SHIPPER_MAX_RETRY_MS per batch.
     shipper.deadline_margin = Duration::ZERO;
@@ -569,11 +601,14 @@ pub async fn main(cli: Cli) -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Transform { files } => {
-            let stdout = std::io::stdout();
-            let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-            transform(&files, &cfg, &mut out).map(|_| ())
-        }
+        Command::Transform { files } => match cli_transform(&cfg).await {
+            Ok(tf) => {
+                let stdout = std::io::stdout();
+                let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+                transform(&files, &cfg, &tf, &mut out).map(|_| ())
+            }
+            Err(e) => Err(e),
+        },
         Command::Ship { url, files } => ship(&files, &cfg, url)
             .await
             .map(|s| print_summary(&s, started.elapsed().as_secs_f64())),
@@ -612,7 +647,7 @@ pub async fn main(cli: Cli) -> i32 {
         Err(e) => {
             eprintln!("shipper: {e}");
             match e {
-                CliError::Input { .. } | CliError::Config(_) => 2,
+                CliError::Input { .. } | CliError::Config(_) | CliError::Routes(_) => 2,
                 _ => 1,
             }
         }

@@ -96,7 +96,7 @@ pub fn for_rejected(
         },
         error: json!({"type": why.error_type, "message": why.reason}),
         aws: json!({"cloudwatch": {"log_group": data.log_group, "log_stream": data.log_stream, "event_id": event.id}}),
-        cloud: json!({"provider": "aws", "account": {"id": data.owner}}),
+        cloud: json!({"provider": "aws", "account": {"id": event.account.as_deref().unwrap_or(&data.owner)}}),
         data_stream: data_stream(naming),
         deadletter,
     };
@@ -105,6 +105,7 @@ pub fn for_rejected(
         index: naming.target(Stream::DeadLetter, "", now_ms).into(),
         source: serde_json::to_vec(&dl).unwrap_or_default(),
         timestamp_ms: now_ms,
+        pipeline: None,
     }
 }
 
@@ -137,6 +138,7 @@ pub fn for_undecodable(
         index: naming.target(Stream::DeadLetter, "", now_ms).into(),
         source: serde_json::to_vec(&dl).unwrap_or_default(),
         timestamp_ms: now_ms,
+        pipeline: None,
     }
 }
 
@@ -192,6 +194,7 @@ mod tests {
             index: "logs-x-default".into(),
             source: vec![b'a'; doc_bytes],
             timestamp_ms: 1,
+            pipeline: None,
         };
         let why = Rejected {
             doc: 0,

@@ -89,6 +89,15 @@ pub struct LogEvent<'a> {
     /// Present when the subscription filter pattern extracts fields; kept for replays.
     #[serde(rename = "extractedFields", skip_serializing_if = "Option::is_none")]
     pub extracted_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The account the event was logged in, when the subscription emits the `@aws.account`
+    /// system field (`emitSystemFields` of PutSubscriptionFilter / account-level policies:
+    /// centralized logs arrive in the receiving account's envelope, whose `owner` is not the
+    /// source). `cloud.account.id` of this event instead of `owner`.
+    #[serde(rename = "@aws.account", skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The region the event was logged in (`@aws.region`): `cloud.region` of this event.
+    #[serde(rename = "@aws.region", skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 impl<'a> LogEvent<'a> {
@@ -100,6 +109,8 @@ impl<'a> LogEvent<'a> {
             message: message.into(),
             message_json: None,
             extracted_fields: None,
+            account: None,
+            region: None,
         }
     }
 }
@@ -111,6 +122,8 @@ impl PartialEq for LogEvent<'_> {
             && self.timestamp == o.timestamp
             && self.message == o.message
             && self.extracted_fields == o.extracted_fields
+            && self.account == o.account
+            && self.region == o.region
     }
 }
 
@@ -137,6 +150,24 @@ fn string_or_integer<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error
     d.deserialize_any(V)
 }
 
+/// The source account and region of an event: its own `@aws.account` / `@aws.region` members,
+/// or the same names inside `extractedFields` (where consumers of centralized logs, e.g.
+/// Netflix Atlas's CloudWatch Logs endpoint, read them). Only non-empty strings count: an odd
+/// value there must not cost the batch.
+fn system_fields(
+    account: Option<serde_json::Value>,
+    region: Option<serde_json::Value>,
+    extracted: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> (Option<String>, Option<String>) {
+    let pick = |own: Option<serde_json::Value>, key: &str| {
+        let text = |v: &serde_json::Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+        own.as_ref()
+            .and_then(text)
+            .or_else(|| extracted.and_then(|m| m.get(key)).and_then(text))
+    };
+    (pick(account, "@aws.account"), pick(region, "@aws.region"))
+}
+
 /// The same decoding done by serde's derive (and a second, independent unescaper): the
 /// reference the one-pass [`envelope`] reader is tested against.
 #[cfg(test)]
@@ -155,6 +186,10 @@ mod reference {
         message: &'a serde_json::value::RawValue,
         #[serde(rename = "extractedFields", default)]
         extracted_fields: Option<serde_json::Map<String, serde_json::Value>>,
+        #[serde(rename = "@aws.account", default)]
+        account: Option<serde_json::Value>,
+        #[serde(rename = "@aws.region", default)]
+        region: Option<serde_json::Value>,
     }
 
     impl<'de: 'a, 'a> Deserialize<'de> for LogEvent<'a> {
@@ -167,12 +202,16 @@ mod reference {
                 .and_then(|m| m.strip_suffix('"'))
                 .ok_or_else(|| de::Error::custom("an event's message must be a string"))?;
             let (message, exact) = unescape(json);
+            let (account, region) =
+                super::system_fields(w.account, w.region, w.extracted_fields.as_ref());
             Ok(LogEvent {
                 id: w.id,
                 timestamp: w.timestamp,
                 message,
                 message_json: exact.then_some(json),
                 extracted_fields: w.extracted_fields,
+                account,
+                region,
             })
         }
     }

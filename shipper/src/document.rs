@@ -1,10 +1,16 @@
-//! A parsed log event → one ECS document (serialized JSON) and its idempotent `_id`.
+//! A parsed log event → one ECS document (serialized JSON) and its idempotent `_id`; and
+//! [`Transform`], the per-batch and per-event choices around that (routing rules, message
+//! filters, redaction), which cost nothing when they are off.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::decode::{LogEvent, LogsData};
 use crate::parse::{self, Parsed};
+use crate::redact::Redactor;
+use crate::route::{Routes, Rule, Verdict};
 use crate::target::{self, Naming, Stream};
 
 /// What is the same for every event of a batch.
@@ -16,7 +22,10 @@ pub struct BatchContext<'a> {
     pub region: Option<&'a str>,
     pub faas_name: Option<&'a str>,
     pub dataset: String,
-    pub namespace: &'a str,
+    /// The naming of this batch: the settings', or a routing rule's changes to them.
+    naming: Cow<'a, Naming>,
+    /// The ingest pipeline a routing rule names (`pipeline` in each bulk action).
+    pipeline: Option<Arc<str>>,
     /// `ingested` of every document of this batch: one clock read per batch.
     pub ingested: String,
     /// `,"ingested":…,"dataset":…,"kind":"event"` (inside `event`), pre-escaped once per batch.
@@ -27,6 +36,8 @@ pub struct BatchContext<'a> {
     frag_cloud: Vec<u8>,
     /// `,"data_stream":{…}` in data stream mode, else empty.
     frag_data_stream: Vec<u8>,
+    /// `,"labels":{…},"tags":[…]` from a routing rule, else empty.
+    frag_route: Vec<u8>,
     /// The last `_index` built and the UTC day it is for: one name per batch in data stream
     /// mode, one per day in index mode, shared by every document instead of formatted per event.
     index_cache: RefCell<Option<(i64, Arc<str>)>>,
@@ -39,6 +50,27 @@ impl<'a> BatchContext<'a> {
         region: Option<&'a str>,
         now_ms: i64,
     ) -> Self {
+        Self::routed(data, naming, None, region, now_ms)
+    }
+
+    /// The context of a batch that `rule` matched (`None`: no rule did).
+    pub fn routed(
+        data: &'a LogsData<'a>,
+        naming: &'a Naming,
+        rule: Option<&Rule>,
+        region: Option<&'a str>,
+        now_ms: i64,
+    ) -> Self {
+        let naming = match rule {
+            Some(r) if r.dataset.is_some() || r.namespace.is_some() || r.index.is_some() => {
+                let mut n = naming.clone();
+                n.dataset = r.dataset.clone().or(n.dataset);
+                n.namespace = r.namespace.clone().unwrap_or(n.namespace);
+                n.index_prefix = r.index.clone().unwrap_or(n.index_prefix);
+                Cow::Owned(n)
+            }
+            _ => Cow::Borrowed(naming),
+        };
         let dataset = naming.dataset(&data.log_group).into_owned();
         let ingested = rfc3339_millis(now_ms);
         let mut frag_event = b",\"ingested\":".to_vec();
@@ -51,17 +83,12 @@ impl<'a> BatchContext<'a> {
         frag_cloudwatch.extend_from_slice(b",\"log_stream\":");
         json_str(&mut frag_cloudwatch, &data.log_stream);
         frag_cloudwatch.push(b',');
-        let mut frag_cloud = b",\"cloud\":{\"provider\":\"aws\"".to_vec();
-        if let Some(r) = region {
-            frag_cloud.extend_from_slice(b",\"region\":");
-            json_str(&mut frag_cloud, r);
-        }
-        if !data.owner.is_empty() {
-            frag_cloud.extend_from_slice(b",\"account\":{\"id\":");
-            json_str(&mut frag_cloud, &data.owner);
-            frag_cloud.push(b'}');
-        }
-        frag_cloud.push(b'}');
+        let mut frag_cloud = Vec::new();
+        write_cloud(
+            &mut frag_cloud,
+            region,
+            Some(&*data.owner).filter(|o| !o.is_empty()),
+        );
         let mut frag_data_stream = Vec::new();
         if naming.mode == target::TargetMode::DataStream {
             frag_data_stream.extend_from_slice(b",\"data_stream\":{\"type\":\"logs\",\"dataset\":");
@@ -70,6 +97,15 @@ impl<'a> BatchContext<'a> {
             json_str(&mut frag_data_stream, &naming.namespace);
             frag_data_stream.push(b'}');
         }
+        let mut frag_route = Vec::new();
+        if let Some(labels) = rule.and_then(|r| r.labels.as_deref()) {
+            frag_route.extend_from_slice(b",\"labels\":");
+            frag_route.extend_from_slice(labels.as_bytes());
+        }
+        if let Some(tags) = rule.and_then(|r| r.tags.as_deref()) {
+            frag_route.extend_from_slice(b",\"tags\":");
+            frag_route.extend_from_slice(tags.as_bytes());
+        }
         BatchContext {
             owner: &data.owner,
             log_group: &data.log_group,
@@ -77,18 +113,21 @@ impl<'a> BatchContext<'a> {
             region,
             faas_name: target::faas_name(&data.log_group),
             dataset,
-            namespace: &naming.namespace,
+            naming,
+            pipeline: rule.and_then(|r| r.pipeline.clone()),
             ingested,
             frag_event,
             frag_cloudwatch,
             frag_cloud,
             frag_data_stream,
+            frag_route,
             index_cache: RefCell::new(None),
         }
     }
 
     /// The `_index` for an event at `timestamp_ms`.
-    fn index(&self, naming: &Naming, timestamp_ms: i64) -> Arc<str> {
+    fn index(&self, timestamp_ms: i64) -> Arc<str> {
+        let naming = &self.naming;
         let day = match naming.mode {
             target::TargetMode::DataStream => 0,
             target::TargetMode::Index => timestamp_ms.div_euclid(86_400_000),
@@ -117,6 +156,8 @@ pub struct Document {
     /// The serialized `_source`.
     pub source: Vec<u8>,
     pub timestamp_ms: i64,
+    /// The ingest pipeline named in the bulk action (a routing rule's `pipeline`).
+    pub pipeline: Option<Arc<str>>,
 }
 
 /// `2026-11-24T09:00:00.123Z` (Elasticsearch's `strict_date_optional_time`).
@@ -192,16 +233,134 @@ pub fn trim_message(m: &str) -> &str {
 }
 
 /// Builds the document for one event.
-pub fn build(ctx: &BatchContext<'_>, naming: &Naming, event: &LogEvent<'_>) -> Document {
+pub fn build(ctx: &BatchContext<'_>, event: &LogEvent<'_>) -> Document {
     let raw = trim_message(&event.message);
     let parsed = parse::parse(raw);
-    let source = serialize(ctx, event, raw, &parsed);
+    assemble(ctx, event, raw, &parsed)
+}
+
+fn assemble(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, parsed: &Parsed) -> Document {
+    let timestamp = timestamp_of(event, parsed);
+    let source = serialize(ctx, event, raw, parsed);
     Document {
         id: event.id.clone(),
-        index: ctx.index(naming, event.timestamp),
+        index: ctx.index(timestamp),
         source,
-        timestamp_ms: event.timestamp,
+        timestamp_ms: timestamp,
+        pipeline: ctx.pipeline.clone(),
     }
+}
+
+/// The choices around [`build`], made once from the settings: routing rules (and the loop
+/// guard), message filters, dropping Lambda's START/END lines, redaction. With all of them
+/// off (`Transform::default()`), [`Transform::batch`] calls [`build`] for every event and
+/// nothing else: the fast path is what it was without them.
+#[derive(Debug, Clone, Default)]
+pub struct Transform {
+    pub routes: Routes,
+    /// `SHIPPER_DROP_START_END`; a rule's `drop_start_end` overrides it.
+    pub drop_start_end: bool,
+    pub redactor: Option<Redactor>,
+}
+
+/// What a batch's transform left out or changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Events not shipped: a `drop` rule, the loop guard, a filter, a START/END line.
+    pub dropped: u64,
+    /// Events shipped with something redacted.
+    pub redacted: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, o: Counts) {
+        self.dropped += o.dropped;
+        self.redacted += o.redacted;
+    }
+}
+
+/// Warned about once per process: each warning would be a line in the very group.
+static OWN_LOG_GROUP_WARNED: AtomicBool = AtomicBool::new(false);
+
+impl Transform {
+    /// The transform the settings ask for, with `routes` already loaded ([`crate::route::load`]).
+    pub fn from_config(
+        cfg: &crate::config::Config,
+        routes: Routes,
+    ) -> Result<Self, crate::config::ConfigError> {
+        Ok(Transform {
+            routes,
+            drop_start_end: cfg.drop_start_end(),
+            redactor: cfg.redactor()?,
+        })
+    }
+
+    /// The documents of one batch: `emit(event index, document)` for each event kept.
+    pub fn batch(
+        &self,
+        data: &LogsData<'_>,
+        naming: &Naming,
+        region: Option<&str>,
+        now_ms: i64,
+        mut emit: impl FnMut(usize, Document),
+    ) -> Counts {
+        let all = Counts {
+            dropped: data.log_events.len() as u64,
+            redacted: 0,
+        };
+        let rule = match self.routes.verdict(&data.log_group, &data.log_stream) {
+            Verdict::Ship(rule) => rule,
+            Verdict::Drop(_) => return all,
+            Verdict::OwnLogGroup => {
+                if !OWN_LOG_GROUP_WARNED.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        aws.cloudwatch.log_group = %data.log_group,
+                        "the shipper is subscribed to its own log group; its lines are dropped (SHIPPER_LOOP_GUARD). Remove that subscription: Lambda's own START/END/REPORT lines still invoke the shipper once per invocation"
+                    );
+                }
+                return all;
+            }
+        };
+        let ctx = BatchContext::routed(data, naming, rule, region, now_ms);
+        let filter = rule.and_then(|r| r.filter.as_ref());
+        let drop_start_end = rule
+            .and_then(|r| r.drop_start_end)
+            .unwrap_or(self.drop_start_end);
+        let mut counts = Counts::default();
+        if filter.is_none() && !drop_start_end && self.redactor.is_none() {
+            for (i, ev) in data.log_events.iter().enumerate() {
+                emit(i, build(&ctx, ev));
+            }
+            return counts;
+        }
+        for (i, ev) in data.log_events.iter().enumerate() {
+            let raw = trim_message(&ev.message);
+            if filter.is_some_and(|f| !f.keeps(raw)) {
+                counts.dropped += 1;
+                continue;
+            }
+            let mut parsed = parse::parse(raw);
+            if drop_start_end && matches!(parsed.action, Some("platform.start" | "platform.end")) {
+                counts.dropped += 1;
+                continue;
+            }
+            if let Some(r) = &self.redactor
+                && r.event(raw, &mut parsed)
+            {
+                counts.redacted += 1;
+            }
+            emit(i, assemble(&ctx, ev, raw, &parsed));
+        }
+        counts
+    }
+}
+
+/// The event's time: a WAF record's own `timestamp` when it has one, else CloudWatch's.
+fn timestamp_of(event: &LogEvent<'_>, p: &Parsed) -> i64 {
+    p.web
+        .as_ref()
+        .and_then(|w| w.timestamp_ms)
+        .unwrap_or(event.timestamp)
 }
 
 /// Bytes beyond the message that the document will hold: the app fields and stack trace are
@@ -223,8 +382,9 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     // up to half of each document's buffer unused while the batch is held for retries.
     let mut out = Vec::with_capacity(message.len() + raw_extra(raw, p) + 640);
     let o = &mut out;
+    let web = p.web.as_deref();
     o.extend_from_slice(b"{\"@timestamp\":\"");
-    write_rfc3339_millis(o, event.timestamp);
+    write_rfc3339_millis(o, timestamp_of(event, p));
     o.extend_from_slice(b"\",\"message\":");
     let trimmed = event.message.len() - raw.len();
     match event
@@ -243,9 +403,17 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     o.extend_from_slice(b",\"event\":{\"id\":");
     json_str(o, &event.id);
     o.extend_from_slice(&ctx.frag_event);
-    if let Some(a) = p.action {
+    if let Some(a) = p.action.or(web.and_then(|w| w.action.as_deref())) {
         o.extend_from_slice(b",\"action\":");
         json_str(o, a);
+    }
+    if let Some(w) = web {
+        o.extend_from_slice(b",\"category\":\"web\",\"provider\":");
+        json_str(o, w.provider);
+        if let Some(outcome) = w.outcome {
+            o.extend_from_slice(b",\"outcome\":");
+            json_str(o, outcome);
+        }
     }
     if let Some(d) = p.duration_ns {
         o.extend_from_slice(b",\"duration\":");
@@ -271,8 +439,27 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     lambda.str(b"runtime_version", p.runtime_version.as_deref());
     lambda.str(b"runtime_version_arn", p.runtime_version_arn.as_deref());
     lambda.end();
+    if let Some(w) = web.filter(|w| !w.aws.is_empty()) {
+        o.push(b',');
+        json_str(o, w.provider);
+        o.push(b':');
+        // A JSON map always serializes.
+        serde_json::to_writer(&mut *o, &w.aws).unwrap_or_default();
+    }
     o.push(b'}');
-    o.extend_from_slice(&ctx.frag_cloud);
+    if event.account.is_none() && event.region.is_none() {
+        o.extend_from_slice(&ctx.frag_cloud);
+    } else {
+        // Centralized logs: the source account and region CloudWatch added to this event.
+        write_cloud(
+            o,
+            event.region.as_deref().or(ctx.region),
+            event
+                .account
+                .as_deref()
+                .or(Some(ctx.owner).filter(|o| !o.is_empty())),
+        );
+    }
     let mut faas = Obj::new(o, b"faas");
     faas.str(b"name", ctx.faas_name);
     faas.str(b"version", p.faas_version.as_deref());
@@ -285,26 +472,45 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     faas.end();
     o.extend_from_slice(&ctx.frag_data_stream);
     let mut http = Obj::new(o, b"http");
-    if let Some(m) = &p.http_method {
+    let request_id = web.and_then(|w| w.request_id.as_deref());
+    if p.http_method.is_some() || request_id.is_some() {
         http.raw(b"request", |o| {
-            o.extend_from_slice(b"{\"method\":");
-            json_str(o, m);
-            o.push(b'}');
+            let mut request = Obj::bare(o);
+            request.str(b"method", p.http_method.as_deref());
+            request.str(b"id", request_id);
+            request.end();
         });
     }
-    if let Some(c) = p.status_code {
+    let body_bytes = web.and_then(|w| w.body_bytes);
+    if p.status_code.is_some() || body_bytes.is_some() {
         http.raw(b"response", |o| {
-            o.extend_from_slice(b"{\"status_code\":");
-            o.extend_from_slice(c.to_string().as_bytes());
-            o.push(b'}');
+            let mut response = Obj::bare(o);
+            if let Some(c) = p.status_code {
+                response.raw(b"status_code", |o| {
+                    o.extend_from_slice(c.to_string().as_bytes())
+                });
+            }
+            if let Some(n) = body_bytes {
+                response.raw(b"body", |o| {
+                    o.extend_from_slice(b"{\"bytes\":");
+                    o.extend_from_slice(n.to_string().as_bytes());
+                    o.push(b'}');
+                });
+            }
+            response.end();
         });
     }
     http.str(b"route", p.http_route.as_deref());
+    http.str(b"version", web.and_then(|w| w.http_version.as_deref()));
     http.end();
     let mut url = Obj::new(o, b"url");
+    url.str(b"domain", web.and_then(|w| w.domain.as_deref()));
     url.str(b"path", p.url_path.as_deref());
     url.str(b"query", p.url_query.as_deref());
     url.end();
+    if let Some(w) = web {
+        web_fields(o, w);
+    }
     for (key, v) in [
         (&b"user"[..], &p.user_id),
         (b"trace", &p.trace_id),
@@ -322,6 +528,7 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     let mut service = Obj::new(o, b"service");
     service.str(b"name", p.service_name.as_deref());
     service.end();
+    o.extend_from_slice(&ctx.frag_route);
     if !p.app.is_empty() {
         o.extend_from_slice(b",\"app\":{");
         let mut first = true;
@@ -345,6 +552,45 @@ fn serialize(ctx: &BatchContext<'_>, event: &LogEvent<'_>, raw: &str, p: &Parsed
     }
     o.push(b'}');
     out
+}
+
+/// `,"cloud":{"provider":"aws","region":…,"account":{"id":…}}`.
+fn write_cloud(o: &mut Vec<u8>, region: Option<&str>, account: Option<&str>) {
+    o.extend_from_slice(b",\"cloud\":{\"provider\":\"aws\"");
+    if let Some(r) = region {
+        o.extend_from_slice(b",\"region\":");
+        json_str(o, r);
+    }
+    if let Some(a) = account {
+        o.extend_from_slice(b",\"account\":{\"id\":");
+        json_str(o, a);
+        o.push(b'}');
+    }
+    o.push(b'}');
+}
+
+/// `source`, `user_agent`, `network` and `rule` of an access log line or WAF record.
+fn web_fields(o: &mut Vec<u8>, w: &parse::Web) {
+    let mut source = Obj::new(o, b"source");
+    source.str(b"ip", w.source_ip.as_deref());
+    if let Some(c) = &w.country {
+        source.raw(b"geo", |o| {
+            o.extend_from_slice(b"{\"country_iso_code\":");
+            json_str(o, c);
+            o.push(b'}');
+        });
+    }
+    source.end();
+    let mut user_agent = Obj::new(o, b"user_agent");
+    user_agent.str(b"original", w.user_agent.as_deref());
+    user_agent.end();
+    let mut network = Obj::new(o, b"network");
+    network.str(b"protocol", w.protocol.as_deref());
+    network.end();
+    let mut rule = Obj::new(o, b"rule");
+    rule.str(b"id", w.rule_id.as_deref());
+    rule.str(b"ruleset", w.ruleset.as_deref());
+    rule.end();
 }
 
 /// `json` (a message as the payload's JSON spelled it) without the escapes of its last `n`
@@ -407,9 +653,21 @@ impl<'o> Obj<'o> {
             opened: false,
         }
     }
+    /// An object written where a value goes (`{"a":…}`), for [`Obj::raw`]'s writer; the caller
+    /// gives it at least one member.
+    fn bare(out: &'o mut Vec<u8>) -> Self {
+        Obj {
+            out,
+            key: b"",
+            opened: false,
+        }
+    }
     fn member(&mut self, k: &[u8]) {
         if self.opened {
             self.out.extend_from_slice(b",\"");
+        } else if self.key.is_empty() {
+            self.out.extend_from_slice(b"{\"");
+            self.opened = true;
         } else {
             self.out.extend_from_slice(b",\"");
             self.out.extend_from_slice(self.key);
@@ -509,7 +767,7 @@ mod tests {
         let naming = Naming::default();
         let ctx = BatchContext::new(&d, &naming, Some("ap-northeast-2"), 1_795_510_800_000);
         let ev = LogEvent::new("3".repeat(56), 1_795_510_800_123, message);
-        let doc = build(&ctx, &naming, &ev);
+        let doc = build(&ctx, &ev);
         assert_eq!(&*doc.index, "logs-cloudwatch.vocab_api_words-default");
         serde_json::from_slice(&doc.source).unwrap()
     }
@@ -579,7 +837,7 @@ mod tests {
             let data = crate::decode::parse_logs_data(payload.as_bytes()).unwrap();
             let naming = Naming::default();
             let ctx = BatchContext::new(&data, &naming, None, 0);
-            let d = build(&ctx, &naming, &data.log_events[0]);
+            let d = build(&ctx, &data.log_events[0]);
             let source = String::from_utf8(d.source.clone()).unwrap();
             // The lone surrogate is the one case written from the text (serde_json's escaping).
             let wire = wire.replace(r"\ufffd", "\u{fffd}");
@@ -646,3 +904,66 @@ mod tests {
         assert_eq!(v["app"], serde_json::json!({"list_id":"l1","word_count":0}));
     }
 }
+
+#[cfg(test)]
+mod web_tests;
+
+/// Centralized logs (account-level subscription policies, cross-account destinations): the
+/// envelope's `owner` is the receiving account; the source account and region arrive per
+/// event as the system fields a subscription emits (`emitSystemFields: ["@aws.account",
+/// "@aws.region"]`, https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_SubscriptionFilter.html),
+/// as members of the event or inside `extractedFields`.
+#[cfg(test)]
+mod system_field_tests {
+    use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn the_source_account_and_region_of_each_event_become_its_cloud_fields() {
+        let json = include_str!("../tests/data/centralized-account-policy-system-fields.json");
+        let data = crate::decode::parse_logs_data(json.as_bytes()).unwrap();
+        assert_eq!(data.log_events[0].account.as_deref(), Some("111122223333"));
+        assert_eq!(data.log_events[1].region.as_deref(), Some("eu-west-1"));
+        let naming = Naming::default();
+        let ctx = BatchContext::new(&data, &naming, Some("us-east-1"), 0);
+        let cloud = |i: usize| {
+            let d = build(&ctx, &data.log_events[i]);
+            serde_json::from_slice::<Value>(&d.source).unwrap()["cloud"].clone()
+        };
+        assert_eq!(
+            cloud(0),
+            serde_json::json!({"provider":"aws","region":"ap-northeast-2","account":{"id":"111122223333"}})
+        );
+        assert_eq!(
+            cloud(1),
+            serde_json::json!({"provider":"aws","region":"eu-west-1","account":{"id":"444455556666"}})
+        );
+        // Without system fields: the envelope's owner and the shipper's own region, as before.
+        assert_eq!(
+            cloud(2),
+            serde_json::json!({"provider":"aws","region":"us-east-1","account":{"id":"999988887777"}})
+        );
+    }
+
+    #[test]
+    fn system_fields_survive_a_replay_of_the_event() {
+        let json = include_str!("../tests/data/centralized-account-policy-system-fields.json");
+        let data = crate::decode::parse_logs_data(json.as_bytes()).unwrap();
+        // Dead letters and `shipper ship` carry the event as CloudWatch JSON again.
+        let again = serde_json::to_vec(&data).unwrap();
+        let back = crate::decode::parse_logs_data(&again).unwrap();
+        assert_eq!(back, data);
+        assert_eq!(back.log_events[1].account.as_deref(), Some("444455556666"));
+    }
+
+    #[test]
+    fn an_odd_system_field_value_is_ignored_not_a_lost_batch() {
+        let json = br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"m","@aws.account":123,"@aws.region":""}]}"#;
+        let data = crate::decode::parse_logs_data(json).unwrap();
+        assert_eq!(data.log_events[0].account, None);
+        assert_eq!(data.log_events[0].region, None);
+    }
+}
+
+#[cfg(test)]
+mod transform_tests;

@@ -13,7 +13,7 @@ use tracing::{error, info, warn};
 use crate::dead_letter;
 use crate::decode::{self, DecodeError, LogsData};
 use crate::deliver::{self, Dedup, DeliverOptions, Rejected, Sink};
-use crate::document::{self, BatchContext, Document};
+use crate::document::{Document, Transform};
 use crate::metrics::{self, Summary};
 use crate::rollover::{IdLookup, Rollovers};
 use crate::service::BulkClient;
@@ -59,6 +59,8 @@ impl Serialize for Summary {
             "already_present": self.stats.already_present,
             "retried": self.stats.retried,
             "dead_lettered": self.dead_lettered,
+            "dropped": self.dropped,
+            "redacted": self.redacted,
             "control_messages": self.control_messages,
         })
         .serialize(s)
@@ -106,6 +108,8 @@ pub struct Shipper {
     pub function_name: String,
     /// Retries stop this long before the Lambda deadline, leaving time to answer.
     pub deadline_margin: std::time::Duration,
+    /// Routing rules, filters and redaction (all off by default).
+    pub transform: Transform,
     /// Cluster lookups for the rollover checks (`None`: none are made).
     pub lookup: Option<Arc<dyn IdLookup>>,
     /// What is known of each data stream's write index, kept across invocations.
@@ -204,18 +208,24 @@ impl Shipper {
         for (pi, d) in decoded.iter().enumerate() {
             match d {
                 Decoded::Data(data) => {
-                    let ctx = BatchContext::new(data, &self.naming, self.region.as_deref(), now_ms);
                     docs.reserve(data.log_events.len());
-                    for (ei, ev) in data.log_events.iter().enumerate() {
-                        let doc = document::build(&ctx, &self.naming, ev);
-                        if timestamp_in_range(ev.timestamp) {
-                            docs.push(doc);
-                            origin.push((pi, ei));
-                        } else {
-                            refused_here.push((doc, (pi, ei)));
-                        }
-                    }
+                    let counts = self.transform.batch(
+                        data,
+                        &self.naming,
+                        self.region.as_deref(),
+                        now_ms,
+                        |ei, doc| {
+                            if timestamp_in_range(doc.timestamp_ms) {
+                                docs.push(doc);
+                                origin.push((pi, ei));
+                            } else {
+                                refused_here.push((doc, (pi, ei)));
+                            }
+                        },
+                    );
                     out.summary.received += data.log_events.len() as u64;
+                    out.summary.dropped += counts.dropped;
+                    out.summary.redacted += counts.redacted;
                 }
                 Decoded::Control => out.summary.control_messages += 1,
                 Decoded::Bad { .. } => out.summary.undecodable += 1,
@@ -475,12 +485,14 @@ pub async fn handle(
 }
 
 impl Shipper {
-    /// A shipper with the settings of `cfg`, sending through `client`.
+    /// A shipper with the settings of `cfg`, sending through `client`, with `transform`
+    /// ([`Transform::from_config`]: its rules may come from SSM, read before this).
     pub fn from_config(
         cfg: &crate::config::Config,
         client: Arc<dyn BulkClient>,
         lookup: Option<Arc<dyn IdLookup>>,
         function_name: String,
+        transform: Transform,
     ) -> Self {
         Shipper {
             client,
@@ -495,6 +507,7 @@ impl Shipper {
             health_docs: cfg.health_docs(),
             function_name,
             deadline_margin: cfg.deadline_margin(),
+            transform,
             lookup,
             rollovers: Arc::default(),
         }

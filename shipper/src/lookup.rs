@@ -7,12 +7,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use elasticsearch::Elasticsearch;
-use elasticsearch::http::Method;
-use elasticsearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
 use crate::rollover::{Copy, IdLookup, LookupError, WriteIndex, generation};
+use crate::service::{EsClient, HttpRequest, Method};
 
 /// `GET <ds>/_settings/index.creation_date`: every backing index of the data stream with its
 /// creation time (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-get-settings).
@@ -164,14 +162,14 @@ fn error_of(body: &[u8], status: u16) -> (String, String) {
     (t, r)
 }
 
-/// [`IdLookup`] over the official client.
+/// [`IdLookup`] over [`EsClient::send`].
 #[derive(Clone)]
 pub struct EsLookup {
-    client: Elasticsearch,
+    client: EsClient,
 }
 
 impl EsLookup {
-    pub fn new(client: Elasticsearch) -> Self {
+    pub fn new(client: EsClient) -> Self {
         EsLookup { client }
     }
 
@@ -185,38 +183,24 @@ impl EsLookup {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
-        let query: Vec<(&str, &str)> = query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .collect();
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let resp = self
-            .client
-            .send(
-                method,
-                path,
-                headers,
-                Some(&query),
-                body.map(|b| b.to_string()),
-                Some(timeout),
-            )
-            .await
-            .map_err(|e| LookupError::Transport(crate::service::map_err(e)))?;
-        let status = resp.status_code().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| LookupError::Transport(crate::service::map_err(e)))?;
-        if status != 200 {
-            let (error_type, reason) = error_of(&bytes, status);
+        // The path is already %-encoded; the query pairs are plain (the client encodes them).
+        let mut req = HttpRequest::new(method, path).timeout(timeout);
+        for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
+            req = req.query(k, v);
+        }
+        if let Some(b) = body {
+            req = req.json(b.to_string());
+        }
+        let reply = self.client.send(req).await?;
+        if reply.status != 200 {
+            let (error_type, reason) = error_of(&reply.body, reply.status);
             return Err(LookupError::Refused {
-                status,
+                status: reply.status,
                 error_type,
                 reason,
             });
         }
-        Ok(bytes.to_vec())
+        Ok(reply.body.to_vec())
     }
 }
 
@@ -228,7 +212,7 @@ impl IdLookup for EsLookup {
         timeout: Duration,
     ) -> Result<Option<WriteIndex>, LookupError> {
         let body = self
-            .send(Method::Get, &settings_path(data_stream), None, timeout)
+            .send(Method::GET, &settings_path(data_stream), None, timeout)
             .await?;
         read_write_index(&body)
     }
@@ -241,7 +225,7 @@ impl IdLookup for EsLookup {
     ) -> Result<Vec<Copy>, LookupError> {
         let body = self
             .send(
-                Method::Post,
+                Method::POST,
                 &search_path(target),
                 Some(ids_query(ids)),
                 timeout,
@@ -258,7 +242,7 @@ impl IdLookup for EsLookup {
     ) -> Result<Vec<String>, LookupError> {
         match self
             .send(
-                Method::Post,
+                Method::POST,
                 &mget_path(index),
                 Some(json!({ "ids": ids })),
                 timeout,

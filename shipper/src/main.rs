@@ -43,11 +43,14 @@ async fn lambda_main() -> anyhow::Result<()> {
     let conn = shipper::secrets::resolve(&cfg).await?;
     // A 401 reads the secret again once (rotation) before it counts.
     let clients = shipper::rotation::for_settings(&cfg, &conn).await?;
+    let routes = shipper::route::load(&cfg).await?;
+    let transform = shipper::document::Transform::from_config(&cfg, routes)?;
     let shipper = Arc::new(Shipper::from_config(
         &cfg,
         clients.bulk,
         Some(clients.lookup),
         function_name,
+        transform,
     ));
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Invocation>| {
         let shipper = shipper.clone();

@@ -18,6 +18,10 @@ pub struct Summary {
     pub dead_lettered: u64,
     pub undecodable: u64,
     pub control_messages: u64,
+    /// Events not shipped by choice: routing `drop`, the loop guard, filters, START/END lines.
+    pub dropped: u64,
+    /// Events shipped with something redacted.
+    pub redacted: u64,
     /// Events neither indexed nor dead-lettered (out of time, or refused by the cluster's
     /// configuration): the invocation failed, and they come back with its retry.
     pub undelivered: u64,
@@ -44,6 +48,8 @@ pub fn emf_line(s: &Summary, function_name: &str, now_ms: i64) -> String {
                     metric("DuplicatesRemoved", "Count"),
                     metric("BytesSent", "Bytes"),
                     metric("BulkLatencyMs", "Milliseconds"),
+                    metric("EventsDropped", "Count"),
+                    metric("EventsRedacted", "Count"),
                 ]
             }]
         },
@@ -58,6 +64,8 @@ pub fn emf_line(s: &Summary, function_name: &str, now_ms: i64) -> String {
         "DuplicatesRemoved": s.stats.duplicates_removed,
         "BytesSent": s.stats.bytes_sent,
         "BulkLatencyMs": s.stats.bulk_latency.as_secs_f64() * 1000.0,
+        "EventsDropped": s.dropped,
+        "EventsRedacted": s.redacted,
     })
     .to_string()
 }
@@ -89,6 +97,8 @@ pub fn health_doc(
                 "already_present": s.stats.already_present,
                 "retried": s.stats.retried,
                 "dead_lettered": s.dead_lettered,
+                "dropped": s.dropped,
+                "redacted": s.redacted,
                 "undelivered": s.undelivered,
                 "in_failure_store": s.stats.failure_store,
             },
@@ -113,6 +123,7 @@ pub fn health_doc(
         index: naming.target(Stream::Health, "", now_ms).into(),
         source: v.to_string().into_bytes(),
         timestamp_ms: now_ms,
+        pipeline: None,
     }
 }
 
@@ -126,6 +137,8 @@ mod tests {
         let s = Summary {
             received: 10,
             dead_lettered: 1,
+            dropped: 4,
+            redacted: 2,
             stats: Stats {
                 indexed: 8,
                 already_present: 1,
@@ -146,6 +159,22 @@ mod tests {
         assert_eq!(v["EventsIndexed"], 8);
         assert_eq!(v["EventsDeadLettered"], 1);
         assert_eq!(v["BulkLatencyMs"], 12.0);
+        assert_eq!(v["EventsDropped"], 4);
+        assert_eq!(v["EventsRedacted"], 2);
         assert_eq!(v["FunctionName"], "shipper");
+    }
+
+    #[test]
+    fn the_health_document_counts_dropped_and_redacted_events() {
+        let s = Summary {
+            received: 10,
+            dropped: 3,
+            redacted: 2,
+            ..Summary::default()
+        };
+        let d = health_doc(&s, "req-1", "req-1-0", None, &Naming::default(), 0);
+        let v: Value = serde_json::from_slice(&d.source).unwrap();
+        assert_eq!(v["shipper"]["events"]["dropped"], 3);
+        assert_eq!(v["shipper"]["events"]["redacted"], 2);
     }
 }

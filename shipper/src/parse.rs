@@ -10,6 +10,9 @@ use serde_json::{Map, Value};
 
 use crate::json::Reader;
 
+mod apigateway;
+mod waf;
+
 /// What a message says, beyond the message itself. `None` = not present.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Parsed {
@@ -42,6 +45,43 @@ pub struct Parsed {
     pub runtime_version_arn: Option<String>,
     /// Everything else the application wrote (the `flattened` field).
     pub app: App,
+    /// Set for the HTTP request records AWS writes (API Gateway access logs, WAF logs).
+    pub web: Option<Box<Web>>,
+}
+
+/// What an API Gateway access log line or a WAF record says beyond the fields every line
+/// can have (docs/CONTRACTS.md, section B). Boxed: an application line pays one pointer.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Web {
+    /// `event.provider`: `apigateway` or `waf`.
+    pub provider: &'static str,
+    /// `event.outcome`: `success` below status 400, else `failure` (access logs).
+    pub outcome: Option<&'static str>,
+    /// `event.action` (WAF's terminating action, lower case: `allow`, `block`, …).
+    pub action: Option<String>,
+    /// `http.request.id`.
+    pub request_id: Option<String>,
+    /// `http.response.body.bytes`.
+    pub body_bytes: Option<i64>,
+    /// `http.version` (`1.1`, `2.0`).
+    pub http_version: Option<String>,
+    /// `source.ip`: only a valid IPv4/IPv6 address (the field is mapped `ip`).
+    pub source_ip: Option<String>,
+    /// `source.geo.country_iso_code`.
+    pub country: Option<String>,
+    /// `user_agent.original`.
+    pub user_agent: Option<String>,
+    /// `network.protocol` (`http`).
+    pub protocol: Option<String>,
+    /// `url.domain`.
+    pub domain: Option<String>,
+    /// `rule.id`, `rule.ruleset` (WAF's terminating rule and its type).
+    pub rule_id: Option<String>,
+    pub ruleset: Option<String>,
+    /// The record's own time in ms (WAF's `timestamp`): `@timestamp` instead of CloudWatch's.
+    pub timestamp_ms: Option<i64>,
+    /// `aws.apigateway.*` or `aws.waf.*` (by `provider`).
+    pub aws: Map<String, Value>,
 }
 
 /// What the application wrote that has no ECS field: the one `flattened` field. A value the
@@ -92,6 +132,21 @@ impl App {
         self.raw.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// Redacts every member ([`crate::redact::Redactor::value`], the members as one object);
+    /// those kept as JSON text are read into values first. True when something changed.
+    pub fn redact(&mut self, r: &crate::redact::Redactor) -> bool {
+        for (k, raw) in std::mem::take(&mut self.raw) {
+            let v = serde_json::from_str(&raw).unwrap_or(Value::Null);
+            self.values.insert(k, v);
+        }
+        let mut obj = Value::Object(std::mem::take(&mut self.values));
+        let changed = r.value(&mut obj);
+        if let Value::Object(m) = obj {
+            self.values = m;
+        }
+        changed
+    }
+
     /// Everything as one JSON object, as Elasticsearch will see it.
     pub fn to_map(&self) -> Map<String, Value> {
         let mut m = self.values.clone();
@@ -133,24 +188,18 @@ pub fn parse(message: &str) -> Parsed {
     let trimmed = message.trim();
     if trimmed.starts_with('{') && trimmed.ends_with('}') {
         if let Some(members) = Reader::members(trimmed) {
-            let platform = members
-                .iter()
-                .rev()
-                .find(|(k, _)| k == "type")
-                .is_some_and(|(_, t)| {
-                    value_of(t)
-                        .as_str()
-                        .is_some_and(|t| t.starts_with("platform."))
-                });
-            if platform {
-                // Read once already: each value parses (the last of a repeated key wins).
-                let obj = members
-                    .into_iter()
-                    .map(|(k, v)| (k.into_owned(), value_of(v)))
-                    .collect();
-                platform_json(obj, &mut p);
-            } else {
-                application_json(members, &mut p);
+            match shape(&members) {
+                Shape::Platform => {
+                    // Read once already: each value parses (the last of a repeated key wins).
+                    let obj = members
+                        .into_iter()
+                        .map(|(k, v)| (k.into_owned(), value_of(v)))
+                        .collect();
+                    platform_json(obj, &mut p);
+                }
+                Shape::Waf => waf::parse(members, &mut p),
+                Shape::AccessLog => apigateway::parse(members, &mut p),
+                Shape::Application => application_json(members, &mut p),
             }
             return p;
         }
@@ -160,6 +209,59 @@ pub fn parse(message: &str) -> Parsed {
     }
     text(message, &mut p);
     p
+}
+
+/// What a JSON line is, from its keys alone (one pass, no value read but `type`'s).
+enum Shape {
+    /// Lambda's JSON log format for platform events: `"type": "platform.…"`.
+    Platform,
+    /// AWS WAF's record: `webaclId`, `action` and `httpRequest`.
+    Waf,
+    /// An API Gateway access log line: `requestId`, `status`, and `routeKey` (HTTP APIs) or
+    /// `resourcePath` (REST APIs).
+    AccessLog,
+    Application,
+}
+
+fn shape(members: &[(Cow<'_, str>, &str)]) -> Shape {
+    const REQUEST_ID: u8 = 1;
+    const ROUTE: u8 = 2;
+    const STATUS: u8 = 4;
+    const WEBACL: u8 = 8;
+    const ACTION: u8 = 16;
+    const HTTP_REQUEST: u8 = 32;
+    let mut seen = 0;
+    let mut kind = None;
+    for (k, v) in members {
+        seen |= match &**k {
+            // The last `type` counts, as the last of a repeated key does in an object.
+            "type" => {
+                kind = Some(*v);
+                0
+            }
+            "requestId" => REQUEST_ID,
+            "routeKey" | "resourcePath" => ROUTE,
+            "status" => STATUS,
+            "webaclId" => WEBACL,
+            "action" => ACTION,
+            "httpRequest" => HTTP_REQUEST,
+            _ => 0,
+        };
+    }
+    let platform = kind.is_some_and(|t| {
+        value_of(t)
+            .as_str()
+            .is_some_and(|t| t.starts_with("platform."))
+    });
+    if platform {
+        Shape::Platform
+    } else if seen & (WEBACL | ACTION | HTTP_REQUEST) == WEBACL | ACTION | HTTP_REQUEST {
+        Shape::Waf
+    } else if seen & (REQUEST_ID | ROUTE | STATUS) == REQUEST_ID | ROUTE | STATUS {
+        Shape::AccessLog
+    } else {
+        Shape::Application
+    }
 }
 
 // ---- application JSON ----------------------------------------------------------------------

@@ -54,6 +54,12 @@ pub fn write_item(out: &mut Vec<u8>, doc: &Document) {
     serde_json::to_writer(&mut *out, &doc.index).unwrap_or_default();
     out.extend_from_slice(br#","_id":"#);
     serde_json::to_writer(&mut *out, &doc.id).unwrap_or_default();
+    if let Some(p) = &doc.pipeline {
+        // A routing rule's ingest pipeline, per action (`pipeline` in the bulk action's
+        // metadata, as the bulk API documents it).
+        out.extend_from_slice(br#","pipeline":"#);
+        serde_json::to_writer(&mut *out, p).unwrap_or_default();
+    }
     out.extend_from_slice(b"}}\n");
     out.extend_from_slice(&doc.source);
     out.push(b'\n');
@@ -63,7 +69,10 @@ pub fn write_item(out: &mut Vec<u8>, doc: &Document) {
 pub fn item_len(doc: &Document) -> usize {
     // {"create":{"_index":"…","_id":"…"}}\n + source + \n ; ids/indices rarely need escapes,
     // and over-estimating by their escapes is harmless for a limit.
-    35 + doc.index.len() + doc.id.len() + doc.source.len()
+    35 + doc.index.len()
+        + doc.id.len()
+        + doc.source.len()
+        + doc.pipeline.as_ref().map_or(0, |p| 14 + p.len())
 }
 
 /// Splits `pending` (indices into `docs`) into chunks within `limits`. A single document over
@@ -165,6 +174,7 @@ mod tests {
             index: "logs-x-default".into(),
             source: vec![b'a'; size],
             timestamp_ms: 0,
+            pipeline: None,
         }
     }
 

@@ -23,6 +23,10 @@ pub enum SecretError {
         "no Elasticsearch to send to: set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID, or put `url` in the secret"
     )]
     NoTarget,
+    #[error("{0}")]
+    Setting(#[from] crate::config::ConfigError),
+    #[error("SHIPPER_AUTH=sigv4: {0}")]
+    Credentials(String),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +70,9 @@ pub fn connection_from_env(cfg: &Config) -> Result<Connection, SecretError> {
         password: cfg.elasticsearch_password.clone(),
         ca_cert_pem,
         timeout: Some(cfg.request_timeout()),
+        signer: None,
+        proxies: cfg.proxies(),
+        cert_fingerprints: cfg.cert_fingerprints(),
     })
 }
 
@@ -104,6 +111,30 @@ pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
     }
     if c.url.is_none() && c.cloud_id.is_none() {
         return Err(SecretError::NoTarget);
+    }
+    if cfg.auth_mode() == crate::config::AuthMode::SigV4 {
+        // The URL may have come from the secret: service and region are settled only now.
+        let (service, region) = cfg.sigv4_target(c.url.as_deref())?;
+        // A key from the secret would be sent beside the signature: refuse it, as config
+        // refuses one from the environment.
+        if c.api_key.is_some() || c.username.is_some() {
+            return Err(crate::config::ConfigError::Invalid {
+                var: "SHIPPER_AUTH",
+                why: "sigv4 signs requests with AWS credentials: remove api_key / username from the secret".into(),
+            }
+            .into());
+        }
+        let signer = crate::sigv4::SigV4Signer::new(
+            service,
+            region,
+            crate::sigv4::default_credentials().await,
+        );
+        // Fail the start, not every request, when the chain finds no credentials at all.
+        signer.credentials().await.map_err(|e| match e {
+            crate::service::TransportError::Signing(why) => SecretError::Credentials(why),
+            other => SecretError::Credentials(other.to_string()),
+        })?;
+        c.signer = Some(std::sync::Arc::new(signer));
     }
     Ok(c)
 }

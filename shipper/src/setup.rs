@@ -32,10 +32,11 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use elasticsearch::Elasticsearch;
-use elasticsearch::http::Method;
-use elasticsearch::http::headers::HeaderMap;
 use serde_json::{Value, json};
+
+use crate::service::{
+    Connection, EsClient, HeaderName, HeaderValue, HttpRequest, Method, TransportError,
+};
 
 /// Name of the rollover + delete policy used by the data streams.
 pub const ILM_POLICY: &str = "cloudwatch-shipper";
@@ -213,12 +214,20 @@ impl KibanaTarget {
 
     /// `{url}[/s/{space}]/api/saved_objects/_import?overwrite=true`.
     pub fn import_url(&self) -> String {
-        let base = self.url.trim_end_matches('/');
+        format!(
+            "{}{}?overwrite=true",
+            self.url.trim_end_matches('/'),
+            self.import_path()
+        )
+    }
+
+    /// `[/s/{space}]/api/saved_objects/_import`, below the Kibana URL.
+    pub fn import_path(&self) -> String {
         match &self.space {
             Some(space) if !space.is_empty() && space != "default" => {
-                format!("{base}/s/{space}/api/saved_objects/_import?overwrite=true")
+                format!("/s/{space}/api/saved_objects/_import")
             }
-            _ => format!("{base}/api/saved_objects/_import?overwrite=true"),
+            _ => "/api/saved_objects/_import".into(),
         }
     }
 }
@@ -262,7 +271,7 @@ pub enum SetupError {
         method: &'static str,
         path: String,
         #[source]
-        source: elasticsearch::Error,
+        source: TransportError,
     },
     #[error("{method} {path}: HTTP {status}: {body}")]
     Rejected {
@@ -283,8 +292,10 @@ pub enum SetupError {
     Kibana {
         url: String,
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
+    #[error("Kibana {url}: {why}")]
+    KibanaClient { url: String, why: String },
     #[error("Kibana {url}: HTTP {status}: {body}")]
     KibanaRejected {
         url: String,
@@ -307,7 +318,7 @@ pub enum SetupError {
 /// Errors stop the run at the failing request; Kibana's import errors are returned as
 /// [`SetupError::KibanaImport`] after being printed.
 pub async fn run(
-    es: &Elasticsearch,
+    es: &EsClient,
     kibana: Option<&KibanaTarget>,
     settings: &SetupSettings,
     dry_run: bool,
@@ -493,31 +504,17 @@ pub fn to_opensearch(body: &mut Value) {
 }
 
 /// Elasticsearch or OpenSearch, from `GET /` (`version.distribution`).
-pub async fn detect_flavor(es: &Elasticsearch) -> Result<Flavor, SetupError> {
-    let resp = es
-        .send(
-            Method::Get,
-            "/",
-            HeaderMap::new(),
-            None::<&()>,
-            None::<&str>,
-            None,
-        )
+pub async fn detect_flavor(es: &EsClient) -> Result<Flavor, SetupError> {
+    let reply = es
+        .send(HttpRequest::new(Method::GET, "/"))
         .await
         .map_err(|source| SetupError::Elasticsearch {
             method: "GET",
             path: "/".into(),
             source,
         })?;
-    let status = resp.status_code().as_u16();
-    let body = resp
-        .text()
-        .await
-        .map_err(|source| SetupError::Elasticsearch {
-            method: "GET",
-            path: "/".into(),
-            source,
-        })?;
+    let status = reply.status;
+    let body = String::from_utf8_lossy(&reply.body).into_owned();
     if !(200..300).contains(&status) {
         return Err(SetupError::Rejected {
             method: "GET",
@@ -541,7 +538,7 @@ pub async fn detect_flavor(es: &Elasticsearch) -> Result<Flavor, SetupError> {
 }
 
 async fn send_es(
-    es: &Elasticsearch,
+    es: &EsClient,
     req: &EsRequest,
     dry_run: bool,
     base: &str,
@@ -563,24 +560,16 @@ async fn send_es(
         });
         return Ok(());
     }
-    let err = |source: elasticsearch::Error| SetupError::Elasticsearch {
-        method: "PUT",
-        path: req.path.clone(),
-        source,
-    };
-    let resp = es
-        .send(
-            Method::Put,
-            &req.path,
-            HeaderMap::new(),
-            None::<&()>,
-            Some(body.as_str()),
-            None,
-        )
+    let reply = es
+        .send(HttpRequest::new(Method::PUT, &req.path).json(body))
         .await
-        .map_err(err)?;
-    let status = resp.status_code().as_u16();
-    let text = resp.text().await.map_err(err)?;
+        .map_err(|source| SetupError::Elasticsearch {
+            method: "PUT",
+            path: req.path.clone(),
+            source,
+        })?;
+    let status = reply.status;
+    let text = String::from_utf8_lossy(&reply.body).into_owned();
     report.steps.push(Step {
         method: "PUT",
         target: req.path.clone(),
@@ -634,29 +623,57 @@ pub async fn import_saved_objects(
         });
         return Ok(());
     }
-    let err = |source: reqwest::Error| SetupError::Kibana {
+    let err = |source: TransportError| SetupError::Kibana {
         url: url.clone(),
         source,
     };
-    let mut builder = reqwest::Client::builder();
-    if let Some(pem) = &kibana.ca_cert_pem {
-        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(pem).map_err(err)?);
-    }
-    let client = builder.build().map_err(err)?;
-    let part = reqwest::multipart::Part::bytes(ndjson.as_bytes().to_vec())
-        .file_name("shipper-saved-objects.ndjson")
-        .mime_str("application/ndjson")
-        .map_err(err)?;
-    let form = reqwest::multipart::Form::new().part("file", part);
-    let mut request = client.post(&url).header("kbn-xsrf", "true").multipart(form);
-    request = match &kibana.auth {
-        KibanaAuth::None => request,
-        KibanaAuth::Basic { username, password } => request.basic_auth(username, Some(password)),
-        KibanaAuth::ApiKey(key) => request.header("Authorization", format!("ApiKey {key}")),
+    let (api_key, username, password) = match &kibana.auth {
+        KibanaAuth::None => (None, None, None),
+        KibanaAuth::Basic { username, password } => {
+            (None, Some(username.clone()), Some(password.clone()))
+        }
+        KibanaAuth::ApiKey(key) => (Some(key.clone()), None, None),
     };
-    let resp = request.send().await.map_err(err)?;
-    let status = resp.status().as_u16();
-    let text = resp.text().await.map_err(err)?;
+    // Kibana through the same transport as the cluster (trust, timeouts), with its own URL.
+    let client = crate::service::build_client(&Connection {
+        url: Some(kibana.url.clone()),
+        api_key,
+        username,
+        password,
+        ca_cert_pem: kibana.ca_cert_pem.clone(),
+        timeout: Some(std::time::Duration::from_secs(120)),
+        ..Connection::default()
+    })
+    .map_err(|e| SetupError::KibanaClient {
+        url: url.clone(),
+        why: e.to_string(),
+    })?;
+    let (content_type, body) = multipart_file(
+        "file",
+        "shipper-saved-objects.ndjson",
+        "application/ndjson",
+        ndjson.as_bytes(),
+    );
+    let content_type =
+        HeaderValue::try_from(content_type).map_err(|_| SetupError::KibanaClient {
+            url: url.clone(),
+            why: "multipart boundary is not a header value".into(),
+        })?;
+    let reply = client
+        .send(
+            HttpRequest::new(Method::POST, kibana.import_path())
+                .query("overwrite", "true")
+                .header(
+                    HeaderName::from_static("kbn-xsrf"),
+                    HeaderValue::from_static("true"),
+                )
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body),
+        )
+        .await
+        .map_err(err)?;
+    let status = reply.status;
+    let text = String::from_utf8_lossy(&reply.body).into_owned();
     report.steps.push(Step {
         method: "POST",
         target: url.clone(),
@@ -705,6 +722,31 @@ pub async fn import_saved_objects(
         });
     }
     Ok(())
+}
+
+/// A `multipart/form-data` body with one file field (RFC 7578), and its `Content-Type`.
+/// The boundary is random and checked not to occur in the content.
+fn multipart_file(field: &str, file_name: &str, mime: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = loop {
+        let b = format!(
+            "shipper-{:016x}{:016x}",
+            fastrand::u64(..),
+            fastrand::u64(..)
+        );
+        if memchr::memmem::find(content, b.as_bytes()).is_none() {
+            break b;
+        }
+    };
+    let mut body = Vec::with_capacity(content.len() + 256);
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: {mime}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// `"<n> bytes: <top-level keys>; <_meta.description>"`.
@@ -784,10 +826,12 @@ mod tests {
     //! a fake Kibana: tests/integration/setup.rs.
     use super::*;
 
-    use elasticsearch::http::transport::Transport;
-
-    fn client(url: &str) -> Elasticsearch {
-        Elasticsearch::new(Transport::single_node(url).expect("transport"))
+    fn client(url: &str) -> EsClient {
+        crate::service::build_client(&Connection {
+            url: Some(url.into()),
+            ..Connection::default()
+        })
+        .expect("client")
     }
 
     fn as_text(out: &[u8]) -> String {

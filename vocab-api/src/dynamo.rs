@@ -22,8 +22,11 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::config::Config;
-use crate::model::{Direction, Page, Profile, Question, Quiz, QuizMode, Word, WordList, WordPatch};
-use crate::store::{AddWords, Store, StoreError, Submit};
+use crate::model::{
+    Direction, ListPatch, NotebookSummary, Page, Profile, Question, Quiz, QuizMode, Word, WordList,
+    WordPatch,
+};
+use crate::store::{AddWords, Store, StoreError, Submit, WordFilter};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -33,6 +36,8 @@ const TRANSACTION_MAX: usize = 100;
 const BATCH_MAX: usize = 25;
 /// Retries of an optimistic (read, then conditional write) update.
 const OPTIMISTIC_RETRIES: usize = 5;
+/// Items a Query evaluates per page when paging through a list's words.
+const QUERY_PAGE: i32 = 200;
 
 pub struct DynamoStore {
     client: Client,
@@ -278,23 +283,33 @@ impl Store for DynamoStore {
         Ok(Page { items, next_cursor })
     }
 
-    async fn rename_list(
+    async fn update_list(
         &self,
         user: &str,
         list_id: &str,
-        name: &str,
+        patch: &ListPatch,
     ) -> Result<Option<WordList>, StoreError> {
-        let out = self
+        let mut sets = vec!["updated_at = :now"];
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", pk(user))
             .key("sk", s(list_sk(list_id)))
-            .update_expression("SET #name = :name, updated_at = :now")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#name", "name")
-            .expression_attribute_values(":name", s(name))
-            .expression_attribute_values(":now", s(crate::model::now()))
+            .expression_attribute_values(":now", s(crate::model::now()));
+        if let Some(name) = &patch.name {
+            sets.push("#name = :name");
+            update = update
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name));
+        }
+        if let Some(favorite) = patch.favorite {
+            sets.push("favorite = :fav");
+            update = update.expression_attribute_values(":fav", AttributeValue::Bool(favorite));
+        }
+        let out = update
+            .update_expression(format!("SET {}", sets.join(", ")))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
@@ -410,6 +425,140 @@ impl Store for DynamoStore {
             .collect()
     }
 
+    async fn words_page(
+        &self,
+        user: &str,
+        list_id: &str,
+        filter: &WordFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Page<Word>, StoreError> {
+        // Query pages of the list's words from the cursor on (`Limit` bounds what each page
+        // reads), the flags and counters filtered by DynamoDB, the search here; one matching
+        // word past `limit` tells whether there is a next page.
+        let want = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut items: Vec<Word> = Vec::new();
+        let mut start = after.map(|id| word_key(user, list_id, id));
+        let mut more = false;
+        'pages: loop {
+            let mut conds: Vec<&str> = Vec::new();
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", pk(user))
+                .expression_attribute_values(":prefix", s(word_prefix(list_id)))
+                .limit(QUERY_PAGE)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take());
+            if let Some(l) = filter.learned {
+                conds.push("learned = :learned");
+                query = query.expression_attribute_values(":learned", AttributeValue::Bool(l));
+            }
+            if let Some(m) = filter.min_wrong {
+                conds.push("wrong_count >= :min_wrong");
+                query = query.expression_attribute_values(":min_wrong", num(m));
+            }
+            if let Some(nb) = filter.in_notebook {
+                conds.push(notebook_cond(nb).0);
+                query = query.expression_attribute_values(":was_nb", AttributeValue::Bool(nb));
+            }
+            if !conds.is_empty() {
+                query = query.filter_expression(conds.join(" AND "));
+            }
+            let out = query.send().await.map_err(|e| backend("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                let word = word_from(&item)?;
+                if !filter.matches(&word, crate::quiz::normalize) {
+                    continue;
+                }
+                if items.len() == want {
+                    more = true;
+                    break 'pages;
+                }
+                items.push(word);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        let next_cursor = if more {
+            items.last().map(|w| w.id.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn set_in_notebook(
+        &self,
+        user: &str,
+        list_id: &str,
+        word_id: &str,
+        in_notebook: bool,
+    ) -> Result<Option<Word>, StoreError> {
+        for _ in 0..OPTIMISTIC_RETRIES {
+            let Some(item) = self.get(user, word_sk(list_id, word_id)).await? else {
+                return Ok(None);
+            };
+            let mut word = word_from(&item)?;
+            if word.in_notebook == in_notebook {
+                return Ok(Some(word));
+            }
+            word.in_notebook = in_notebook;
+            // The flag flips only from the value read, so the list's counter moves once.
+            let (cond, was) = notebook_cond(!in_notebook);
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", pk(user))
+                .key("sk", s(word_sk(list_id, word_id)))
+                .update_expression("SET in_notebook = :nb")
+                .condition_expression(format!("attribute_exists(pk) AND {cond}"))
+                .expression_attribute_values(":nb", AttributeValue::Bool(in_notebook))
+                .expression_attribute_values(":was_nb", AttributeValue::Bool(was))
+                .build()
+                .map_err(|e| backend("TransactWriteItems", e))?;
+            let counter = Update::builder()
+                .table_name(&self.table)
+                .key("pk", pk(user))
+                .key("sk", s(list_sk(list_id)))
+                .update_expression("ADD notebook_count :d")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":d", num(if in_notebook { 1 } else { -1 }))
+                .build()
+                .map_err(|e| backend("TransactWriteItems", e))?;
+            match self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(update).build())
+                .transact_items(TransactWriteItem::builder().update(counter).build())
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(Some(word)),
+                Err(e) if is_transaction_canceled(&e) => continue,
+                Err(e) => return Err(backend("TransactWriteItems", e)),
+            }
+        }
+        Err(StoreError::Contention("notebook"))
+    }
+
+    async fn notebooks(&self, user: &str) -> Result<Vec<NotebookSummary>, StoreError> {
+        let mut found = Vec::new();
+        for item in self.query_all(user, "LIST#").await? {
+            let list = list_from(&item)?;
+            if list.notebook_count > 0 {
+                found.push(NotebookSummary {
+                    count: list.notebook_count,
+                    list,
+                });
+            }
+        }
+        Ok(found)
+    }
+
     async fn update_word(
         &self,
         user: &str,
@@ -429,6 +578,9 @@ impl Store for DynamoStore {
             if let Some(m) = &patch.meaning {
                 word.meaning.clone_from(m);
             }
+            if let Some(m) = &patch.memo {
+                word.memo.clone_from(m);
+            }
             if let Some(l) = patch.learned {
                 word.learned = l;
             }
@@ -440,11 +592,13 @@ impl Store for DynamoStore {
                 .key("pk", pk(user))
                 .key("sk", s(word_sk(list_id, word_id)))
                 .update_expression(
-                    "SET word = :word, meaning = :meaning, learned = :learned, updated_at = :now",
+                    "SET word = :word, meaning = :meaning, memo = :memo, learned = :learned, \
+                     updated_at = :now",
                 )
                 .condition_expression("attribute_exists(pk) AND learned = :was")
                 .expression_attribute_values(":word", s(&word.word))
                 .expression_attribute_values(":meaning", s(&word.meaning))
+                .expression_attribute_values(":memo", s(&word.memo))
                 .expression_attribute_values(":learned", AttributeValue::Bool(word.learned))
                 .expression_attribute_values(":was", AttributeValue::Bool(was_learned))
                 .expression_attribute_values(":now", s(&word.updated_at))
@@ -489,23 +643,31 @@ impl Store for DynamoStore {
             let Some(item) = self.get(user, word_sk(list_id, word_id)).await? else {
                 return Ok(false);
             };
-            let learned = word_from(&item)?.learned;
+            let word = word_from(&item)?;
+            let (learned, in_notebook) = (word.learned, word.in_notebook);
             let delete = Delete::builder()
                 .table_name(&self.table)
                 .key("pk", pk(user))
                 .key("sk", s(word_sk(list_id, word_id)))
-                .condition_expression("attribute_exists(pk) AND learned = :was")
+                .condition_expression(format!(
+                    "attribute_exists(pk) AND learned = :was AND {}",
+                    notebook_cond(in_notebook).0
+                ))
                 .expression_attribute_values(":was", AttributeValue::Bool(learned))
+                .expression_attribute_values(":was_nb", AttributeValue::Bool(in_notebook))
                 .build()
                 .map_err(|e| backend("TransactWriteItems", e))?;
             let counter = Update::builder()
                 .table_name(&self.table)
                 .key("pk", pk(user))
                 .key("sk", s(list_sk(list_id)))
-                .update_expression("ADD word_count :minus_one, learned_count :l")
+                .update_expression(
+                    "ADD word_count :minus_one, learned_count :l, notebook_count :nb",
+                )
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_values(":minus_one", num(-1))
                 .expression_attribute_values(":l", num(if learned { -1 } else { 0 }))
+                .expression_attribute_values(":nb", num(if in_notebook { -1 } else { 0 }))
                 .build()
                 .map_err(|e| backend("TransactWriteItems", e))?;
             match self
@@ -620,8 +782,12 @@ impl Store for DynamoStore {
                 .await;
             match out {
                 Ok(_) => {}
-                Err(e) if is_condition_failed(&e) => {}
+                Err(e) if is_condition_failed(&e) => continue,
                 Err(e) => return Err(backend("UpdateItem", e)),
+            }
+            if !*correct {
+                self.set_in_notebook(user, &quiz.list_id, word_id, true)
+                    .await?;
             }
         }
         self.client
@@ -688,6 +854,24 @@ fn word_prefix(list_id: &str) -> String {
 fn word_sk(list_id: &str, word_id: &str) -> String {
     format!("WORD#{list_id}#{word_id}")
 }
+fn word_key(user: &str, list_id: &str, word_id: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), pk(user)),
+        ("sk".to_owned(), s(word_sk(list_id, word_id))),
+    ])
+}
+/// The condition "the word's notebook flag is `:was_nb`" (the value to bind is the `bool`
+/// given); words stored before the notebook existed have no flag, which means `false`.
+fn notebook_cond(was: bool) -> (&'static str, bool) {
+    if was {
+        ("in_notebook = :was_nb", true)
+    } else {
+        (
+            "(attribute_not_exists(in_notebook) OR in_notebook = :was_nb)",
+            false,
+        )
+    }
+}
 fn quiz_sk(quiz_id: &str) -> String {
     format!("QUIZ#{quiz_id}")
 }
@@ -727,6 +911,13 @@ fn get_bool(item: &Item, k: &str) -> Result<bool, StoreError> {
     }
 }
 
+fn get_bool_or(item: &Item, k: &str, default: bool) -> Result<bool, StoreError> {
+    match item.get(k) {
+        None => Ok(default),
+        Some(_) => get_bool(item, k),
+    }
+}
+
 fn list_item(l: &WordList) -> Item {
     HashMap::from([
         ("sk".to_owned(), s(list_sk(&l.id))),
@@ -736,6 +927,8 @@ fn list_item(l: &WordList) -> Item {
         ("target_lang".to_owned(), s(&l.target_lang)),
         ("word_count".to_owned(), num(l.word_count)),
         ("learned_count".to_owned(), num(l.learned_count)),
+        ("favorite".to_owned(), AttributeValue::Bool(l.favorite)),
+        ("notebook_count".to_owned(), num(l.notebook_count)),
         ("created_at".to_owned(), s(&l.created_at)),
         ("updated_at".to_owned(), s(&l.updated_at)),
     ])
@@ -748,6 +941,8 @@ fn list_from(i: &Item) -> Result<WordList, StoreError> {
         target_lang: get_s(i, "target_lang")?,
         word_count: get_n_or_zero(i, "word_count")?,
         learned_count: get_n_or_zero(i, "learned_count")?,
+        favorite: get_bool_or(i, "favorite", false)?,
+        notebook_count: get_n_or_zero(i, "notebook_count")?,
         created_at: get_s(i, "created_at")?,
         updated_at: get_s(i, "updated_at")?,
     })
@@ -759,7 +954,12 @@ fn word_item(w: &Word) -> Item {
         ("list_id".to_owned(), s(&w.list_id)),
         ("word".to_owned(), s(&w.word)),
         ("meaning".to_owned(), s(&w.meaning)),
+        ("memo".to_owned(), s(&w.memo)),
         ("learned".to_owned(), AttributeValue::Bool(w.learned)),
+        (
+            "in_notebook".to_owned(),
+            AttributeValue::Bool(w.in_notebook),
+        ),
         ("right_count".to_owned(), num(w.right_count)),
         ("wrong_count".to_owned(), num(w.wrong_count)),
         ("created_at".to_owned(), s(&w.created_at)),
@@ -772,7 +972,12 @@ fn word_from(i: &Item) -> Result<Word, StoreError> {
         list_id: get_s(i, "list_id")?,
         word: get_s(i, "word")?,
         meaning: get_s(i, "meaning")?,
+        memo: match i.get("memo") {
+            None => String::new(),
+            Some(_) => get_s(i, "memo")?,
+        },
         learned: get_bool(i, "learned")?,
+        in_notebook: get_bool_or(i, "in_notebook", false)?,
         right_count: get_n_or_zero(i, "right_count")?,
         wrong_count: get_n_or_zero(i, "wrong_count")?,
         created_at: get_s(i, "created_at")?,

@@ -20,6 +20,9 @@ pub enum ApiError {
     },
     #[error("no caller identity")]
     Unauthorized,
+    /// No caller, and why (`invalid token: token expired`); answered like `Unauthorized`.
+    #[error("{0}")]
+    Unauthenticated(String),
     /// Missing, or another user's: the answer is the same.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -29,6 +32,9 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// Too many requests from this caller; try again after `retry_after_s` seconds.
+    #[error("too many requests; retry after {retry_after_s} s")]
+    RateLimited { retry_after_s: u64 },
     #[error("no answer before the Lambda deadline")]
     Timeout,
     #[error("panic: {0}")]
@@ -58,11 +64,12 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Panic(_) | ApiError::Internal(_) | ApiError::Store(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -74,10 +81,11 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Invalid { code, .. } | ApiError::Conflict { code, .. } => code,
-            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unauthorized | ApiError::Unauthenticated(_) => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Timeout => "timeout",
             ApiError::Panic(_) | ApiError::Internal(_) | ApiError::Store(_) => "internal",
         }
@@ -111,6 +119,12 @@ impl IntoResponse for ApiError {
         };
         let body = json!({"error": {"code": self.code(), "field": field, "message": message}});
         let mut response = (status, Json(body)).into_response();
+        if let ApiError::RateLimited { retry_after_s } = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_s),
+            );
+        }
         response.extensions_mut().insert(ErrorInfo {
             kind: self.kind(),
             message: self.to_string(),

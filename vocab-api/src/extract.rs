@@ -36,29 +36,34 @@ where
                 }
             }
         })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::Invalid {
-                code: "invalid_json",
-                field: None,
-                message: "a JSON object body is required".into(),
-            });
-        }
-        let invalid = |e: serde_json::Error| ApiError::Invalid {
-            code: "invalid_json",
-            field: field_in(&e.to_string()),
-            message: describe(&e),
-        };
-        // An object only: serde would also fill a struct from an array.
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
-        if !value.is_object() {
-            return Err(ApiError::Invalid {
-                code: "invalid_json",
-                field: None,
-                message: "the body must be a JSON object".into(),
-            });
-        }
-        serde_json::from_value(value).map(JsonBody).map_err(invalid)
+        json_object(&bytes).map(JsonBody)
     }
+}
+
+/// Parses a JSON object body into `T`, with the same `400`s as [`JsonBody`].
+pub fn json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::Invalid {
+            code: "invalid_json",
+            field: None,
+            message: "a JSON object body is required".into(),
+        });
+    }
+    let invalid = |e: serde_json::Error| ApiError::Invalid {
+        code: "invalid_json",
+        field: field_in(&e.to_string()),
+        message: describe(&e),
+    };
+    // An object only: serde would also fill a struct from an array.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(invalid)?;
+    if !value.is_object() {
+        return Err(ApiError::Invalid {
+            code: "invalid_json",
+            field: None,
+            message: "the body must be a JSON object".into(),
+        });
+    }
+    serde_json::from_value(value).map_err(invalid)
 }
 
 /// serde's message without the offending value (serde quotes it: `invalid type: string

@@ -4,12 +4,15 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::app::{AppState, app};
+use axum::Router;
+
 use crate::config::Config;
 use crate::dynamo::{DynamoStore, connect};
+use crate::state::AppState;
 
-/// Logging, config, store, cold-start line, then the Lambda runtime loop.
-pub async fn run(binary: &str) -> Result<(), lambda_http::Error> {
+/// Logging, config, store, cold-start line, then the Lambda runtime loop serving the router
+/// `app` builds (`vocab_api::app`).
+pub async fn run(binary: &str, app: fn(AppState) -> Router) -> Result<(), lambda_http::Error> {
     let started = Instant::now();
     crate::telemetry::init();
     let config = Config::from_env(None)?;

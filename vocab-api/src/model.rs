@@ -11,6 +11,10 @@ pub struct WordList {
     pub target_lang: String,
     pub word_count: i64,
     pub learned_count: i64,
+    /// Bookmarked by its owner (the app shows favourites first).
+    pub favorite: bool,
+    /// Words in the list's incorrect-answers notebook.
+    pub notebook_count: i64,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -22,7 +26,11 @@ pub struct Word {
     pub list_id: String,
     pub word: String,
     pub meaning: String,
+    /// The owner's note on the word (may be empty).
+    pub memo: String,
     pub learned: bool,
+    /// In the list's incorrect-answers notebook (by hand or by a wrong quiz answer).
+    pub in_notebook: bool,
     pub right_count: i64,
     pub wrong_count: i64,
     pub created_at: String,
@@ -41,7 +49,29 @@ pub struct Page<T> {
 pub struct WordPatch {
     pub word: Option<String>,
     pub meaning: Option<String>,
+    pub memo: Option<String>,
     pub learned: Option<bool>,
+}
+
+/// Changes to a list (PATCH); `None` leaves the value as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ListPatch {
+    pub name: Option<String>,
+    pub favorite: Option<bool>,
+}
+
+/// What a batch delete did: ids deleted, and ids that were not there (or not the caller's).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BatchDeleted {
+    pub deleted: Vec<String>,
+    pub not_found: Vec<String>,
+}
+
+/// A list whose notebook is not empty, with its size (`GET /notebooks`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NotebookSummary {
+    pub list: WordList,
+    pub count: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,9 +2,10 @@
 //! returning: a panic (caught, answered `500`) and the Lambda deadline (answered `504` just
 //! before it). Either way the request still gets its single line.
 //!
-//! Layers, outermost first: [`log_request`] (timing, deadline, the line) → body limit →
+//! Layers, outermost first: [`log_request`] (timing, deadline, the line) → authentication
+//! (`crate::auth::authenticate`, the caller into the [`LogCtx`]) → body limit →
 //! [`catch_panic`] → routing → [`route_ctx`] (route template, development faults) → handler.
-//! Handlers add domain fields (`app.*`) and the user through the [`LogCtx`] extension.
+//! Handlers add domain fields (`app.*`) through the [`LogCtx`] extension.
 //! Nothing from bodies or headers is ever logged, apart from the caller id.
 
 use std::any::Any;
@@ -13,7 +14,6 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -22,10 +22,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use lambda_http::RequestExt;
 use log_schema::field;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::app::AppState;
 use crate::error::{ApiError, ErrorInfo};
+use crate::log_ctx::LogCtx;
+use crate::state::AppState;
 
 /// Target of the request lines (filter on it with `RUST_LOG`).
 pub const TARGET: &str = "vocab_api::request";
@@ -38,37 +39,6 @@ pub const DEBUG_FAULT_HEADER: &str = "x-debug-fault";
 const EPOCH_2020_MS: u64 = 1_577_836_800_000;
 
 static COLD: AtomicBool = AtomicBool::new(true);
-
-/// Per-request facts gathered on the way for the log line.
-#[derive(Clone, Default)]
-pub struct LogCtx(Arc<Mutex<LogFields>>);
-
-#[derive(Default)]
-struct LogFields {
-    route: Option<String>,
-    user: Option<String>,
-    app: Map<String, Value>,
-}
-
-impl LogCtx {
-    fn with<R>(&self, f: impl FnOnce(&mut LogFields) -> R) -> R {
-        let mut guard = match self.0.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&mut guard)
-    }
-
-    /// Sets `user.id`.
-    pub fn user(&self, id: &str) {
-        self.with(|f| f.user = Some(id.to_owned()));
-    }
-
-    /// Adds a domain field, written as `app.<key>`.
-    pub fn app(&self, key: &str, value: impl Into<Value>) {
-        self.with(|f| f.app.insert(key.to_owned(), value.into()));
-    }
-}
 
 /// Outermost layer: times the request, enforces the Lambda deadline and writes the line.
 pub async fn log_request(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -84,11 +54,10 @@ pub async fn log_request(State(state): State<AppState>, mut req: Request, next: 
         ),
         None => (uuid::Uuid::new_v4().to_string(), None),
     };
+    // Filled on the way: the caller by the auth layer (so it is on every line, even for
+    // requests no handler takes: unknown route, 413), the route by the router, `app.*` by
+    // the handler.
     let ctx = LogCtx::default();
-    // The caller on every line, even for requests no handler takes (unknown route, 413).
-    if let Some(user) = crate::auth::identify(req.headers(), req.extensions(), state.auth) {
-        ctx.user(&user);
-    }
     req.extensions_mut().insert(ctx.clone());
 
     let run = next.run(req);
@@ -107,8 +76,7 @@ pub async fn log_request(State(state): State<AppState>, mut req: Request, next: 
 
     let status = response.status().as_u16();
     let error = response.extensions().get::<ErrorInfo>();
-    let (route, user, app) =
-        ctx.with(|f| (f.route.take(), f.user.take(), std::mem::take(&mut f.app)));
+    let crate::log_ctx::LogFields { route, user, app } = ctx.take();
     let app = (!app.is_empty()).then(|| Value::Object(app).to_string());
     let duration_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let cold = COLD.swap(false, Ordering::Relaxed);
@@ -158,8 +126,7 @@ pub async fn route_ctx(State(state): State<AppState>, req: Request, next: Next) 
         req.extensions().get::<MatchedPath>(),
         req.extensions().get::<LogCtx>(),
     ) {
-        let route = path.as_str().to_owned();
-        ctx.with(|f| f.route = Some(route));
+        ctx.route(path.as_str());
     }
     if state.debug_faults {
         let fault = req
@@ -256,20 +223,5 @@ impl<F: Future + ?Sized> Future for CatchUnwind<F> {
             Ok(Poll::Pending) => Poll::Pending,
             Err(payload) => Poll::Ready(Err(payload)),
         }
-    }
-}
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for LogCtx {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<LogCtx>()
-            .cloned()
-            .unwrap_or_default())
     }
 }

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use crate::model::{Page, Profile, Quiz, Word, WordList, WordPatch};
+use crate::model::{ListPatch, NotebookSummary, Page, Profile, Quiz, Word, WordList, WordPatch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -30,6 +30,29 @@ pub enum AddWords {
     },
 }
 
+/// Which words a listing keeps (all `None`: every word). `search` is already normalized
+/// (`crate::quiz::normalize`) and matches a substring of the normalized word or meaning.
+#[derive(Clone, Debug, Default)]
+pub struct WordFilter {
+    pub learned: Option<bool>,
+    pub min_wrong: Option<i64>,
+    pub in_notebook: Option<bool>,
+    pub search: Option<String>,
+}
+
+impl WordFilter {
+    /// Whether `w` passes the filter.
+    pub fn matches(&self, w: &Word, normalize: impl Fn(&str) -> String) -> bool {
+        self.learned.is_none_or(|l| w.learned == l)
+            && self.min_wrong.is_none_or(|m| w.wrong_count >= m)
+            && self.in_notebook.is_none_or(|n| w.in_notebook == n)
+            && self
+                .search
+                .as_deref()
+                .is_none_or(|q| normalize(&w.word).contains(q) || normalize(&w.meaning).contains(q))
+    }
+}
+
 /// Result of recording a quiz's answers.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Submit {
@@ -50,12 +73,12 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         after: Option<&str>,
     ) -> Result<Page<WordList>, StoreError>;
-    /// Renames a list; `None` when it doesn't exist.
-    async fn rename_list(
+    /// Renames a list and/or sets its favourite flag; `None` when it doesn't exist.
+    async fn update_list(
         &self,
         user: &str,
         list_id: &str,
-        name: &str,
+        patch: &ListPatch,
     ) -> Result<Option<WordList>, StoreError>;
     /// Deletes a list and its words; `false` when it doesn't exist.
     async fn delete_list(&self, user: &str, list_id: &str) -> Result<bool, StoreError>;
@@ -69,6 +92,27 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<AddWords, StoreError>;
     /// All words of a list, in creation order.
     async fn words(&self, user: &str, list_id: &str) -> Result<Vec<Word>, StoreError>;
+    /// The words of a list matching `filter`, in creation order, `limit` at a time, after
+    /// the word id `after`; `next_cursor` is set exactly when more matching words follow.
+    async fn words_page(
+        &self,
+        user: &str,
+        list_id: &str,
+        filter: &WordFilter,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<Page<Word>, StoreError>;
+    /// Puts a word into the list's notebook or takes it out (idempotent, counting it on the
+    /// list); `None` when the word doesn't exist.
+    async fn set_in_notebook(
+        &self,
+        user: &str,
+        list_id: &str,
+        word_id: &str,
+        in_notebook: bool,
+    ) -> Result<Option<Word>, StoreError>;
+    /// Every list of the user whose notebook is not empty, in creation order.
+    async fn notebooks(&self, user: &str) -> Result<Vec<NotebookSummary>, StoreError>;
     /// Edits a word (keeping the list's learned count right); `None` when it doesn't exist.
     async fn update_word(
         &self,
@@ -87,7 +131,8 @@ pub trait Store: Send + Sync + 'static {
     async fn put_quiz(&self, user: &str, quiz: &Quiz) -> Result<(), StoreError>;
     async fn get_quiz(&self, user: &str, quiz_id: &str) -> Result<Option<Quiz>, StoreError>;
     /// Marks the quiz submitted (once) and adds each `(word_id, correct)` to the word's
-    /// right/wrong counters and the user's totals, atomically per counter.
+    /// right/wrong counters and the user's totals, atomically per counter; every wrongly
+    /// answered word goes into the list's notebook.
     async fn submit_quiz(
         &self,
         user: &str,

@@ -7,6 +7,11 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub const MAX_LIST_NAME_CHARS: usize = 100;
 pub const MAX_WORD_CHARS: usize = 200;
 pub const MAX_MEANING_CHARS: usize = 1000;
+pub const MAX_MEMO_CHARS: usize = 2000;
+/// Ids per `POST /lists/batch-delete`.
+pub const MAX_BATCH_LISTS: usize = 100;
+/// Ids per `POST /lists/{list_id}/words/batch-delete`.
+pub const MAX_BATCH_WORDS: usize = 500;
 pub const MAX_BULK_WORDS: usize = 500;
 pub const MAX_WORDS_PER_LIST: i64 = 5000;
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -53,6 +58,39 @@ pub fn text(
         ));
     }
     Ok(value.to_owned())
+}
+
+/// An optional note: trimmed, may be empty (clears it) and span lines, at most `max`
+/// characters, no other control characters.
+pub fn memo(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    if value.trim().is_empty() {
+        return Ok(String::new());
+    }
+    text(field, Some(value), max, true)
+}
+
+/// The ids of a batch delete: 1 to `max`, each one of our ids (anything else can't exist
+/// and is reported `not_found`), duplicates dropped.
+pub fn batch_ids(ids: Option<&[String]>, max: usize) -> Result<Vec<String>, ApiError> {
+    let Some(ids) = ids else {
+        return Err(ApiError::Invalid {
+            code: "required",
+            field: Some("ids".into()),
+            message: "is required".into(),
+        });
+    };
+    if ids.is_empty() || ids.len() > max {
+        return Err(ApiError::invalid(
+            "ids",
+            format!("must hold 1 to {max} ids, not {}", ids.len()),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    Ok(ids
+        .iter()
+        .filter(|id| seen.insert(id.as_str()))
+        .cloned()
+        .collect())
 }
 
 /// A language tag like `ko`, `en` or `en-US` (2–35 ASCII letters, digits and `-`).

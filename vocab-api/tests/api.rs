@@ -5,9 +5,12 @@
 mod api {
     pub mod harness; // moto lifecycle, a fresh table per test, request helpers, log capture
     mod lambda; // identity from the JWT authorizer, the Lambda request id and deadline
+    mod jwt; // vocab-local --auth jwt with real moto-issued Cognito tokens
+    mod layering; // issue 14: the modules of src/ import each other in no cycle
     mod lists; // /lists routes
     mod logs; // one ECS line per request, the right fields, nothing secret; panics
     mod me; // /me
+    mod web_app; // contract A: favourites, memos, notebooks, batch deletes, client events, front door
     mod quiz_props; // quiz generation properties (proptest, no storage)
     mod quizzes; // quiz routes, counters under concurrent answers
     mod words; // /lists/{id}/words routes, bulk paste, filters, review

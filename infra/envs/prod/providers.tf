@@ -6,8 +6,8 @@ provider "aws" {
   }
 }
 
-# CloudFront only uses WAF web ACLs and ACM certificates from us-east-1, and the WAF metrics
-# (hence their alarm) live there too.
+# CloudFront only uses WAF web ACLs and ACM certificates from us-east-1; the WAF's metrics and
+# logs live there too, and so do the WAF logs' shipper and its alarms.
 provider "aws" {
   alias  = "us_east_1"
   region = "us-east-1"

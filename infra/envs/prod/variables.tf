@@ -1,13 +1,34 @@
+# Values of this environment. Defaults that differ between envs/prod and envs/staging:
+# name_prefix, environment, github_environment, create_github_oidc_provider.
+
+variable "name_prefix" {
+  description = "Prefix of every resource name of this environment."
+  type        = string
+  default     = "vocab"
+}
+
+variable "environment" {
+  description = "Environment name, in the tags."
+  type        = string
+  default     = "prod"
+}
+
+variable "github_environment" {
+  description = "GitHub environment the deploy jobs of this environment run in."
+  type        = string
+  default     = "production"
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create the GitHub OIDC provider (one per account): the first environment of an account creates it."
+  type        = bool
+  default     = true
+}
+
 variable "aws_region" {
   description = "Region of the API, the table, the shipper and the alarms."
   type        = string
   default     = "ap-northeast-2"
-}
-
-variable "environment" {
-  description = "Environment name, used in tags."
-  type        = string
-  default     = "prod"
 }
 
 variable "artifact_dir" {
@@ -16,44 +37,58 @@ variable "artifact_dir" {
   default     = null
 }
 
-variable "jwt_issuer" {
-  description = "Issuer URL of the tokens the API accepts."
-  type        = string
-}
-
-variable "jwt_audience" {
-  description = "Accepted audiences (client ids) of the tokens."
-  type        = list(string)
-}
-
 variable "hosted_zone_id" {
-  description = "Route53 hosted zone of app_hostname and api_hostname."
+  description = "Route53 hosted zone of app_hostname."
   type        = string
 }
 
 variable "app_hostname" {
-  description = "Host name of the web app."
-  type        = string
-}
-
-variable "api_hostname" {
-  description = "Host name of the API."
+  description = "Host name of the web app (its API is https://<app_hostname>/api)."
   type        = string
 }
 
 variable "app_bucket_name" {
-  description = "Globally unique name of the web app bucket."
+  description = "Globally unique name of the web app bucket; null = <name_prefix>-web-<account id>."
+  type        = string
+  default     = null
+}
+
+variable "cognito_domain_prefix" {
+  description = "Hosted UI domain prefix; null = derived from name_prefix and the account."
+  type        = string
+  default     = null
+}
+
+variable "google_client_id" {
+  description = "OAuth client id of the Google web client for 'Sign in with Google'."
   type        = string
 }
 
+variable "google_client_secret_id" {
+  description = "Secrets Manager secret (name or ARN) holding the Google client secret."
+  type        = string
+}
+
+variable "vocab_store" {
+  description = "Store of the API (VOCAB_STORE): dynamodb or mongodb."
+  type        = string
+  default     = "dynamodb"
+}
+
+variable "mongodb_uri_secret_arn" {
+  description = "Secrets Manager secret with the MongoDB Atlas connection string (vocab_store = mongodb)."
+  type        = string
+  default     = null
+}
+
 variable "log_retention_days" {
-  description = "Retention of the Lambda log groups."
+  description = "Retention of the CloudWatch log groups."
   type        = number
   default     = 30
 }
 
 variable "use_account_subscription_policy" {
-  description = "Ship all log groups of the account through one account-level subscription policy instead of one filter per vocab API group."
+  description = "Ship every log group of the region through one account-level subscription policy instead of per-group filters."
   type        = bool
   default     = false
 }
@@ -66,6 +101,27 @@ variable "shipper_settings" {
     SHIPPER_NAMESPACE = "default"
     RUST_LOG          = "info"
   }
+}
+
+variable "shipper_reserved_concurrency" {
+  description = "Reserved concurrency of the shipper, so a log burst can't starve the API."
+  type        = number
+  default     = 20
+}
+
+variable "shipper_us_east_1_reserved_concurrency" {
+  description = "Reserved concurrency of the WAF logs' shipper in us-east-1."
+  type        = number
+  default     = 5
+}
+
+variable "opensearch" {
+  description = "Ship to Amazon OpenSearch Service instead of Elasticsearch: { kind = \"domain\" | \"serverless\", reader_principal_arns = [...] }; null = Elasticsearch."
+  type = object({
+    kind                  = string
+    reader_principal_arns = optional(list(string), [])
+  })
+  default = null
 }
 
 variable "slack_team_id" {
@@ -85,12 +141,6 @@ variable "monthly_budget_usd" {
 }
 
 variable "github_repository" {
-  description = "owner/name of the GitHub repository whose main branch may deploy Lambda code (OIDC)."
+  description = "owner/name of the GitHub repository whose workflows may deploy (OIDC)."
   type        = string
-}
-
-variable "create_github_oidc_provider" {
-  description = "Create the token.actions.githubusercontent.com OIDC provider; false if the account already has it (one per account)."
-  type        = bool
-  default     = true
 }

@@ -1,6 +1,7 @@
 # Alarm path: CloudWatch alarm / AWS Budgets -> SNS topic -> AWS Chatbot -> Slack channel.
 # Alarm actions must use a topic in the alarm's region, and the WAF metrics of a CloudFront web
-# ACL are in us-east-1, so there are two topics; Chatbot subscribes to both.
+# ACL (and the WAF logs' shipper) are in us-east-1, so there are two topics; Chatbot subscribes
+# to both. The alarms on the API and the shippers live in their modules, which get these topics.
 
 data "aws_caller_identity" "current" {}
 
@@ -45,7 +46,7 @@ data "aws_iam_policy_document" "alerts_key" {
 }
 
 resource "aws_kms_key" "alerts" {
-  description         = "Encrypts the alerts SNS topic"
+  description         = "${var.name_prefix}: encrypts the alerts SNS topic"
   enable_key_rotation = true
   policy              = data.aws_iam_policy_document.alerts_key.json
   tags                = var.tags
@@ -53,21 +54,21 @@ resource "aws_kms_key" "alerts" {
 
 resource "aws_kms_key" "alerts_us_east_1" {
   provider            = aws.us_east_1
-  description         = "Encrypts the us-east-1 alerts SNS topic"
+  description         = "${var.name_prefix}: encrypts the us-east-1 alerts SNS topic"
   enable_key_rotation = true
   policy              = data.aws_iam_policy_document.alerts_key.json
   tags                = var.tags
 }
 
 resource "aws_sns_topic" "alerts" {
-  name              = "vocab-alerts"
+  name              = "${var.name_prefix}-alerts"
   kms_master_key_id = aws_kms_key.alerts.arn
   tags              = var.tags
 }
 
 resource "aws_sns_topic" "alerts_us_east_1" {
   provider          = aws.us_east_1
-  name              = "vocab-alerts"
+  name              = "${var.name_prefix}-alerts"
   kms_master_key_id = aws_kms_key.alerts_us_east_1.arn
   tags              = var.tags
 }
@@ -121,7 +122,7 @@ data "aws_iam_policy_document" "assume_chatbot" {
 }
 
 resource "aws_iam_role" "chatbot" {
-  name               = "vocab-chatbot-slack"
+  name               = "${var.name_prefix}-chatbot-slack"
   assume_role_policy = data.aws_iam_policy_document.assume_chatbot.json
   tags               = var.tags
 }
@@ -136,14 +137,14 @@ data "aws_iam_policy_document" "chatbot" {
 }
 
 resource "aws_iam_role_policy" "chatbot" {
-  name   = "vocab-chatbot-slack"
+  name   = "${var.name_prefix}-chatbot-slack"
   role   = aws_iam_role.chatbot.id
   policy = data.aws_iam_policy_document.chatbot.json
 }
 
 resource "aws_chatbot_slack_channel_configuration" "alerts" {
   provider           = aws.chatbot
-  configuration_name = "vocab-alerts"
+  configuration_name = "${var.name_prefix}-alerts"
   iam_role_arn       = aws_iam_role.chatbot.arn
   slack_team_id      = var.slack_team_id
   slack_channel_id   = var.slack_channel_id
@@ -157,7 +158,7 @@ resource "aws_chatbot_slack_channel_configuration" "alerts" {
 # ---------------------------------------------------------------- cost
 
 resource "aws_budgets_budget" "monthly" {
-  name         = "vocab-monthly-cost"
+  name         = "${var.name_prefix}-monthly-cost"
   budget_type  = "COST"
   limit_amount = tostring(var.monthly_budget_usd)
   limit_unit   = "USD"
@@ -186,7 +187,7 @@ resource "aws_budgets_budget" "monthly" {
 
 resource "aws_cloudwatch_metric_alarm" "waf_blocked" {
   provider            = aws.us_east_1
-  alarm_name          = "vocab-waf-rate-rule-blocking"
+  alarm_name          = "${var.name_prefix}-waf-rate-rule-blocking"
   alarm_description   = "The per-IP rate rule (300 requests/minute) is blocking many requests: an abusive client or a runaway script."
   namespace           = "AWS/WAFV2"
   metric_name         = "BlockedRequests"
@@ -204,96 +205,6 @@ resource "aws_cloudwatch_metric_alarm" "waf_blocked" {
   dimensions = {
     WebACL = var.web_acl_name
     Rule   = var.waf_rate_rule_name
-  }
-
-  tags = var.tags
-}
-
-# ---------------------------------------------------------------- shipper
-
-resource "aws_cloudwatch_metric_alarm" "shipper_errors" {
-  alarm_name          = "${var.shipper_function_name}-errors"
-  alarm_description   = "The log shipper failed invocations; Lambda retries them, then sends them to the on-failure queue."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  ok_actions          = [aws_sns_topic.alerts.arn]
-
-  dimensions = {
-    FunctionName = var.shipper_function_name
-  }
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "shipper_dead_letters" {
-  alarm_name          = "${var.shipper_function_name}-dead-letters"
-  alarm_description   = "Elasticsearch refused documents; they are in logs-shipper.deadletter-* and can be replayed with `shipper ship`."
-  namespace           = "CloudWatchEsShipper" # the shipper's EMF line, one per invocation
-  metric_name         = "EventsDeadLettered"
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  ok_actions          = [aws_sns_topic.alerts.arn]
-
-  dimensions = {
-    FunctionName = var.shipper_function_name
-  }
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "shipper_failure_queue" {
-  alarm_name          = "${var.shipper_function_name}-failed-batches"
-  alarm_description   = "Batches failed every async retry and wait in the on-failure queue (14 days) to be replayed."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  ok_actions          = [aws_sns_topic.alerts.arn]
-
-  dimensions = {
-    QueueName = var.shipper_failure_queue_name
-  }
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "shipper_destination_failures" {
-  alarm_name          = "${var.shipper_function_name}-lost-batches"
-  alarm_description   = "Lambda could not put a failed batch on the on-failure queue: those log lines are lost."
-  namespace           = "AWS/Lambda"
-  metric_name         = "DestinationDeliveryFailures"
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  ok_actions          = [aws_sns_topic.alerts.arn]
-
-  dimensions = {
-    FunctionName = var.shipper_function_name
   }
 
   tags = var.tags

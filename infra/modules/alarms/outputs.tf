@@ -1,20 +1,14 @@
 output "topic_arn" {
-  description = "SNS topic (main region) that Chatbot forwards to Slack: budget and shipper alarms."
+  description = "SNS topic (main region) that Chatbot forwards to Slack: the budget, the API's and the main shipper's alarms."
   value       = aws_sns_topic.alerts.arn
 }
 
 output "topic_arn_us_east_1" {
-  description = "SNS topic in us-east-1 for alarms on us-east-1 metrics (WAF for CloudFront)."
+  description = "SNS topic in us-east-1 for alarms on us-east-1 metrics (WAF for CloudFront, the WAF logs' shipper)."
   value       = aws_sns_topic.alerts_us_east_1.arn
 }
 
 output "alarm_names" {
-  description = "Names of the CloudWatch alarms."
-  value = [
-    aws_cloudwatch_metric_alarm.waf_blocked.alarm_name,
-    aws_cloudwatch_metric_alarm.shipper_errors.alarm_name,
-    aws_cloudwatch_metric_alarm.shipper_dead_letters.alarm_name,
-    aws_cloudwatch_metric_alarm.shipper_failure_queue.alarm_name,
-    aws_cloudwatch_metric_alarm.shipper_destination_failures.alarm_name,
-  ]
+  description = "Names of this module's CloudWatch alarms (the others are in vocab_api and shipper)."
+  value       = [aws_cloudwatch_metric_alarm.waf_blocked.alarm_name]
 }

@@ -1,3 +1,8 @@
+variable "name_prefix" {
+  description = "Prefix of every name this module creates (topics, Chatbot configuration and role, budget, alarm)."
+  type        = string
+}
+
 variable "slack_team_id" {
   description = "Slack workspace id (T...). The workspace must have been authorized once in the AWS Chatbot console."
   type        = string
@@ -28,16 +33,6 @@ variable "waf_blocked_threshold" {
   description = "Alarm when the rate rule blocks more than this many requests in 5 minutes."
   type        = number
   default     = 100
-}
-
-variable "shipper_function_name" {
-  description = "Name of the shipper Lambda (FunctionName dimension of AWS/Lambda and CloudWatchEsShipper metrics)."
-  type        = string
-}
-
-variable "shipper_failure_queue_name" {
-  description = "Name of the shipper's on-failure SQS queue."
-  type        = string
 }
 
 variable "tags" {

@@ -1,20 +1,36 @@
+# What users reach: ONE CloudFront distribution at app_hostname serving the web app from a
+# private bucket, with the API behind /api/* on the same origin (no CORS, one certificate, one
+# WAF), the WAF web ACL in front of both, the certificate and DNS.
+#
 # Why CloudFront in front of the API: AWS WAF can't be associated with an API Gateway HTTP API
 # (only REST APIs, ALBs, AppSync, Cognito, App Runner, Verified Access and CloudFront). So the
-# web ACL with the per-IP rate rule sits on a CloudFront distribution whose origin is the HTTP
-# API. The execute-api endpoint stays reachable directly; the stage throttle in the vocab_api
-# module is the backstop for traffic that skips CloudFront, and every route still needs a JWT.
+# web ACL with the per-IP rate rule sits on the distribution. The API's execute-api endpoint is
+# disabled (module vocab_api): CloudFront reaches it at its custom origin domain.
 
 locals {
   rate_rule_name = "per-ip-300-per-minute"
 
-  api_origin_domain = trimsuffix(replace(var.api_origin_endpoint, "https://", ""), "/")
+  # Request bodies by path (the URI as the viewer sent it, /api prefix included): the AWS common
+  # rule set's SizeRestrictions_BODY would block every body over 8 KB, but bulk word adds are up
+  # to 256 KiB. These paths get more than 8 KB:
+  #  - words (add, bulk add up to 500, edit with a memo, batch delete up to 500 ids) and quiz
+  #    answers (typed answers, up to 50): the API's own limit (256 KiB, answered 413 in the
+  #    API's JSON) applies; WAF inspects at most the first 16 KB of a body anyway;
+  #  - client events: 16 KiB (docs/CONTRACTS.md section A), enforced here too.
+  # Every other body is refused above 8 KB, as the common rule set would have.
+  default_body_limit_bytes       = 8192
+  client_events_body_limit_bytes = 16384
+  api_body_limit_paths = {
+    words         = "^/api/lists/[^/]+/words(/[^/]+)?$"
+    quiz_answers  = "^/api/quizzes/[^/]+/answers$"
+    client_events = "^/api/client-events$"
+  }
+
+  app_origin_id = "app-bucket"
+  api_origin_id = "http-api"
 }
 
 # AWS managed CloudFront policies.
-data "aws_cloudfront_cache_policy" "caching_optimized" {
-  name = "Managed-CachingOptimized"
-}
-
 data "aws_cloudfront_origin_request_policy" "all_viewer_except_host_header" {
   # API Gateway routes on its own Host name, so the viewer's Host must not be forwarded.
   name = "Managed-AllViewerExceptHostHeader"
@@ -27,10 +43,39 @@ data "aws_cloudfront_response_headers_policy" "security_headers" {
 
 # ---------------------------------------------------------------- WAF (us-east-1, CLOUDFRONT)
 
+resource "aws_wafv2_regex_pattern_set" "large_body_paths" {
+  provider    = aws.us_east_1
+  name        = "${var.name_prefix}-large-body-paths"
+  description = "API paths whose bodies may exceed 8 KB (module edge, api_body_limit_paths)"
+  scope       = "CLOUDFRONT"
+
+  dynamic "regular_expression" {
+    for_each = local.api_body_limit_paths
+    content {
+      regex_string = regular_expression.value
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_wafv2_regex_pattern_set" "client_events_path" {
+  provider    = aws.us_east_1
+  name        = "${var.name_prefix}-client-events-path"
+  description = "POST /api/client-events: bodies up to 16 KiB"
+  scope       = "CLOUDFRONT"
+
+  regular_expression {
+    regex_string = local.api_body_limit_paths.client_events
+  }
+
+  tags = var.tags
+}
+
 resource "aws_wafv2_web_acl" "edge" {
   provider    = aws.us_east_1
-  name        = "vocab-edge"
-  description = "Per-IP rate limit and AWS managed protections for the vocab app and API"
+  name        = "${var.name_prefix}-edge"
+  description = "Per-IP rate limit, body sizes by path and AWS managed protections for the vocab app and API"
   scope       = "CLOUDFRONT"
 
   default_action {
@@ -97,6 +142,15 @@ resource "aws_wafv2_web_acl" "edge" {
       managed_rule_group_statement {
         vendor_name = "AWS"
         name        = "AWSManagedRulesCommonRuleSet"
+
+        # Its one-size-for-all 8 KB body limit is replaced by the per-path rules below; it
+        # still counts (and labels) what it would have blocked.
+        rule_action_override {
+          name = "SizeRestrictions_BODY"
+          action_to_use {
+            count {}
+          }
+        }
       }
     }
 
@@ -107,21 +161,134 @@ resource "aws_wafv2_web_acl" "edge" {
     }
   }
 
+  rule {
+    name     = "body-over-8kb"
+    priority = 3
+
+    action {
+      block {}
+    }
+
+    statement {
+      and_statement {
+        statement {
+          size_constraint_statement {
+            comparison_operator = "GT"
+            size                = local.default_body_limit_bytes
+
+            field_to_match {
+              body {
+                # Past WAF's inspection limit (16 KB) the size is over 8 KB for sure.
+                oversize_handling = "MATCH"
+              }
+            }
+
+            text_transformation {
+              priority = 0
+              type     = "NONE"
+            }
+          }
+        }
+
+        statement {
+          not_statement {
+            statement {
+              regex_pattern_set_reference_statement {
+                arn = aws_wafv2_regex_pattern_set.large_body_paths.arn
+
+                field_to_match {
+                  uri_path {}
+                }
+
+                text_transformation {
+                  priority = 0
+                  type     = "NONE"
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "body-over-8kb"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "client-events-over-16kb"
+    priority = 4
+
+    action {
+      block {}
+    }
+
+    statement {
+      and_statement {
+        statement {
+          regex_pattern_set_reference_statement {
+            arn = aws_wafv2_regex_pattern_set.client_events_path.arn
+
+            field_to_match {
+              uri_path {}
+            }
+
+            text_transformation {
+              priority = 0
+              type     = "NONE"
+            }
+          }
+        }
+
+        statement {
+          size_constraint_statement {
+            comparison_operator = "GT"
+            size                = local.client_events_body_limit_bytes
+
+            field_to_match {
+              body {
+                # 16 KiB is WAF's default inspection limit for CloudFront: anything past it is over.
+                oversize_handling = "MATCH"
+              }
+            }
+
+            text_transformation {
+              priority = 0
+              type     = "NONE"
+            }
+          }
+        }
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "client-events-over-16kb"
+      sampled_requests_enabled   = true
+    }
+  }
+
   visibility_config {
     cloudwatch_metrics_enabled = true
-    metric_name                = "vocab-edge"
+    metric_name                = "${var.name_prefix}-edge"
     sampled_requests_enabled   = true
   }
 
   tags = var.tags
 }
 
+# WAF logs of a CLOUDFRONT web ACL can only go to a log group in us-east-1, named
+# aws-waf-logs-*. A subscription filter can only invoke a Lambda in the group's own region, so
+# the environment runs a copy of the shipper in us-east-1 for this group (module environment).
 resource "aws_cloudwatch_log_group" "waf" {
-  #checkov:skip=CKV_AWS_338:WAF request logs are for investigating recent blocks; a year of them would only cost money.
-  #checkov:skip=CKV_AWS_158:This group is in us-east-1 (WAF for CloudFront logs there) while the project's CMK is regional; the logs hold no bodies and the Authorization header is redacted.
+  #checkov:skip=CKV_AWS_338:WAF request logs are shipped to Elasticsearch; CloudWatch only bridges an outage, a year of them would only cost money.
   provider          = aws.us_east_1
-  name              = "aws-waf-logs-vocab-edge" # WAF requires the aws-waf-logs- prefix.
+  name              = "aws-waf-logs-${var.name_prefix}-edge" # WAF requires the aws-waf-logs- prefix.
   retention_in_days = var.waf_log_retention_days
+  kms_key_id        = var.us_east_1_kms_key_arn
   tags              = var.tags
 }
 
@@ -135,15 +302,37 @@ resource "aws_wafv2_web_acl_logging_configuration" "edge" {
       name = "authorization"
     }
   }
+
+  # Allowed requests are in the API's access log already; by default only what a rule blocked,
+  # counted or challenged is logged (and paid for).
+  dynamic "logging_filter" {
+    for_each = var.waf_log_allowed_requests ? [] : [true]
+    content {
+      default_behavior = "DROP"
+
+      filter {
+        behavior    = "KEEP"
+        requirement = "MEETS_ANY"
+
+        dynamic "condition" {
+          for_each = ["BLOCK", "COUNT", "CAPTCHA", "CHALLENGE", "EXCLUDED_AS_COUNT"]
+          content {
+            action_condition {
+              action = condition.value
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 # ---------------------------------------------------------------- certificate + DNS
 
 resource "aws_acm_certificate" "edge" {
-  provider                  = aws.us_east_1
-  domain_name               = var.app_hostname
-  subject_alternative_names = [var.api_hostname]
-  validation_method         = "DNS"
+  provider          = aws.us_east_1
+  domain_name       = var.app_hostname
+  validation_method = "DNS"
 
   lifecycle {
     create_before_destroy = true
@@ -174,7 +363,7 @@ resource "aws_acm_certificate_validation" "edge" {
 # ---------------------------------------------------------------- web app: private S3 + OAC
 
 resource "aws_s3_bucket" "app" {
-  #checkov:skip=CKV_AWS_18:Every read goes through CloudFront, whose WAF logs record each request; S3 access logs would duplicate them.
+  #checkov:skip=CKV_AWS_18:Every read goes through CloudFront, whose WAF logs and the API access logs record requests; S3 access logs would duplicate them.
   #checkov:skip=CKV_AWS_144:The bucket holds build output that CI can re-upload from git; replication adds nothing.
   #checkov:skip=CKV2_AWS_62:Nothing reacts to uploads of the static build.
   #checkov:skip=CKV_AWS_145:Public web assets; SSE-S3 is enough and OAC reads it without a KMS key policy for CloudFront.
@@ -235,8 +424,19 @@ resource "aws_s3_bucket_lifecycle_configuration" "app" {
   }
 }
 
+# The app's runtime configuration (docs/CONTRACTS.md section A), written at every apply from
+# the same values as the outputs; deploy-frontend.yml never overwrites or deletes it.
+resource "aws_s3_object" "config" {
+  bucket        = aws_s3_bucket.app.id
+  key           = "config.json"
+  content       = var.web_config_json
+  content_type  = "application/json"
+  cache_control = "no-cache"
+  tags          = var.tags
+}
+
 resource "aws_cloudfront_origin_access_control" "app" {
-  name                              = "vocab-app"
+  name                              = "${var.name_prefix}-app"
   description                       = "CloudFront reads the private web app bucket"
   origin_access_control_origin_type = "s3"
   signing_behavior                  = "always"
@@ -248,6 +448,25 @@ data "aws_iam_policy_document" "app_bucket" {
     sid       = "CloudFrontReadsThroughOac"
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.app.arn}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "AWS:SourceArn"
+      values   = [aws_cloudfront_distribution.app.arn]
+    }
+  }
+
+  statement {
+    # With ListBucket a missing file is S3's 404, not a 403 (AccessDenied): the browser sees
+    # a missing asset as what it is.
+    sid       = "CloudFrontSeesMissingFiles"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.app.arn]
 
     principals {
       type        = "Service"
@@ -287,70 +506,56 @@ resource "aws_s3_bucket_policy" "app" {
   depends_on = [aws_s3_bucket_public_access_block.app]
 }
 
-resource "aws_cloudfront_distribution" "app" {
-  #checkov:skip=CKV2_AWS_47:The Log4j rules are in AWSManagedRulesKnownBadInputsRuleSet, which the web ACL has; this check also demands AWSManagedRulesAnonymousIpList, which would block learners behind VPNs.
-  #checkov:skip=CKV_AWS_86:The WAF logs every request (with client IP) already; standard logs would need an ACL-enabled bucket.
-  #checkov:skip=CKV_AWS_310:One origin; there is no second copy of the bucket to fail over to.
-  #checkov:skip=CKV_AWS_374:The app is meant to be reachable from every country.
-  enabled             = true
-  is_ipv6_enabled     = true
-  http_version        = "http2and3"
-  comment             = "vocab web app"
-  aliases             = [var.app_hostname]
-  default_root_object = "index.html"
-  price_class         = var.price_class
-  web_acl_id          = aws_wafv2_web_acl.edge.arn
+# ---------------------------------------------------------------- CloudFront
 
-  origin {
-    origin_id                = "app-bucket"
-    domain_name              = aws_s3_bucket.app.bucket_regional_domain_name
-    origin_access_control_id = aws_cloudfront_origin_access_control.app.id
-  }
-
-  default_cache_behavior {
-    target_origin_id           = "app-bucket"
-    viewer_protocol_policy     = "redirect-to-https"
-    allowed_methods            = ["GET", "HEAD"]
-    cached_methods             = ["GET", "HEAD"]
-    compress                   = true
-    cache_policy_id            = data.aws_cloudfront_cache_policy.caching_optimized.id
-    response_headers_policy_id = data.aws_cloudfront_response_headers_policy.security_headers.id
-  }
-
-  # Single-page app: unknown paths (403 from S3 through OAC without ListBucket) serve index.html.
-  custom_error_response {
-    error_code         = 403
-    response_code      = 200
-    response_page_path = "/index.html"
-  }
-
-  custom_error_response {
-    error_code         = 404
-    response_code      = 200
-    response_page_path = "/index.html"
-  }
-
-  restrictions {
-    geo_restriction {
-      restriction_type = "none"
-    }
-  }
-
-  viewer_certificate {
-    acm_certificate_arn      = aws_acm_certificate_validation.edge.certificate_arn
-    ssl_support_method       = "sni-only"
-    minimum_protocol_version = "TLSv1.2_2021"
-  }
-
-  tags = var.tags
+resource "aws_cloudfront_function" "spa_fallback" {
+  name    = "${var.name_prefix}-spa-fallback"
+  runtime = "cloudfront-js-2.0"
+  comment = "App paths without a file extension get index.html; files stay files"
+  publish = true
+  code    = file("${path.module}/functions/spa-fallback.js")
 }
 
-# ---------------------------------------------------------------- API behind CloudFront + WAF
+resource "aws_cloudfront_function" "api_prefix" {
+  name    = "${var.name_prefix}-api-prefix"
+  runtime = "cloudfront-js-2.0"
+  comment = "Strips /api before the request reaches API Gateway"
+  publish = true
+  code    = file("${path.module}/functions/api-prefix.js")
+}
+
+# The app's files: CloudFront keeps each for as long as its own Cache-Control says, which
+# deploy-frontend.yml sets per file (hashed assets a year, index.html and config.json
+# no-cache). Without a Cache-Control nothing is cached (default TTL 0).
+resource "aws_cloudfront_cache_policy" "app" {
+  name        = "${var.name_prefix}-app-origin-cache-control"
+  comment     = "Cache as long as the object's Cache-Control says; nothing without one"
+  min_ttl     = 0
+  default_ttl = 0
+  max_ttl     = 31536000
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_brotli = true
+    enable_accept_encoding_gzip   = true
+
+    headers_config {
+      header_behavior = "none"
+    }
+
+    cookies_config {
+      cookie_behavior = "none"
+    }
+
+    query_strings_config {
+      query_string_behavior = "none"
+    }
+  }
+}
 
 # CloudFront forwards the Authorization header only when it is part of the cache key, so it is
 # in the key; the default TTL of 0 means responses without Cache-Control are not cached at all.
 resource "aws_cloudfront_cache_policy" "api" {
-  name        = "vocab-api-per-authorization"
+  name        = "${var.name_prefix}-api-per-authorization"
   comment     = "Per-user cache key; nothing cached unless the API says so"
   min_ttl     = 0
   default_ttl = 0
@@ -378,23 +583,29 @@ resource "aws_cloudfront_cache_policy" "api" {
   }
 }
 
-resource "aws_cloudfront_distribution" "api" {
+resource "aws_cloudfront_distribution" "app" {
   #checkov:skip=CKV2_AWS_47:The Log4j rules are in AWSManagedRulesKnownBadInputsRuleSet, which the web ACL has; this check also demands AWSManagedRulesAnonymousIpList, which would block learners behind VPNs.
-  #checkov:skip=CKV_AWS_86:The WAF logs every request (with client IP) and API Gateway writes access logs; standard logs would need an ACL-enabled bucket.
-  #checkov:skip=CKV_AWS_310:One origin (the HTTP API); there is no second API to fail over to.
-  #checkov:skip=CKV_AWS_305:An API has no root object.
-  #checkov:skip=CKV_AWS_374:The API is meant to be reachable from every country.
-  enabled         = true
-  is_ipv6_enabled = true
-  http_version    = "http2and3"
-  comment         = "vocab API (WAF per-IP rate limit)"
-  aliases         = [var.api_hostname]
-  price_class     = var.price_class
-  web_acl_id      = aws_wafv2_web_acl.edge.arn
+  #checkov:skip=CKV_AWS_86:The WAF logs what its rules act on and API Gateway writes an access log of every API request; standard logs would need an ACL-enabled bucket.
+  #checkov:skip=CKV_AWS_310:The two origins serve different paths; there is no second copy of either to fail over to.
+  #checkov:skip=CKV_AWS_374:The app is meant to be reachable from every country.
+  enabled             = true
+  is_ipv6_enabled     = true
+  http_version        = "http2and3"
+  comment             = "${var.name_prefix}: web app, API under /api"
+  aliases             = [var.app_hostname]
+  default_root_object = "index.html"
+  price_class         = var.price_class
+  web_acl_id          = aws_wafv2_web_acl.edge.arn
 
   origin {
-    origin_id   = "http-api"
-    domain_name = local.api_origin_domain
+    origin_id                = local.app_origin_id
+    domain_name              = aws_s3_bucket.app.bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.app.id
+  }
+
+  origin {
+    origin_id   = local.api_origin_id
+    domain_name = var.api_origin_domain_name
 
     custom_origin_config {
       http_port              = 80
@@ -404,8 +615,27 @@ resource "aws_cloudfront_distribution" "api" {
     }
   }
 
+  # The app. No custom_error_response: a distribution-wide one would also turn the API's JSON
+  # 404s into index.html; the SPA fallback is the viewer-request function instead.
   default_cache_behavior {
-    target_origin_id           = "http-api"
+    target_origin_id           = local.app_origin_id
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = aws_cloudfront_cache_policy.app.id
+    response_headers_policy_id = data.aws_cloudfront_response_headers_policy.security_headers.id
+
+    function_association {
+      event_type   = "viewer-request"
+      function_arn = aws_cloudfront_function.spa_fallback.arn
+    }
+  }
+
+  # The API, same origin as the app.
+  ordered_cache_behavior {
+    path_pattern               = "/api/*"
+    target_origin_id           = local.api_origin_id
     viewer_protocol_policy     = "redirect-to-https"
     allowed_methods            = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
     cached_methods             = ["GET", "HEAD"]
@@ -413,6 +643,11 @@ resource "aws_cloudfront_distribution" "api" {
     cache_policy_id            = aws_cloudfront_cache_policy.api.id
     origin_request_policy_id   = data.aws_cloudfront_origin_request_policy.all_viewer_except_host_header.id
     response_headers_policy_id = data.aws_cloudfront_response_headers_policy.security_headers.id
+
+    function_association {
+      event_type   = "viewer-request"
+      function_arn = aws_cloudfront_function.api_prefix.arn
+    }
   }
 
   restrictions {
@@ -431,20 +666,15 @@ resource "aws_cloudfront_distribution" "api" {
 }
 
 resource "aws_route53_record" "alias" {
-  for_each = {
-    "app-A"    = { name = var.app_hostname, type = "A", distribution = aws_cloudfront_distribution.app }
-    "app-AAAA" = { name = var.app_hostname, type = "AAAA", distribution = aws_cloudfront_distribution.app }
-    "api-A"    = { name = var.api_hostname, type = "A", distribution = aws_cloudfront_distribution.api }
-    "api-AAAA" = { name = var.api_hostname, type = "AAAA", distribution = aws_cloudfront_distribution.api }
-  }
+  for_each = toset(["A", "AAAA"])
 
   zone_id = var.hosted_zone_id
-  name    = each.value.name
-  type    = each.value.type
+  name    = var.app_hostname
+  type    = each.key
 
   alias {
-    name                   = each.value.distribution.domain_name
-    zone_id                = each.value.distribution.hosted_zone_id
+    name                   = aws_cloudfront_distribution.app.domain_name
+    zone_id                = aws_cloudfront_distribution.app.hosted_zone_id
     evaluate_target_health = false
   }
 }

@@ -13,19 +13,29 @@ output "rate_rule_name" {
   value       = local.rate_rule_name
 }
 
+output "waf_log_group_name" {
+  description = "The WAF's log group (us-east-1, aws-waf-logs-*), shipped by the us-east-1 copy of the shipper."
+  value       = aws_cloudwatch_log_group.waf.name
+}
+
 output "app_bucket_name" {
-  description = "Bucket to upload the web app build to."
+  description = "Bucket to upload the web app build to (deploy-frontend.yml)."
   value       = aws_s3_bucket.app.bucket
 }
 
+output "app_bucket_arn" {
+  description = "ARN of the web app bucket (the deploy role's permissions)."
+  value       = aws_s3_bucket.app.arn
+}
+
 output "app_distribution_id" {
-  description = "CloudFront distribution of the web app (for cache invalidations after an upload)."
+  description = "CloudFront distribution of the app and the API (invalidations after an upload)."
   value       = aws_cloudfront_distribution.app.id
 }
 
-output "api_distribution_id" {
-  description = "CloudFront distribution in front of the API."
-  value       = aws_cloudfront_distribution.api.id
+output "app_distribution_arn" {
+  description = "ARN of that distribution (the deploy role's invalidation permission)."
+  value       = aws_cloudfront_distribution.app.arn
 }
 
 output "app_url" {
@@ -34,6 +44,6 @@ output "app_url" {
 }
 
 output "api_url" {
-  description = "URL of the API as clients use it (through CloudFront and the WAF)."
-  value       = "https://${var.api_hostname}"
+  description = "URL of the API as clients use it: the app's origin, /api."
+  value       = "https://${var.app_hostname}/api"
 }

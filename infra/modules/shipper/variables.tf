@@ -1,7 +1,6 @@
 variable "function_name" {
-  description = "Name of the shipper Lambda. Also the FunctionName dimension of its metrics and the prefix of its SSM parameters."
+  description = "Name of the shipper Lambda (the environment passes `<name_prefix>-log-shipper`). Also the FunctionName dimension of its metrics, the prefix of its SSM parameters, secret and queue."
   type        = string
-  default     = "cloudwatch-es-shipper"
 }
 
 variable "kms_key_arn" {
@@ -75,6 +74,61 @@ variable "log_retention_days" {
   description = "Retention of the shipper's own log group (not shipped, to avoid a loop)."
   type        = number
   default     = 30
+}
+
+variable "reserved_concurrency" {
+  description = "Executions reserved for (and at most used by) the shipper, so that a burst of logs can't take the account's concurrency from the API. Past it, CloudWatch Logs retries the batches later."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.reserved_concurrency >= 1
+    error_message = "reserved_concurrency must be at least 1 (0 would stop the shipper)."
+  }
+}
+
+variable "create_elasticsearch_secret" {
+  description = "Create the secret `<function_name>/elasticsearch`; false = use elasticsearch_secret_arn (the us-east-1 copy: the main secret's replica)."
+  type        = bool
+  default     = true
+}
+
+variable "elasticsearch_secret_arn" {
+  description = "The existing Secrets Manager secret with the Elasticsearch credentials, when create_elasticsearch_secret is false."
+  type        = string
+  default     = null
+}
+
+variable "secret_replica_regions" {
+  description = "Region => KMS key ARN there: regions to keep a replica of the created secret in, for shipper copies running there."
+  type        = map(string)
+  default     = {}
+}
+
+variable "opensearch" {
+  description = "Ship to Amazon OpenSearch Service instead (module opensearch `target`): endpoint (host), service (`es` for a domain, `aoss` for Serverless) and resource_arn. The shipper then signs with its role (SigV4) and no Elasticsearch secret is created."
+  type = object({
+    endpoint     = string
+    service      = string
+    resource_arn = string
+  })
+  default = null
+
+  validation {
+    condition     = var.opensearch == null || contains(["es", "aoss"], try(var.opensearch.service, ""))
+    error_message = "opensearch.service must be es (a domain) or aoss (a Serverless collection)."
+  }
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic in this module's region that the shipper's alarms publish to."
+  type        = string
+}
+
+variable "async_event_age_alarm_seconds" {
+  description = "Alarm when a batch waited longer than this in Lambda's async queue before it ran."
+  type        = number
+  default     = 600
 }
 
 variable "tags" {

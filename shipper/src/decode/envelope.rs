@@ -102,6 +102,7 @@ fn event<'a>(p: &mut Reader<'a>) -> R<LogEvent<'a>> {
         return Err(p.err("a log event must be an object"));
     }
     let (mut id, mut timestamp, mut message, mut extracted) = (None, None, None, None);
+    let (mut account, mut region) = (None, None);
     p.object(|p, key| {
         match &*key {
             "id" => once(p, &mut id, "id", |p| {
@@ -119,6 +120,8 @@ fn event<'a>(p: &mut Reader<'a>) -> R<LogEvent<'a>> {
                 p.string()
             })?,
             "extractedFields" => once(p, &mut extracted, "extractedFields", Reader::serde)?,
+            "@aws.account" => once(p, &mut account, "@aws.account", Reader::serde)?,
+            "@aws.region" => once(p, &mut region, "@aws.region", Reader::serde)?,
             _ => {
                 p.serde::<IgnoredAny>()?;
             }
@@ -130,12 +133,17 @@ fn event<'a>(p: &mut Reader<'a>) -> R<LogEvent<'a>> {
         at,
     };
     let message = message.ok_or_else(|| missing("message"))?;
+    let extracted: Option<serde_json::Map<String, serde_json::Value>> = extracted.flatten();
+    let (account, region) =
+        super::system_fields(account.flatten(), region.flatten(), extracted.as_ref());
     Ok(LogEvent {
         id: id.ok_or_else(|| missing("id"))?,
         timestamp: timestamp.ok_or_else(|| missing("timestamp"))?,
         message_json: message.exact.then_some(message.json),
         message: message.text,
-        extracted_fields: extracted.flatten(),
+        extracted_fields: extracted,
+        account,
+        region,
     })
 }
 

@@ -14,6 +14,7 @@ pub fn shipper() -> Command {
         if k.starts_with("SHIPPER_")
             || k.starts_with("ELASTICSEARCH_")
             || k == "AWS_LAMBDA_RUNTIME_API"
+            || k.to_ascii_uppercase().ends_with("_PROXY")
         {
             c.env_remove(k);
         }
@@ -21,7 +22,7 @@ pub fn shipper() -> Command {
     c
 }
 
-fn run_with_stdin(mut c: Command, input: &[u8]) -> std::process::Output {
+pub fn run_with_stdin(mut c: Command, input: &[u8]) -> std::process::Output {
     let mut child = c
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -13,8 +13,19 @@ use crate::support::{self, count, es_json};
 /// Ships 2 × 1,000 generated events, checks every one is searchable with its ECS fields,
 /// then ships the same batches again and checks nothing was duplicated.
 async fn ship_read_back_and_reship(conn: &Connection, naming: Naming, pattern: &str) {
+    ship_read_back_and_reship_gzip(conn, naming, pattern, true).await;
+}
+
+/// [`ship_read_back_and_reship`] with request bodies gzipped or not.
+pub async fn ship_read_back_and_reship_gzip(
+    conn: &Connection,
+    naming: Naming,
+    pattern: &str,
+    gzip: bool,
+) {
     let payloads = support::generate_data(1000, 2, 7, &[]);
-    let shipper = support::shipper(conn, naming);
+    let mut shipper = support::shipper(conn, naming);
+    shipper.opts.gzip = gzip;
     let out = shipper
         .ship(
             payloads.clone(),

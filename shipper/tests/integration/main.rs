@@ -17,4 +17,6 @@ mod moto_e2e; //    a payload made by moto (PutLogEvents → subscription → Fi
 mod lambda; //      the Lambda handler: awslogs, Kinesis partial failures, control messages, bad payloads
 mod cli; //         transform / ship: output, exit codes, one-line errors with file and position
 mod setup; //       `shipper setup` on the emulators (and ELASTICSEARCH_URL) and a fake Kibana import API
+mod proxy; //       HTTPS_PROXY / HTTP_PROXY / NO_PROXY through a real forward proxy (proxy.py)
+mod sigv4; //       SigV4 for Amazon OpenSearch, checked by an independent verifier (botocore) in front of osmem-server
 mod tls; //         HTTPS with a throwaway CA: ELASTICSEARCH_CA_CERT trusted, other CAs and bad files refused

@@ -4,9 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use elasticsearch::Elasticsearch;
-use elasticsearch::http::transport::Transport;
 use serde_json::{Value, json};
+use shipper::service::EsClient;
 use shipper::setup::{
     Flavor, KibanaAuth, KibanaTarget, SetupError, SetupReport, SetupSettings, Step, Target,
     detect_flavor, embedded_saved_objects, import_saved_objects, run,
@@ -14,8 +13,8 @@ use shipper::setup::{
 
 use crate::support;
 
-fn client(url: &str) -> Elasticsearch {
-    Elasticsearch::new(Transport::single_node(url).expect("transport"))
+fn client(url: &str) -> EsClient {
+    shipper::service::build_client(&support::connection(url)).expect("client")
 }
 
 fn as_text(out: &[u8]) -> String {
@@ -302,24 +301,11 @@ async fn index_mode_on_osmem_detects_opensearch_and_maps_flat_object() {
 /// the same setup, twice, against the real thing; with ILM present, no warning is expected.
 #[tokio::test]
 async fn setup_runs_twice_on_a_real_cluster_when_elasticsearch_url_is_set() {
-    use elasticsearch::auth::Credentials;
-    use elasticsearch::http::Url;
-    use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
-    let Ok(url) = std::env::var("ELASTICSEARCH_URL") else {
+    let Some(conn) = support::real_elasticsearch() else {
         eprintln!("ELASTICSEARCH_URL not set: no real cluster to run against");
         return;
     };
-    let pool = SingleNodeConnectionPool::new(Url::parse(&url).expect("ELASTICSEARCH_URL"));
-    let mut builder = TransportBuilder::new(pool);
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if let Some(key) = var("ELASTICSEARCH_API_KEY") {
-        builder = builder.auth(Credentials::EncodedApiKey(key));
-    } else if let (Some(u), Some(p)) =
-        (var("ELASTICSEARCH_USERNAME"), var("ELASTICSEARCH_PASSWORD"))
-    {
-        builder = builder.auth(Credentials::Basic(u, p));
-    }
-    let es = Elasticsearch::new(builder.build().expect("transport"));
+    let es = shipper::service::build_client(&conn).expect("client");
     let flavor = detect_flavor(&es).await.expect("GET /");
     let settings = SetupSettings {
         target: if flavor == Flavor::OpenSearch {

@@ -72,6 +72,44 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Starts `cmd` (stdio set by the caller) as the process behind `url`, stopped when dropped.
+pub fn spawn(what: &str, mut cmd: Command, url: String) -> Proc {
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    Proc {
+        child,
+        url,
+        _dir: None,
+    }
+}
+
+/// Starts a helper that prints `listening on URL` on its first line of stdout once it accepts
+/// connections (the SigV4 verifier), and stops it when dropped.
+pub fn start_announcing(what: &str, mut cmd: Command) -> Proc {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{what} did not start: {line:?}"))
+        .to_owned();
+    Proc {
+        child,
+        url,
+        _dir: None,
+    }
+}
+
 /// A child process killed when dropped.
 pub struct Proc {
     child: Child,
@@ -270,14 +308,15 @@ pub fn moto() -> Endpoint {
 /// A real cluster, when `ELASTICSEARCH_URL` is set (with ELASTICSEARCH_API_KEY or
 /// ELASTICSEARCH_USERNAME/PASSWORD as needed).
 pub fn real_elasticsearch() -> Option<Connection> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let url = std::env::var("ELASTICSEARCH_URL")
         .ok()
         .filter(|u| !u.is_empty())?;
     Some(Connection {
         url: Some(url),
-        api_key: std::env::var("ELASTICSEARCH_API_KEY").ok(),
-        username: std::env::var("ELASTICSEARCH_USERNAME").ok(),
-        password: std::env::var("ELASTICSEARCH_PASSWORD").ok(),
+        api_key: var("ELASTICSEARCH_API_KEY"),
+        username: var("ELASTICSEARCH_USERNAME"),
+        password: var("ELASTICSEARCH_PASSWORD"),
         timeout: Some(Duration::from_secs(30)),
         ..Connection::default()
     })
@@ -314,6 +353,7 @@ pub fn shipper(conn: &Connection, naming: Naming) -> Shipper {
         health_docs: true,
         function_name: "shipper-test".into(),
         deadline_margin: Duration::ZERO,
+        transform: Default::default(),
     }
 }
 
@@ -322,31 +362,22 @@ pub fn unique_namespace(tag: &str) -> String {
     format!("t{}{}{}", tag, std::process::id(), free_port())
 }
 
-/// Raw HTTP helper for reading back (`_refresh`, `_count`, `_search`).
+/// Reading back (`_refresh`, `_count`, `_search`) through the shipper's own transport, so a
+/// signed connection (SigV4) reads back signed too.
 pub async fn es_json(
     conn: &Connection,
     method: reqwest::Method,
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let url = format!(
-        "{}/{}",
-        conn.url.as_deref().unwrap().trim_end_matches('/'),
-        path.trim_start_matches('/')
-    );
-    let mut req = reqwest::Client::new().request(method, url);
-    if let Some(k) = &conn.api_key {
-        req = req.header("Authorization", format!("ApiKey {k}"));
-    } else if let (Some(u), Some(p)) = (&conn.username, &conn.password) {
-        req = req.basic_auth(u, Some(p));
-    }
+    let client = service::build_client(conn).unwrap();
+    let mut req = service::HttpRequest::new(method, format!("/{}", path.trim_start_matches('/')));
     if let Some(b) = body {
-        req = req.json(&b);
+        req = req.json(b.to_string());
     }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let v = resp.json::<Value>().await.unwrap_or(Value::Null);
-    (status, v)
+    let reply = client.send(req).await.unwrap();
+    let v = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+    (reply.status, v)
 }
 
 pub async fn refresh(conn: &Connection, target: &str) {

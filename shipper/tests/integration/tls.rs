@@ -1,14 +1,15 @@
-//! HTTPS to a cluster whose certificate comes from a private CA (`ELASTICSEARCH_CA_CERT`).
+//! HTTPS to a cluster whose certificate comes from a private CA (`ELASTICSEARCH_CA_CERT`), or
+//! is pinned by its SHA-256 fingerprint (`ELASTICSEARCH_CERT_FINGERPRINT`).
 //!
 //! Each test makes its own throwaway CA (rcgen) and puts a TLS front on 127.0.0.1 before the
 //! project's `_bulk` server (`bulk_server.rs`), the way a load balancer terminates TLS for a
 //! cluster: what the server stored is what went through TLS.
 //!
-//! What the client does with the CA, from the crates' source (elasticsearch 9.1.0-alpha.1
-//! `TransportBuilder::build`, reqwest 0.12.28 `async_impl::client::ClientBuilder::build`):
-//! `CertificateValidation::Full` hands each PEM certificate to reqwest's
-//! `add_root_certificate`, and reqwest puts them in rustls' root store *beside* its built-in
-//! roots, which under the `rustls-tls` feature are Mozilla's list compiled into the binary
+//! What the client does with the CA, from the crate's source (reqwest 0.12.28
+//! `async_impl::client::ClientBuilder::build`): `service::build_client` hands each PEM
+//! certificate to reqwest's `add_root_certificate`, and reqwest puts them in rustls' root
+//! store *beside* its built-in roots, which under the `rustls-tls` feature are Mozilla's list
+//! compiled into the binary
 //! (webpki-roots); the operating system's store is not read. The host name is verified
 //! against the certificate's subjectAltName, so `https://127.0.0.1` needs an IP SAN.
 
@@ -31,13 +32,13 @@ use crate::bulk_server::BulkServer;
 use crate::support;
 
 /// A CA that exists only for one test.
-struct Ca {
-    pem: String,
+pub(crate) struct Ca {
+    pub(crate) pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
 impl Ca {
-    fn new(name: &str) -> Ca {
+    pub(crate) fn new(name: &str) -> Ca {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
@@ -51,7 +52,7 @@ impl Ca {
     }
 
     /// A server certificate for `names` (DNS names or IP addresses), signed by this CA.
-    fn server_cert(&self, names: &[&str]) -> ServerCert {
+    pub(crate) fn server_cert(&self, names: &[&str]) -> ServerCert {
         self.server_cert_with(names, |_| {})
     }
 
@@ -81,22 +82,22 @@ impl Ca {
     }
 
     /// The CA certificate in a file, as an operator would hand it over.
-    fn write_pem(&self, dir: &TempDir) -> PathBuf {
+    pub(crate) fn write_pem(&self, dir: &TempDir) -> PathBuf {
         let p = dir.0.join("ca.pem");
         std::fs::write(&p, &self.pem).unwrap();
         p
     }
 }
 
-struct ServerCert {
+pub(crate) struct ServerCert {
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 }
 
 /// TLS on its own port, relaying the plain bytes to `backend`. Handshakes that fail are
 /// recorded with rustls' reason, as the server side of the story.
-struct TlsFront {
-    url: String,
+pub(crate) struct TlsFront {
+    pub(crate) url: String,
     failed_handshakes: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -108,7 +109,7 @@ impl Drop for TlsFront {
 }
 
 impl TlsFront {
-    async fn start(backend: &BulkServer, cert: ServerCert) -> TlsFront {
+    pub(crate) async fn start(backend: &BulkServer, cert: ServerCert) -> TlsFront {
         let backend: SocketAddr = backend.url().trim_start_matches("http://").parse().unwrap();
         // rustls here is built with both ring and aws-lc-rs, so no process default exists.
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
@@ -153,10 +154,10 @@ impl TlsFront {
     }
 }
 
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    fn new(tag: &str) -> TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
         let p = std::env::temp_dir().join(format!(
             "shipper-tls-{tag}-{}-{}",
             std::process::id(),
@@ -188,7 +189,7 @@ fn https(url: &str, ca_pem: Option<&str>) -> Connection {
 }
 
 /// Documents of the generated events (not health documents or dead letters).
-fn log_docs(s: &BulkServer) -> usize {
+pub(crate) fn log_docs(s: &BulkServer) -> usize {
     s.targets()
         .iter()
         .filter(|t| t.starts_with("logs-cloudwatch."))
@@ -445,7 +446,110 @@ fn an_unreadable_or_non_pem_ca_file_stops_the_cli_with_a_config_error_naming_ela
     }
 }
 
-async fn run(mut c: Command) -> std::process::Output {
+impl ServerCert {
+    /// SHA-256 of the leaf certificate, as `openssl x509 -noout -fingerprint -sha256` prints it.
+    pub(crate) fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(self.chain[0].as_ref())
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+}
+
+fn pinned(url: &str, fingerprint: &str) -> Connection {
+    Connection {
+        cert_fingerprints: shipper::config::parse_fingerprints(fingerprint).unwrap(),
+        ..support::connection(url)
+    }
+}
+
+/// A cluster with a self-signed certificate for names the URL doesn't use (Elasticsearch's
+/// own auto-generated setup is like this): no CA file, only the pin, and it ships.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_certificate_is_trusted_whoever_signed_it_and_whatever_names_it_carries() {
+    let es = BulkServer::with_defaults().await;
+    let own_ca = Ca::new("nobody trusts this CA");
+    let cert = own_ca.server_cert(&["es01.internal"]);
+    let fp = cert.fingerprint();
+    let front = TlsFront::start(&es, cert).await;
+    let sh = support::shipper(&pinned(&front.url, &fp), naming("pin"));
+    let out = sh
+        .ship(
+            support::generate_data(300, 2, 27, &[]),
+            Instant::now() + Duration::from_secs(60),
+            "pin-ok",
+        )
+        .await;
+    let received = out.summary.received;
+    out.into_result()
+        .expect("delivered to the pinned certificate");
+    assert_eq!(log_docs(&es) as u64, received);
+    assert!(front.failed_handshakes().is_empty());
+}
+
+/// Another certificate — even one a trusted CA signed for the right name — is refused at the
+/// first handshake, and the error shows the fingerprint the server has, to compare or re-pin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_other_than_the_pinned_one_is_refused_at_once_showing_its_fingerprint() {
+    let es = BulkServer::with_defaults().await;
+    let ca = Ca::new("shipper test CA");
+    let served = ca.server_cert(&["127.0.0.1"]);
+    let served_fp = served.fingerprint();
+    let expected = ca.server_cert(&["127.0.0.1"]).fingerprint();
+    let front = TlsFront::start(&es, served).await;
+    let conn = Connection {
+        // The CA would vouch for it: the pin decides alone.
+        ca_cert_pem: Some(ca.pem.as_bytes().to_vec()),
+        ..pinned(&front.url, &expected)
+    };
+    let sh = support::shipper(&conn, naming("pinbad"));
+    let out = sh
+        .ship(
+            support::generate_data(30, 1, 28, &[]),
+            Instant::now() + Duration::from_secs(60),
+            "pin-bad",
+        )
+        .await;
+    let err = out.into_result().unwrap_err();
+    assert!(matches!(err, ShipError::Fatal(_)), "{err}");
+    let msg = err.to_string();
+    for says in [
+        "TLS handshake with Elasticsearch failed",
+        &format!(
+            "has SHA-256 fingerprint {served_fp}, not one ELASTICSEARCH_CERT_FINGERPRINT pins"
+        ),
+    ] {
+        assert!(msg.contains(says), "no `{says}` in: {msg}");
+    }
+    assert_eq!(es.stats().requests, 0);
+    assert_eq!(front.failed_handshakes().len(), 1, "no retries");
+}
+
+/// The operator's path: the fingerprint pasted as openssl prints it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ship_trusts_the_certificate_pinned_by_elasticsearch_cert_fingerprint() {
+    let es = BulkServer::with_defaults().await;
+    let cert = Ca::new("self-signed setup").server_cert(&["127.0.0.1"]);
+    let fp = cert.fingerprint();
+    let front = TlsFront::start(&es, cert).await;
+    let dir = TempDir::new("pin");
+    let input = dir.0.join("batches.jsonl");
+    std::fs::write(&input, support::generate(100, 2, 29, &[]).join("\n")).unwrap();
+
+    let mut c = crate::cli::shipper();
+    c.args(["ship", "--url", &front.url]).arg(&input).env(
+        "ELASTICSEARCH_CERT_FINGERPRINT",
+        format!("sha256 Fingerprint={fp}"),
+    );
+    let out = run(c).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(log_docs(&es), 200);
+}
+
+pub(crate) async fn run(mut c: Command) -> std::process::Output {
     tokio::task::spawn_blocking(move || c.output().unwrap())
         .await
         .unwrap()

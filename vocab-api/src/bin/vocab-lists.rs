@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    vocab_api::lambda::run("vocab-lists").await
+    vocab_api::lambda::run("vocab-lists", vocab_api::app).await
 }

@@ -1,7 +1,9 @@
 //! Traffic generator for a running vocab API (normally `vocab-local`): signs up `--users`
 //! users (their first `GET /me`), then exercises every route at `--rate` requests/s for
-//! `--duration` seconds — realistic use plus some 4xx (bad input, missing and other users'
-//! data, no identity, oversized bodies, double submits) and a few 5xx through the
+//! `--duration` seconds — realistic use (including the web app's favourites, memos,
+//! notebooks, multi-select deletes and client events, half of them under `/api`) plus some
+//! 4xx (bad input, missing and other users' data, no identity, oversized bodies, double
+//! submits) and a few 5xx through the
 //! `x-debug-fault` header, which only `vocab-local` honours. Deterministic for a `--seed`
 //! (given the same answers). Bounded: at most `rate × duration` requests, one at a time,
 //! loopback only unless `--allow-remote`.
@@ -288,6 +290,11 @@ async fn step(
     }
     let li = rng.usize(..user.lists.len());
     let list_id = user.lists[li].id.clone();
+    // One request in five is what the web app adds: favourites, memos, notebooks,
+    // multi-select deletes, its client events, and the `/api` prefix the browser uses.
+    if rng.u32(..5) == 0 {
+        return web_step(api, rng, user, li).await;
+    }
     match rng.u32(..100) {
         0..4 => {
             api.call(Method::GET, "/me", Some(&uid), None, None).await;
@@ -464,6 +471,110 @@ async fn step(
             let fault = if rng.bool() { "error" } else { "panic" };
             api.call(Method::GET, "/me", Some(&uid), None, Some(fault))
                 .await;
+        }
+    }
+}
+
+/// A request of the web app's (contract A).
+async fn web_step(api: &mut Api, rng: &mut fastrand::Rng, user: &mut User, li: usize) {
+    let uid = user.id.clone();
+    let list_id = user.lists[li].id.clone();
+    let prefix = if rng.bool() { "/api" } else { "" };
+    match rng.u32(..10) {
+        0 => {
+            let body = json!({"favorite": rng.bool()});
+            api.json(
+                Method::PATCH,
+                &format!("{prefix}/lists/{list_id}"),
+                &uid,
+                body,
+            )
+            .await;
+        }
+        1 => {
+            let (w, m) = VOCAB[rng.usize(..VOCAB.len())];
+            let body =
+                json!({"word": w, "meaning": m, "memo": format!("{w}: 예문 {}", rng.u32(..100))});
+            let path = format!("{prefix}/lists/{list_id}/words");
+            let (s, body) = api.json(Method::POST, &path, &uid, body).await;
+            if s == 201 {
+                remember_words(&mut user.lists[li], &[body]);
+            }
+        }
+        2 => {
+            if let Some(w) = pick(rng, &user.lists[li].words) {
+                let (method, path) = if rng.u32(..3) == 0 {
+                    (
+                        Method::DELETE,
+                        format!("{prefix}/lists/{list_id}/notebook/{}", w.id),
+                    )
+                } else {
+                    (
+                        Method::PUT,
+                        format!("{prefix}/lists/{list_id}/notebook/{}", w.id),
+                    )
+                };
+                api.call(method, &path, Some(&uid), None, None).await;
+            }
+        }
+        3 => {
+            let path = format!("{prefix}/lists/{list_id}/notebook");
+            api.call(Method::GET, &path, Some(&uid), None, None).await;
+        }
+        4 => {
+            api.call(
+                Method::GET,
+                &format!("{prefix}/notebooks"),
+                Some(&uid),
+                None,
+                None,
+            )
+            .await;
+        }
+        5 => {
+            let list = &mut user.lists[li];
+            if list.words.len() > 4 {
+                let ids: Vec<String> = (0..2)
+                    .map(|_| list.words.swap_remove(rng.usize(..list.words.len())).id)
+                    .chain(std::iter::once(uuid::Uuid::now_v7().to_string()))
+                    .collect();
+                let path = format!("{prefix}/lists/{list_id}/words/batch-delete");
+                api.json(Method::POST, &path, &uid, json!({ "ids": ids }))
+                    .await;
+            }
+        }
+        6 => {
+            if user.lists.len() > 2 {
+                let gone = user.lists.swap_remove(li);
+                let body = json!({"ids": [gone.id, uuid::Uuid::now_v7().to_string()]});
+                api.json(
+                    Method::POST,
+                    &format!("{prefix}/lists/batch-delete"),
+                    &uid,
+                    body,
+                )
+                .await;
+            }
+        }
+        _ => {
+            let page = format!("/lists/{list_id}");
+            let status = [0u16, 500, 503][rng.usize(..3)];
+            let event = match rng.u32(..3) {
+                0 => json!({"type": "page_load", "page": page, "duration_ms": rng.u32(80..2500)}),
+                1 => json!({"type": "api_error", "page": page, "message": "Failed to fetch",
+                            "api_method": "GET", "api_path": "/lists/{list_id}/words",
+                            "status": status}),
+                _ => json!({"type": "error", "page": page, "error_type": "TypeError",
+                            "message": "Cannot read properties of undefined (reading 'meaning')",
+                            "stack": "TypeError: Cannot read properties of undefined\n    at WordRow (assets/index-3f9a1c.js:1:2345)"}),
+            };
+            api.json(
+                Method::POST,
+                &format!("{prefix}/client-events"),
+                &uid,
+                json!({"events": [event]}),
+            )
+            .await;
         }
     }
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    vocab_api::lambda::run("vocab-words").await
+    vocab_api::lambda::run("vocab-words", vocab_api::app).await
 }

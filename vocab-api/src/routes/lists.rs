@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryMap};
-use crate::model::{WordList, new_id, now};
-use crate::request_log::LogCtx;
+use crate::log_ctx::LogCtx;
+use crate::model::{BatchDeleted, ListPatch, WordList, new_id, now};
+use crate::state::AppState;
 use crate::validate;
 
 #[derive(Deserialize)]
@@ -20,12 +20,20 @@ pub struct CreateList {
     name: Option<String>,
     source_lang: Option<String>,
     target_lang: Option<String>,
+    favorite: Option<bool>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RenameList {
+pub struct UpdateList {
     name: Option<String>,
+    favorite: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchDelete {
+    ids: Option<Vec<String>>,
 }
 
 /// `POST /lists` → 201 with the list.
@@ -51,6 +59,8 @@ pub async fn create(
         target_lang,
         word_count: 0,
         learned_count: 0,
+        favorite: body.favorite.unwrap_or(false),
+        notebook_count: 0,
         created_at: at.clone(),
         updated_at: at,
     };
@@ -92,24 +102,33 @@ pub async fn get(
     Ok(Json(list))
 }
 
-/// `PATCH /lists/{list_id}` `{"name"}`.
-pub async fn rename(
+/// `PATCH /lists/{list_id}` `{"name"?, "favorite"?}`.
+pub async fn update(
     State(st): State<AppState>,
     Caller(user): Caller,
     log: LogCtx,
     Path(list_id): Path<String>,
-    JsonBody(body): JsonBody<RenameList>,
+    JsonBody(body): JsonBody<UpdateList>,
 ) -> Result<Json<WordList>, ApiError> {
     let list_id = validate::id(&list_id, "list")?;
     log.app("list_id", list_id.as_str());
-    let name = validate::text(
-        "name",
-        body.name.as_deref(),
-        validate::MAX_LIST_NAME_CHARS,
-        false,
-    )?;
+    if body.name.is_none() && body.favorite.is_none() {
+        return Err(ApiError::Invalid {
+            code: "invalid_body",
+            field: None,
+            message: "nothing to change: send name or favorite".into(),
+        });
+    }
+    let patch = ListPatch {
+        name: body
+            .name
+            .as_deref()
+            .map(|n| validate::text("name", Some(n), validate::MAX_LIST_NAME_CHARS, false))
+            .transpose()?,
+        favorite: body.favorite,
+    };
     st.store
-        .rename_list(&user, &list_id, &name)
+        .update_list(&user, &list_id, &patch)
         .await?
         .map(Json)
         .ok_or(ApiError::NotFound("list"))
@@ -129,4 +148,30 @@ pub async fn delete(
     } else {
         Err(ApiError::NotFound("list"))
     }
+}
+
+/// `POST /lists/batch-delete` `{"ids":[…]}` → `{"deleted","not_found"}` (another user's
+/// ids are `not_found`, exactly like missing ones).
+pub async fn batch_delete(
+    State(st): State<AppState>,
+    Caller(user): Caller,
+    log: LogCtx,
+    JsonBody(body): JsonBody<BatchDelete>,
+) -> Result<Json<BatchDeleted>, ApiError> {
+    let ids = validate::batch_ids(body.ids.as_deref(), validate::MAX_BATCH_LISTS)?;
+    let mut out = BatchDeleted::default();
+    for id in ids {
+        let deleted = match validate::id(&id, "list") {
+            Ok(list_id) => st.store.delete_list(&user, &list_id).await?,
+            Err(_) => false,
+        };
+        if deleted {
+            out.deleted.push(id);
+        } else {
+            out.not_found.push(id);
+        }
+    }
+    log.app("deleted_count", out.deleted.len());
+    log.app("not_found_count", out.not_found.len());
+    Ok(Json(out))
 }

@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::State;
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::log_ctx::LogCtx;
 use crate::model::Profile;
-use crate::request_log::LogCtx;
+use crate::state::AppState;
 
 /// `GET /me` (the first call creates the profile).
 pub async fn get(

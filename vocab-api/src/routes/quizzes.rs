@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::log_ctx::LogCtx;
 use crate::model::{Direction, Quiz, QuizMode, new_id, now};
 use crate::quiz;
-use crate::request_log::LogCtx;
+use crate::state::AppState;
 use crate::store::Submit;
 use crate::validate::{self, DEFAULT_QUIZ_QUESTIONS, MAX_MEANING_CHARS, MAX_QUIZ_QUESTIONS};
 

@@ -7,21 +7,22 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryMap};
-use crate::model::{Word, WordPatch, new_id, now};
+use crate::log_ctx::LogCtx;
+use crate::model::{BatchDeleted, Word, WordPatch, new_id, now};
 use crate::quiz::normalize;
-use crate::request_log::LogCtx;
-use crate::store::AddWords as Added;
-use crate::validate::{self, MAX_BULK_WORDS, MAX_MEANING_CHARS, MAX_WORD_CHARS};
+use crate::state::AppState;
+use crate::store::{AddWords as Added, WordFilter};
+use crate::validate::{self, MAX_BULK_WORDS, MAX_MEANING_CHARS, MAX_MEMO_CHARS, MAX_WORD_CHARS};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddWords {
     word: Option<String>,
     meaning: Option<String>,
+    memo: Option<String>,
     items: Option<Vec<NewWord>>,
     text: Option<String>,
 }
@@ -31,6 +32,7 @@ pub struct AddWords {
 pub struct NewWord {
     word: Option<String>,
     meaning: Option<String>,
+    memo: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -38,7 +40,23 @@ pub struct NewWord {
 pub struct EditWord {
     word: Option<String>,
     meaning: Option<String>,
+    memo: Option<String>,
     learned: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchDelete {
+    ids: Option<Vec<String>>,
+}
+
+/// A word as added: word, meaning, memo.
+type NewTriple = (String, String, String);
+
+fn memo_of(field: &str, memo: Option<&str>) -> Result<String, ApiError> {
+    memo.map(|m| validate::memo(field, m, MAX_MEMO_CHARS))
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 /// `POST /lists/{list_id}/words` → 201 with the word, or `{"items","count"}` for bulk.
@@ -51,11 +69,12 @@ pub async fn add(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let list_id = validate::id(&list_id, "list")?;
     log.app("list_id", list_id.as_str());
-    let single = body.word.is_some() || body.meaning.is_some();
-    let pairs: Vec<(String, String)> = match (single, body.items, body.text) {
+    let single = body.word.is_some() || body.meaning.is_some() || body.memo.is_some();
+    let pairs: Vec<NewTriple> = match (single, body.items, body.text) {
         (true, None, None) => vec![(
             validate::text("word", body.word.as_deref(), MAX_WORD_CHARS, false)?,
             validate::text("meaning", body.meaning.as_deref(), MAX_MEANING_CHARS, true)?,
+            memo_of("memo", body.memo.as_deref())?,
         )],
         (false, Some(items), None) => {
             bulk_size("items", items.len())?;
@@ -76,6 +95,7 @@ pub async fn add(
                             MAX_MEANING_CHARS,
                             true,
                         )?,
+                        memo_of(&format!("items[{i}].memo"), it.memo.as_deref())?,
                     ))
                 })
                 .collect::<Result<_, ApiError>>()?
@@ -92,12 +112,14 @@ pub async fn add(
     let at = now();
     let words: Vec<Word> = pairs
         .into_iter()
-        .map(|(word, meaning)| Word {
+        .map(|(word, meaning, memo)| Word {
             id: new_id(),
             list_id: list_id.clone(),
             word,
             meaning,
+            memo,
             learned: false,
+            in_notebook: false,
             right_count: 0,
             wrong_count: 0,
             created_at: at.clone(),
@@ -143,7 +165,7 @@ fn bulk_size(field: &str, n: usize) -> Result<(), ApiError> {
 }
 
 /// Pasted lines `word<TAB>meaning`; blank lines are skipped.
-fn parse_pasted(text: &str) -> Result<Vec<(String, String)>, ApiError> {
+fn parse_pasted(text: &str) -> Result<Vec<NewTriple>, ApiError> {
     let in_line = |n: usize, e: ApiError| match e {
         ApiError::Invalid {
             code,
@@ -172,7 +194,7 @@ fn parse_pasted(text: &str) -> Result<Vec<(String, String)>, ApiError> {
             validate::text("word", Some(word), MAX_WORD_CHARS, false).map_err(|e| in_line(n, e))?;
         let meaning = validate::text("meaning", Some(meaning), MAX_MEANING_CHARS, false)
             .map_err(|e| in_line(n, e))?;
-        pairs.push((word, meaning));
+        pairs.push((word, meaning, String::new()));
     }
     bulk_size("text", pairs.len())?;
     Ok(pairs)
@@ -209,33 +231,24 @@ pub async fn list(
         .map(|q| validate::text("q", Some(q), validate::MAX_SEARCH_CHARS, false))
         .transpose()?
         .map(|q| normalize(&q));
-    let limit = validate::page_size(query.get("limit"))? as usize;
+    let limit = validate::page_size(query.get("limit"))?;
     let cursor = validate::cursor(query.get("cursor"))?;
-
+    let filter = WordFilter {
+        learned,
+        min_wrong,
+        in_notebook: None,
+        search,
+    };
     st.store
         .get_list(&user, &list_id)
         .await?
         .ok_or(ApiError::NotFound("list"))?;
-    let mut matching = st
+    let page = st
         .store
-        .words(&user, &list_id)
-        .await?
-        .into_iter()
-        .filter(|w| {
-            learned.is_none_or(|l| w.learned == l)
-                && min_wrong.is_none_or(|m| w.wrong_count >= m)
-                && search.as_deref().is_none_or(|q| {
-                    normalize(&w.word).contains(q) || normalize(&w.meaning).contains(q)
-                })
-                && cursor.as_deref().is_none_or(|c| w.id.as_str() > c)
-        });
-    let items: Vec<Word> = matching.by_ref().take(limit).collect();
-    let next_cursor = match matching.next() {
-        Some(_) => items.last().map(|w| w.id.clone()),
-        None => None,
-    };
-    log.app("result_count", items.len());
-    Ok(Json(json!({"items": items, "next_cursor": next_cursor})))
+        .words_page(&user, &list_id, &filter, limit, cursor.as_deref())
+        .await?;
+    log.app("result_count", page.items.len());
+    Ok(Json(json!(page)))
 }
 
 /// `GET /lists/{list_id}/review?limit=`: words answered wrong, most-missed first.
@@ -284,11 +297,15 @@ pub async fn edit(
     let word_id = validate::id(&word_id, "word")?;
     log.app("list_id", list_id.as_str());
     log.app("word_id", word_id.as_str());
-    if body.word.is_none() && body.meaning.is_none() && body.learned.is_none() {
+    if body.word.is_none()
+        && body.meaning.is_none()
+        && body.memo.is_none()
+        && body.learned.is_none()
+    {
         return Err(ApiError::Invalid {
             code: "invalid_body",
             field: None,
-            message: "nothing to change: send word, meaning or learned".into(),
+            message: "nothing to change: send word, meaning, memo or learned".into(),
         });
     }
     let patch = WordPatch {
@@ -301,6 +318,11 @@ pub async fn edit(
             .meaning
             .as_deref()
             .map(|m| validate::text("meaning", Some(m), MAX_MEANING_CHARS, true))
+            .transpose()?,
+        memo: body
+            .memo
+            .as_deref()
+            .map(|m| validate::memo("memo", m, MAX_MEMO_CHARS))
             .transpose()?,
         learned: body.learned,
     };
@@ -330,4 +352,36 @@ pub async fn delete(
     } else {
         Err(ApiError::NotFound("word"))
     }
+}
+
+/// `POST /lists/{list_id}/words/batch-delete` `{"ids":[…]}` → `{"deleted","not_found"}`.
+pub async fn batch_delete(
+    State(st): State<AppState>,
+    Caller(user): Caller,
+    log: LogCtx,
+    Path(list_id): Path<String>,
+    JsonBody(body): JsonBody<BatchDelete>,
+) -> Result<Json<BatchDeleted>, ApiError> {
+    let list_id = validate::id(&list_id, "list")?;
+    log.app("list_id", list_id.as_str());
+    let ids = validate::batch_ids(body.ids.as_deref(), validate::MAX_BATCH_WORDS)?;
+    st.store
+        .get_list(&user, &list_id)
+        .await?
+        .ok_or(ApiError::NotFound("list"))?;
+    let mut out = BatchDeleted::default();
+    for id in ids {
+        let deleted = match validate::id(&id, "word") {
+            Ok(word_id) => st.store.delete_word(&user, &list_id, &word_id).await?,
+            Err(_) => false,
+        };
+        if deleted {
+            out.deleted.push(id);
+        } else {
+            out.not_found.push(id);
+        }
+    }
+    log.app("deleted_count", out.deleted.len());
+    log.app("not_found_count", out.not_found.len());
+    Ok(Json(out))
 }

@@ -20,7 +20,8 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use vocab_api::dynamo::{DynamoStore, create_table};
-use vocab_api::{AppState, app};
+use vocab_api::web::Frontend;
+use vocab_api::{AppState, app, local_app};
 
 /// A moto_server child. Killed on drop; the shared one (which lives in a static and is never
 /// dropped) is also stopped by its watchdog when this process exits: it runs under a shell
@@ -103,6 +104,17 @@ fn endpoint(serial: bool) -> (String, bool) {
         return (url, true);
     }
     (MOTO.get_or_init(|| Moto::start(false)).url.clone(), true)
+}
+
+/// moto's server (for the AWS APIs other than DynamoDB, e.g. Cognito): `MOTO_URL`, else
+/// the one this process starts.
+pub fn moto_url() -> String {
+    if let Ok(url) = std::env::var("MOTO_URL")
+        && !url.is_empty()
+    {
+        return url;
+    }
+    MOTO.get_or_init(|| Moto::start(false)).url.clone()
 }
 
 /// A client of the test endpoint; `serial` asks for an emulator that applies one request
@@ -190,14 +202,22 @@ impl TestApp {
 
     /// On an emulator with DynamoDB's per-item atomicity under concurrent writes.
     pub async fn serial() -> TestApp {
-        Self::build(true, |s| AppState::local(s)).await
+        Self::build(true, |s| app(AppState::local(s))).await
     }
 
     pub async fn with_state(make: impl FnOnce(Arc<DynamoStore>) -> AppState) -> TestApp {
-        Self::build(false, make).await
+        Self::build(false, |s| app(make(s))).await
     }
 
-    async fn build(serial: bool, make: impl FnOnce(Arc<DynamoStore>) -> AppState) -> TestApp {
+    /// `vocab-local`'s whole origin (`/api`, `/config.json`, the web app's files).
+    pub async fn local(
+        make: impl FnOnce(Arc<DynamoStore>) -> AppState,
+        frontend: Frontend,
+    ) -> TestApp {
+        Self::build(false, |s| local_app(make(s), frontend)).await
+    }
+
+    async fn build(serial: bool, make: impl FnOnce(Arc<DynamoStore>) -> Router) -> TestApp {
         install_panic_hook();
         let logs = Logs::default();
         let filter = tracing_subscriber::filter::Targets::new()
@@ -210,7 +230,7 @@ impl TestApp {
         create_table(&client, &table).await.expect("create table");
         let store = Arc::new(DynamoStore::new(client, table));
         TestApp {
-            router: app(make(store)),
+            router: make(store),
             logs,
             _log_guard: guard,
         }

@@ -13,6 +13,8 @@ fn word(i: usize, w: String, m: String) -> Word {
         list_id: "l".into(),
         word: w,
         meaning: m,
+        memo: String::new(),
+        in_notebook: false,
         learned: false,
         right_count: 0,
         wrong_count: 0,

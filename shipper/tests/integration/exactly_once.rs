@@ -321,7 +321,7 @@ async fn a_200_without_items_is_resent_never_counted_as_indexed_and_fails_the_in
     let out = sh
         .ship(
             support::generate_data(300, 1, 16, &[]),
-            Instant::now() + Duration::from_millis(800),
+            Instant::now() + Duration::from_secs(2),
             "empty-always",
         )
         .await;
@@ -333,7 +333,12 @@ async fn a_200_without_items_is_resent_never_counted_as_indexed_and_fails_the_in
             last_error,
         }) => {
             assert_eq!(undelivered as u64, received);
-            assert!(last_error.contains("no items"), "{last_error}");
+            // The last attempt may be cut by the deadline itself.
+            assert!(
+                last_error.contains("no items") || last_error.contains("timed out"),
+                "{last_error}"
+            );
+            assert!(s.stats().empty_200 >= 3, "{:?}", s.stats());
         }
         other => panic!("expected Undelivered, got {other:?}"),
     }

@@ -213,7 +213,11 @@ async fn a_deadline_too_short_for_a_cluster_that_stays_503_fails_every_payload_a
     let t0 = Instant::now();
 
     let out = sh
-        .ship(payloads, t0 + Duration::from_millis(700), "faults-deadline")
+        .ship(
+            payloads,
+            t0 + Duration::from_millis(1500),
+            "faults-deadline",
+        )
         .await;
 
     assert!(

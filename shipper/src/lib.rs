@@ -27,3 +27,5 @@ pub mod secrets; //        credentials from Secrets Manager / SSM Parameter Stor
 pub mod cli; //            transform / ship / setup / follow
 pub mod follow; //         follow: lines → batches, cancel-safe reads, checkpoint, rotation, back-pressure
 pub mod setup; //          index templates, ILM, Kibana saved objects
+#[doc(hidden)]
+pub mod fuzzing; //        what the fuzz targets check, and the replay of what they found

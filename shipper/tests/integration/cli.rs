@@ -325,7 +325,11 @@ boto3.client("ssm", endpoint_url=sys.argv[1], region_name="ap-northeast-2", aws_
         .args(["-c", script, moto.url(), &name, rules])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut c = shipper();
     c.args(["transform"])
         .arg(support::data_file("aws-lambda-events-example.json"))
@@ -338,7 +342,10 @@ boto3.client("ssm", endpoint_url=sys.argv[1], region_name="ap-northeast-2", aws_
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let first: Value = serde_json::from_str(
-        String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default(),
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default(),
     )
     .unwrap();
     assert_eq!(

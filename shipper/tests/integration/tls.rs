@@ -536,7 +536,11 @@ async fn a_certificate_other_than_the_pinned_one_is_refused_at_once_showing_its_
         assert!(msg.contains(says), "no `{says}` in: {msg}");
     }
     assert_eq!(es.stats().requests, 0);
-    assert_eq!(front.failed_handshakes_settled().await.len(), 1, "no retries");
+    assert_eq!(
+        front.failed_handshakes_settled().await.len(),
+        1,
+        "no retries"
+    );
 }
 
 /// The operator's path: the fingerprint pasted as openssl prints it.

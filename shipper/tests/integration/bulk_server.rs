@@ -203,6 +203,8 @@ pub struct Stats {
     /// `METHOD /path` of every request, in order.
     pub log: Vec<String>,
     pub bulk_requests: u64,
+    /// Bytes of `_bulk` bodies as received (compressed when they were sent compressed).
+    pub bulk_bytes: u64,
     /// Requests by route kind (`settings`, `search`, `mget`, `rollover`, …).
     pub reads: BTreeMap<&'static str, u64>,
     /// Request-level statuses of `_bulk` answers actually sent (dropped ones excluded).
@@ -1615,6 +1617,7 @@ async fn bulk(
     let (plan, resp) = {
         let mut g = sh.lock();
         g.stats.bulk_requests += 1;
+        g.stats.bulk_bytes += body.len() as u64;
         let plan = g.plan();
         let resp = if plan.unavailable {
             // A whole-request 503, e.g. no elected master:

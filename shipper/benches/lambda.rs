@@ -127,7 +127,10 @@ async fn start_runtime(events: Vec<Bytes>) -> (String, Rt) {
     }));
     let app = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
         .with_state(rt.clone());
@@ -340,18 +343,19 @@ fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: u
     let one = write(1);
     let four = write(4);
     let total = (events * b.len()) as f64;
-    let (mut tf, mut sh, mut sh_rss, mut sh4_rss, mut tf_rss) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut tf, mut sh, mut sh_rss, mut sh4_rss, mut tf_rss) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..reps {
         let (secs, rss) = cli(&["transform", one.to_str().expect("path")], None);
         tf.push(total / secs);
         tf_rss.push(rss);
-        for (file, out_rate, out_rss) in [(&one, Some(&mut sh), &mut sh_rss), (&four, None, &mut sh4_rss)] {
+        for (file, out_rate, out_rss) in [
+            (&one, Some(&mut sh), &mut sh_rss),
+            (&four, None, &mut sh4_rss),
+        ] {
             // A fresh server each time: every event is new to it, as in a first backfill.
             let bulk = tokio.block_on(BulkServer::with_setup(Settings::default()));
-            let (secs, rss) = cli(
-                &["ship", file.to_str().expect("path")],
-                Some(&bulk.url),
-            );
+            let (secs, rss) = cli(&["ship", file.to_str().expect("path")], Some(&bulk.url));
             let st = bulk.stats();
             assert!(st.items(201) as f64 >= total, "ship: {:?}", st.item_status);
             if let Some(r) = out_rate {

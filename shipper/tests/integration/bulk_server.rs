@@ -39,10 +39,16 @@
 // Error answers travel as `Err(Response)`: their size is no concern in a test server.
 #![allow(dead_code, clippy::result_large_err)]
 
+// Paths spelled out so `benches/lambda.rs` can include this file with `#[path]` (which
+// would otherwise look for these beside it, not in `bulk_server/`).
+#[path = "bulk_server/cluster.rs"]
 mod cluster; // templates, indices, data streams, rollover
+#[path = "bulk_server/mapping.rs"]
 mod mapping; // field types, dynamic mapping, ignore_malformed
 #[cfg(test)]
+#[path = "bulk_server/tests.rs"]
 mod tests; //   the server's own behaviour, request by request
+#[path = "bulk_server/wire.rs"]
 mod wire; //    NDJSON, encodings, query strings, filter_path, error bodies
 
 use std::collections::{BTreeMap, BTreeSet};

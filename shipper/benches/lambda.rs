@@ -285,7 +285,7 @@ fn batches(events: usize, k: usize) -> Vec<Bytes> {
     out.stdout
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
-        .map(|l| Bytes::copy_from_slice(l))
+        .map(Bytes::copy_from_slice)
         .collect()
 }
 

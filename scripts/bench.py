@@ -21,7 +21,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "shipper")
+BIN = os.path.join(ROOT, "target", "dist", "shipper")
 TMP = os.environ.get("TMPDIR", "/tmp")
 
 
@@ -92,7 +92,7 @@ def run(cmd, env=None):
 
 def main():
     if not os.path.exists(BIN):
-        sys.exit(f"{BIN} missing: cargo build --release -p shipper")
+        sys.exit(f"{BIN} missing: cargo build --profile dist -p shipper")
     f10k = os.path.join(TMP, "bench-10k-x10.jsonl")
     dec = gen(10_000, 10, f10k)
     best = None

@@ -60,9 +60,15 @@ def test_api_log_lines_reach_the_index_through_shipper_follow(filled):
 
 def test_following_the_same_file_again_adds_nothing(filled):
     cluster, f = filled
-    r = subprocess.run([str(ROOT / "target" / "debug" / "shipper"), "follow", "--once", "--log-group",
-                        pipeline_data.API_LOG_GROUP, "--url", cluster.url, f.api_log],
-                       env=dict(os.environ, SHIPPER_NAMESPACE=f.namespace), capture_output=True, text=True, timeout=300)
+    follow = [str(ROOT / "target" / "debug" / "shipper"), "follow", "--once", "--log-group",
+              pipeline_data.API_LOG_GROUP, "--url", cluster.url]
+    env = dict(os.environ, SHIPPER_NAMESPACE=f.namespace)
+    # Resumed at its checkpoint (beside the file): nothing left to send.
+    r = subprocess.run(follow + [f.api_log], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "done: 0 events" in r.stderr, r.stderr
+    # Read again from the start: the same lines get the same ids, so 409s, not copies.
+    r = subprocess.run(follow + ["--no-checkpoint", f.api_log], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert f"{f.api_lines} already present" in r.stderr, r.stderr
     cluster.request("POST", f"/{f.logs_index}/_refresh", {})

@@ -190,6 +190,8 @@ fn bench_end_to_end(c: &mut Criterion) {
         health_docs: false,
         function_name: "bench".into(),
         deadline_margin: Duration::ZERO,
+        lookup: None,
+        rollovers: Default::default(),
         transform: Default::default(),
         firehose_result: shipper::config::FirehoseResult::Ok,
     };

@@ -425,15 +425,6 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         self.validate_transport()?;
         self.validate_features()?;
-        if let Some(u) = &self.elasticsearch_url {
-            let ok = (u.starts_with("http://") || u.starts_with("https://")) && u.len() > 8;
-            if !ok {
-                return Err(ConfigError::Invalid {
-                    var: "ELASTICSEARCH_URL",
-                    why: "must be an http:// or https:// URL".into(),
-                });
-            }
-        }
         if self.elasticsearch_username.is_some() != self.elasticsearch_password.is_some() {
             return Err(ConfigError::Invalid {
                 var: "ELASTICSEARCH_PASSWORD",
@@ -485,6 +476,7 @@ impl Config {
                 why,
             })?;
         }
+        self.validate_values()?;
         if let Some(p) = &self.elasticsearch_ca_cert {
             // Read and parsed here, not at the first request: a bad file stops the start.
             let invalid = |why: String| ConfigError::Invalid {
@@ -547,6 +539,140 @@ impl Config {
     pub fn health_docs(&self) -> bool {
         self.shipper_health_docs.unwrap_or(true)
     }
+}
+
+impl Config {
+    /// The numbers, names and URLs that are well-formed but would still break delivery:
+    /// a zero timeout (every request times out at once), an index prefix Elasticsearch
+    /// refuses as an index name, credentials given twice or in the wrong form, and so on.
+    fn validate_values(&self) -> Result<(), ConfigError> {
+        let invalid = |var: &'static str, why: &str| {
+            Err(ConfigError::Invalid {
+                var,
+                why: why.to_owned(),
+            })
+        };
+        if self.elasticsearch_url.is_some() && self.elasticsearch_cloud_id.is_some() {
+            return invalid(
+                "ELASTICSEARCH_CLOUD_ID",
+                "set either ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID, not both",
+            );
+        }
+        if let Some(u) = &self.elasticsearch_url
+            && let Err(why) = check_url(u)
+        {
+            return invalid("ELASTICSEARCH_URL", &why);
+        }
+        if let Some(u) = &self.kibana_url
+            && let Err(why) = check_url(u)
+        {
+            return invalid("KIBANA_URL", &why);
+        }
+        if self.elasticsearch_api_key.is_some() && self.elasticsearch_username.is_some() {
+            return invalid(
+                "ELASTICSEARCH_API_KEY",
+                "set either ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/PASSWORD, not both",
+            );
+        }
+        if let Some(k) = &self.elasticsearch_api_key {
+            // Never quoted: it is a secret.
+            if k.contains(':') {
+                return invalid(
+                    "ELASTICSEARCH_API_KEY",
+                    "looks like `id:api_key`; give the encoded form (base64 of `id:api_key`, as Kibana shows it)",
+                );
+            }
+            if k.chars().any(char::is_whitespace) {
+                return invalid(
+                    "ELASTICSEARCH_API_KEY",
+                    "contains whitespace; give the encoded key alone, without `ApiKey ` before it",
+                );
+            }
+        }
+        match self.elasticsearch_timeout_ms {
+            Some(0) => {
+                return invalid(
+                    "ELASTICSEARCH_TIMEOUT_MS",
+                    "must be > 0 (0 would time out every request at once)",
+                );
+            }
+            Some(t) if t > 900_000 => {
+                return invalid(
+                    "ELASTICSEARCH_TIMEOUT_MS",
+                    "must be at most 900000 (15 minutes, a Lambda's longest run)",
+                );
+            }
+            _ => {}
+        }
+        if self.shipper_deadline_margin_ms.is_some_and(|m| m > 900_000) {
+            return invalid(
+                "SHIPPER_DEADLINE_MARGIN_MS",
+                "must be at most 900000 (15 minutes, a Lambda's longest run)",
+            );
+        }
+        if self.shipper_max_retry_ms == Some(0) {
+            return invalid("SHIPPER_MAX_RETRY_MS", "must be > 0");
+        }
+        // `http.max_content_length` can't exceed 2 GB: a bigger body is always a 413.
+        if self
+            .shipper_max_bulk_bytes
+            .is_some_and(|b| b > i32::MAX as usize)
+        {
+            return invalid(
+                "SHIPPER_MAX_BULK_BYTES",
+                "must be at most 2147483647 (Elasticsearch refuses larger bodies)",
+            );
+        }
+        if self.shipper_ilm_delete_after_days == Some(0) {
+            return invalid("SHIPPER_ILM_DELETE_AFTER_DAYS", "must be at least 1");
+        }
+        if let Some(p) = &self.shipper_index_prefix
+            && let Err(why) = check_index_prefix(p)
+        {
+            return invalid("SHIPPER_INDEX_PREFIX", &why);
+        }
+        Ok(())
+    }
+}
+
+/// An `http://` or `https://` URL with a host.
+fn check_url(u: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(u).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "must be an http:// or https:// URL, not {}://",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("has no host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query string or a fragment".into());
+    }
+    Ok(())
+}
+
+/// What Elasticsearch accepts at the start of `<prefix>-deadletter-YYYY.MM.DD`
+/// (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-create:
+/// lower case; no `\ / * ? " < > | , # :` or space; not starting with `-`, `_`, `+`; at most 255
+/// bytes in all).
+fn check_index_prefix(p: &str) -> Result<(), String> {
+    if p.to_lowercase() != p {
+        return Err("must be lower case (index names are)".into());
+    }
+    if let Some(c) = p.chars().find(|c| r#"\/*?"<>|,#: "#.contains(*c)) {
+        return Err(format!(
+            "must not contain `{c}` (not allowed in index names)"
+        ));
+    }
+    if p.starts_with(['-', '_', '+', '.']) {
+        return Err("must not start with `-`, `_`, `+` or `.`".into());
+    }
+    if p.len() > 200 {
+        return Err("must be at most 200 bytes (index names are at most 255)".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -964,14 +1090,130 @@ mod tests {
     }
 
     #[test]
-    fn debug_output_never_shows_secrets() {
+    fn every_setting_is_validated_at_start_naming_its_variable_issue_10() {
+        for (vars, var, why) in [
+            (
+                &[("ELASTICSEARCH_TIMEOUT_MS", "0")][..],
+                "ELASTICSEARCH_TIMEOUT_MS",
+                "> 0",
+            ),
+            (
+                &[("ELASTICSEARCH_TIMEOUT_MS", "3600000")],
+                "ELASTICSEARCH_TIMEOUT_MS",
+                "900000",
+            ),
+            (
+                &[("SHIPPER_INDEX_PREFIX", "Logs")],
+                "SHIPPER_INDEX_PREFIX",
+                "lower case",
+            ),
+            (
+                &[("SHIPPER_INDEX_PREFIX", "logs/app")],
+                "SHIPPER_INDEX_PREFIX",
+                "`/`",
+            ),
+            (
+                &[("SHIPPER_INDEX_PREFIX", "my logs")],
+                "SHIPPER_INDEX_PREFIX",
+                "` `",
+            ),
+            (
+                &[("SHIPPER_INDEX_PREFIX", "_logs")],
+                "SHIPPER_INDEX_PREFIX",
+                "start",
+            ),
+            (
+                &[("SHIPPER_MAX_RETRY_MS", "0")],
+                "SHIPPER_MAX_RETRY_MS",
+                "> 0",
+            ),
+            (
+                &[("SHIPPER_DEADLINE_MARGIN_MS", "1000000")],
+                "SHIPPER_DEADLINE_MARGIN_MS",
+                "900000",
+            ),
+            (
+                &[("SHIPPER_MAX_BULK_BYTES", "3000000000")],
+                "SHIPPER_MAX_BULK_BYTES",
+                "2147483647",
+            ),
+            (
+                &[("SHIPPER_ILM_DELETE_AFTER_DAYS", "0")],
+                "SHIPPER_ILM_DELETE_AFTER_DAYS",
+                "at least 1",
+            ),
+            (&[("ELASTICSEARCH_URL", "http://")], "ELASTICSEARCH_URL", ""),
+            (
+                &[("ELASTICSEARCH_URL", "ftp://es:9200")],
+                "ELASTICSEARCH_URL",
+                "ftp",
+            ),
+            (
+                &[("ELASTICSEARCH_URL", "https://es:9200/?x=1")],
+                "ELASTICSEARCH_URL",
+                "query",
+            ),
+            (&[("KIBANA_URL", "localhost:5601")], "KIBANA_URL", ""),
+            (
+                &[
+                    ("ELASTICSEARCH_URL", "https://es:9200"),
+                    (
+                        "ELASTICSEARCH_CLOUD_ID",
+                        "vocab-logs:ZXMuZXhhbXBsZS5jb206OTI0MyRhYmMxMjMkZGVmNDU2",
+                    ),
+                ],
+                "ELASTICSEARCH_CLOUD_ID",
+                "not both",
+            ),
+            (
+                &[
+                    ("ELASTICSEARCH_API_KEY", "a2V5"),
+                    ("ELASTICSEARCH_USERNAME", "u"),
+                    ("ELASTICSEARCH_PASSWORD", "p"),
+                ],
+                "ELASTICSEARCH_API_KEY",
+                "not both",
+            ),
+            (
+                &[("ELASTICSEARCH_API_KEY", "VuaCfGcB:ui2lp2ax")],
+                "ELASTICSEARCH_API_KEY",
+                "encoded",
+            ),
+            (
+                &[("ELASTICSEARCH_API_KEY", "ApiKey a2V5")],
+                "ELASTICSEARCH_API_KEY",
+                "whitespace",
+            ),
+        ] {
+            let e = cfg(vars).unwrap_err().to_string();
+            assert!(e.starts_with(var), "{vars:?}: {e}");
+            assert!(e.contains(why), "{vars:?}: {e}");
+            assert!(!e.contains("ui2lp2ax"), "a secret is quoted: {e}");
+        }
+        // Good values pass.
         let c = cfg(&[
-            ("ELASTICSEARCH_API_KEY", "c2VjcmV0OmtleQ=="),
+            ("ELASTICSEARCH_URL", "https://es.example.com:9243/proxy"),
+            ("ELASTICSEARCH_TIMEOUT_MS", "5000"),
+            ("SHIPPER_INDEX_PREFIX", "vocab-logs.v2"),
+            ("KIBANA_URL", "http://localhost:5601"),
+            (
+                "ELASTICSEARCH_API_KEY",
+                "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.request_timeout(), std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let key = cfg(&[("ELASTICSEARCH_API_KEY", "c2VjcmV0OmtleQ==")]).unwrap();
+        let basic = cfg(&[
             ("ELASTICSEARCH_USERNAME", "u"),
             ("ELASTICSEARCH_PASSWORD", "hunter2"),
         ])
         .unwrap();
-        let s = format!("{c:?}");
+        let s = format!("{key:?} {basic:?}");
         assert!(
             !s.contains("c2VjcmV0OmtleQ==") && !s.contains("hunter2"),
             "{s}"

@@ -34,6 +34,15 @@ fn data_stream(naming: &Naming) -> Option<serde_json::Value> {
     )
 }
 
+/// Where an earlier dead letter of the same event could be: the dead-letter data stream (any
+/// backing index), or every dated dead-letter index.
+pub fn search_target(naming: &Naming) -> String {
+    match naming.mode {
+        TargetMode::DataStream => naming.target(Stream::DeadLetter, "", 0),
+        TargetMode::Index => format!("{}-deadletter-*", naming.index_prefix),
+    }
+}
+
 /// A refused event. Its `_id` is the event id, so dead-lettering twice stays one record.
 pub fn for_rejected(
     data: &LogsData<'_>,
@@ -76,8 +85,15 @@ pub fn for_rejected(
         } else {
             message
         },
-        event: json!({"id": event.id, "kind": "pipeline_error", "dataset": DEAD_LETTER_DATASET,
-                      "ingested": rfc3339_millis(now_ms), "original_timestamp": rfc3339_millis(event.timestamp)}),
+        event: {
+            let mut e = json!({"id": event.id, "kind": "pipeline_error", "dataset": DEAD_LETTER_DATASET,
+                               "ingested": rfc3339_millis(now_ms)});
+            // A timestamp no date field holds stays only in the payload, as CloudWatch sent it.
+            if crate::handler::timestamp_in_range(event.timestamp) {
+                e["original_timestamp"] = json!(rfc3339_millis(event.timestamp));
+            }
+            e
+        },
         error: json!({"type": why.error_type, "message": why.reason}),
         aws: json!({"cloudwatch": {"log_group": data.log_group, "log_stream": data.log_stream, "event_id": event.id}}),
         cloud: json!({"provider": "aws", "account": {"id": event.account().unwrap_or(&data.owner)}}),

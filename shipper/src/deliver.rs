@@ -1,15 +1,18 @@
-//! The delivery loop: send every document, resend only what failed, until done or out of time.
+//! The delivery loop: send every document, resend only what failed, until done or out of time;
+//! look up re-delivered events that a rollover would let in twice ([`crate::rollover`]).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 use crate::document::Document;
 use crate::request_builder::{self, Limits};
 use crate::response;
 use crate::retry::{self, Backoff, ItemOutcome, RequestOutcome};
+use crate::rollover::{self, IdLookup, LookupError, Rollovers};
 use crate::service::{BulkClient, TransportError};
 
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +35,29 @@ impl Default for DeliverOptions {
     }
 }
 
+/// How re-deliveries are kept single, by kind of target (see [`crate::rollover`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dedup {
+    /// `create` finds a re-delivered `_id` where it is: dated indices (an event always goes to
+    /// the index of its own day), health documents (a new id per run).
+    Create,
+    /// Data streams: events older than the write index are looked up before they are sent;
+    /// an item created in an unexpected backing index is checked, and removed if it was a copy.
+    DataStream,
+    /// Every document is looked up in `search` first (dead letters: rare, and re-dead-lettered
+    /// on any day).
+    Always { search: String },
+}
+
+/// Where documents go: the bulk client, the cluster lookups (`None`: none are made), and what
+/// is known of each data stream's write index.
+#[derive(Clone, Copy)]
+pub struct Sink<'a> {
+    pub client: &'a dyn BulkClient,
+    pub lookup: Option<&'a dyn IdLookup>,
+    pub rollovers: &'a Rollovers,
+}
+
 /// Counters of one delivery (added up over an invocation).
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Stats {
@@ -42,6 +68,12 @@ pub struct Stats {
     pub requests: u64,
     pub bytes_sent: u64,
     pub bulk_latency: Duration,
+    /// Indexed, but into the data stream's failure store (its mappings refused the document).
+    pub failure_store: u64,
+    /// Copies a rollover let in twice, found and deleted.
+    pub duplicates_removed: u64,
+    /// Requests other than `_bulk`: write-index lookups and id checks.
+    pub lookups: u64,
 }
 
 impl Stats {
@@ -52,6 +84,9 @@ impl Stats {
         self.requests += o.requests;
         self.bytes_sent += o.bytes_sent;
         self.bulk_latency += o.bulk_latency;
+        self.failure_store += o.failure_store;
+        self.duplicates_removed += o.duplicates_removed;
+        self.lookups += o.lookups;
     }
 }
 
@@ -72,6 +107,8 @@ pub struct Delivery {
     pub undelivered: Vec<usize>,
     /// Why delivery stopped early, e.g. a 401: retrying can't help.
     pub fatal: Option<String>,
+    /// The cluster's configuration refused documents (403, 404): what to change.
+    pub misconfigured: Option<String>,
     /// The last transient failure seen, for the error message when time runs out.
     pub last_error: Option<String>,
 }
@@ -93,18 +130,77 @@ impl Delivery {
     }
 }
 
+/// A created item to verify after a rollover showed up: the document, the index it went to,
+/// and the write index the cache knew before (where a first delivery may be a moment old).
+#[derive(Debug, Clone)]
+struct Created {
+    doc: usize,
+    index: String,
+    previous: Option<String>,
+}
+
+/// A copy to delete; `doc` when it is one this delivery just created.
+#[derive(Debug, Clone)]
+struct Extra {
+    index: String,
+    id: String,
+    doc: Option<usize>,
+}
+
+/// Work carried from one round to the next besides documents to send.
+#[derive(Default)]
+struct Cleanup {
+    created: Vec<Created>,
+    extras: Vec<Extra>,
+    /// Documents sent with an unknown outcome, and the write index the cache knew when they
+    /// were sent: if it changed by the resend, that index is asked first.
+    uncertain: Vec<(usize, Option<String>)>,
+}
+
+impl Cleanup {
+    fn is_empty(&self) -> bool {
+        self.created.is_empty() && self.extras.is_empty()
+    }
+}
+
 /// Sends `docs`, retrying only failed items with backoff until `stop_at`.
 pub async fn deliver(
-    client: &dyn BulkClient,
+    sink: &Sink<'_>,
     docs: &[Document],
     opts: &DeliverOptions,
+    dedup: &Dedup,
     stop_at: Instant,
 ) -> Delivery {
     let mut out = Delivery::default();
     let mut pending: Vec<usize> = (0..docs.len()).collect();
+    let mut cleanup = Cleanup::default();
     let mut attempt = 0u32;
-    while !pending.is_empty() {
+    let lookup = sink.lookup.filter(|_| sink.rollovers.disabled().is_none());
+    while !pending.is_empty() || !cleanup.is_empty() {
         let mut retry_next = Vec::new();
+        if let Some(lookup) = lookup
+            && *dedup != Dedup::Create
+            && !pending.is_empty()
+        {
+            let (send, wait) = look_up(
+                sink,
+                lookup,
+                docs,
+                pending,
+                opts,
+                dedup,
+                stop_at,
+                &mut out,
+                &mut cleanup,
+            )
+            .await;
+            if let Some(why) = out.fatal.take() {
+                out.stop(why, send, [wait], Vec::new());
+                return out;
+            }
+            pending = send;
+            retry_next.extend(wait);
+        }
         let mut queue: VecDeque<Vec<usize>> =
             request_builder::split(docs, &pending, opts.limits).into();
         while let Some(chunk) = queue.pop_front() {
@@ -118,7 +214,7 @@ pub async fn deliver(
             out.stats.requests += 1;
             out.stats.bytes_sent += req.body.len() as u64;
             let t0 = Instant::now();
-            let reply = client.bulk(&req, timeout).await;
+            let reply = sink.client.bulk(&req, timeout).await;
             out.stats.bulk_latency += t0.elapsed();
             let reply = match reply {
                 Ok(r) => r,
@@ -131,6 +227,7 @@ pub async fn deliver(
                 Err(e) => {
                     warn!(error.message = %e, items = req.items.len(), "bulk request failed; will retry");
                     out.last_error = Some(e.to_string());
+                    unknown_outcome(sink, docs, dedup, &req.items, &mut cleanup);
                     retry_next.extend(req.items);
                     continue;
                 }
@@ -140,7 +237,37 @@ pub async fn deliver(
                     Ok(results) => {
                         for (&doc, r) in req.items.iter().zip(&results) {
                             match retry::classify_item(r) {
-                                ItemOutcome::Indexed => out.stats.indexed += 1,
+                                ItemOutcome::Indexed => {
+                                    out.stats.indexed += 1;
+                                    if r.failure_store {
+                                        out.stats.failure_store += 1;
+                                        warn!(event.id = %docs[doc].id, "Elasticsearch kept the document in the data stream's failure store (its mappings refused it)");
+                                    }
+                                    if *dedup == Dedup::DataStream
+                                        && lookup.is_some()
+                                        && sink.rollovers.disabled().is_none()
+                                        && let Some(index) = r.index.as_deref()
+                                    {
+                                        let target = &docs[doc].index;
+                                        if sink.rollovers.shows_rollover(target, index) {
+                                            debug!(
+                                                index,
+                                                "created in a backing index the cache doesn't know: the data stream rolled over"
+                                            );
+                                            sink.rollovers.mark_stale(target);
+                                        }
+                                        if sink.rollovers.needs_refresh(target) {
+                                            cleanup.created.push(Created {
+                                                doc,
+                                                index: index.to_owned(),
+                                                previous: sink
+                                                    .rollovers
+                                                    .get(target)
+                                                    .map(|w| w.name),
+                                            });
+                                        }
+                                    }
+                                }
                                 ItemOutcome::AlreadyPresent => out.stats.already_present += 1,
                                 ItemOutcome::Retry => {
                                     out.last_error = Some(format!(
@@ -149,6 +276,19 @@ pub async fn deliver(
                                         r.error_type.as_deref().unwrap_or("unknown")
                                     ));
                                     retry_next.push(doc)
+                                }
+                                ItemOutcome::Misconfigured {
+                                    status,
+                                    error_type,
+                                    reason,
+                                } => {
+                                    let why =
+                                        misconfiguration(status, &error_type, &reason, &docs[doc]);
+                                    if out.misconfigured.as_deref() != Some(why.as_str()) {
+                                        error!(http.response.status_code = status, error.type = %error_type, error.message = %reason, "{why}");
+                                    }
+                                    out.misconfigured = Some(why);
+                                    out.undelivered.push(doc);
                                 }
                                 ItemOutcome::Reject {
                                     status,
@@ -167,6 +307,7 @@ pub async fn deliver(
                         // Unknown outcome: resend all; `create` + fixed ids makes that safe.
                         warn!(error.message = %e, "unreadable bulk response; will resend its items");
                         out.last_error = Some(e.to_string());
+                        unknown_outcome(sink, docs, dedup, &req.items, &mut cleanup);
                         retry_next.extend(req.items);
                     }
                 }
@@ -203,6 +344,15 @@ pub async fn deliver(
                     out.stop(why, req.items, queue, retry_next);
                     return out;
                 }
+                RequestOutcome::Misconfigured => {
+                    let why = format!(
+                        "the cluster answers HTTP {} `{etype}` to POST /_bulk ({reason}): check ELASTICSEARCH_URL (a path prefix behind a proxy?)",
+                        reply.status
+                    );
+                    error!(http.response.status_code = reply.status, "{why}");
+                    out.misconfigured = Some(why);
+                    out.undelivered.extend(req.items);
+                }
                 RequestOutcome::Reject => {
                     for doc in req.items {
                         out.rejected.push(Rejected {
@@ -215,13 +365,29 @@ pub async fn deliver(
                 }
             }
         }
-        if retry_next.is_empty() {
+        if let Some(lookup) = lookup
+            && !cleanup.is_empty()
+            && sink.rollovers.disabled().is_none()
+        {
+            clean_up(sink, lookup, docs, opts, stop_at, &mut out, &mut cleanup).await;
+            if let Some(why) = out.fatal.take() {
+                give_up_cleanup(&mut out, cleanup);
+                out.stop(why, retry_next, Vec::<Vec<usize>>::new(), Vec::new());
+                return out;
+            }
+        }
+        if sink.rollovers.disabled().is_some() {
+            // Checks are off: what was waiting for one is not waited for.
+            cleanup = Cleanup::default();
+        }
+        if retry_next.is_empty() && cleanup.is_empty() {
             break;
         }
         attempt += 1;
         let delay = opts.backoff.delay(attempt, fastrand::f64());
         if Instant::now() + delay >= stop_at {
-            out.undelivered = retry_next;
+            out.undelivered.extend(retry_next);
+            give_up_cleanup(&mut out, cleanup);
             break;
         }
         out.stats.retried += retry_next.len() as u64;
@@ -229,6 +395,415 @@ pub async fn deliver(
         pending = retry_next;
     }
     out
+}
+
+/// After a request whose outcome is unknown (its writes may or may not have happened), the
+/// data streams it wrote to may have rolled over before the resend: look again first.
+fn unknown_outcome(
+    sink: &Sink<'_>,
+    docs: &[Document],
+    dedup: &Dedup,
+    items: &[usize],
+    cleanup: &mut Cleanup,
+) {
+    if *dedup != Dedup::DataStream || sink.lookup.is_none() {
+        return;
+    }
+    let mut last: Option<(&str, Option<String>)> = None;
+    for &i in items {
+        let t = &*docs[i].index;
+        if last.as_ref().is_none_or(|(l, _)| *l != t) {
+            last = Some((t, sink.rollovers.get(t).map(|w| w.name)));
+            sink.rollovers.mark_stale(t);
+        }
+        let sent_to = last.as_ref().and_then(|(_, w)| w.clone());
+        cleanup.uncertain.push((i, sent_to));
+    }
+}
+
+/// Time ran out before a duplicate could be checked or removed: its event counts as
+/// undelivered, so the invocation fails and the re-delivery (which looks it up first, and
+/// removes a second copy) finishes the job.
+fn give_up_cleanup(out: &mut Delivery, mut cleanup: Cleanup) {
+    cleanup.uncertain.clear();
+    let mut docs: Vec<usize> = cleanup.created.iter().map(|c| c.doc).collect();
+    docs.extend(cleanup.extras.iter().filter_map(|e| e.doc));
+    if !docs.is_empty() || !cleanup.extras.is_empty() {
+        error!(
+            items = docs.len(),
+            copies = cleanup.extras.len(),
+            "out of time before checking documents created after a rollover; failing so the re-delivery does it"
+        );
+        out.last_error
+            .get_or_insert_with(|| "out of time before a rollover check finished".into());
+    }
+    docs.sort_unstable();
+    docs.dedup();
+    for d in docs {
+        // Counted as indexed when created; it is not settled now.
+        out.stats.indexed = out.stats.indexed.saturating_sub(1);
+        out.undelivered.push(d);
+    }
+}
+
+fn lookup_failed(sink: &Sink<'_>, out: &mut Delivery, what: &str, e: &LookupError) {
+    if let LookupError::Transport(t @ TransportError::Tls(_)) = e {
+        out.fatal.get_or_insert_with(|| t.to_string());
+    } else if e.is_fatal() {
+        out.fatal.get_or_insert_with(|| {
+            format!("Elasticsearch refused the shipper itself ({what}: {e}); check the credentials")
+        });
+    } else if e.disables_lookups() {
+        let why = format!(
+            "{what} was refused ({e}): rollover checks are off, and re-delivered events older than a data stream's write index may be stored twice, until the shipper's credentials may read its targets (`read`, `view_index_metadata` and `delete` index privileges)"
+        );
+        if sink.rollovers.disable(why.clone()) {
+            error!("{why}");
+        }
+    } else {
+        warn!(error.message = %e, "{what} failed; will retry");
+        out.last_error = Some(format!("{what}: {e}"));
+    }
+}
+
+/// Refreshes what is unknown about the write indices of `pending`'s data streams, looks up the
+/// suspects, and returns `(to send now, to retry later)`. Found documents are counted as
+/// already present; a second copy found on the way is queued for removal.
+#[allow(clippy::too_many_arguments)]
+async fn look_up(
+    sink: &Sink<'_>,
+    lookup: &dyn IdLookup,
+    docs: &[Document],
+    pending: Vec<usize>,
+    opts: &DeliverOptions,
+    dedup: &Dedup,
+    stop_at: Instant,
+    out: &mut Delivery,
+    cleanup: &mut Cleanup,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut wait = Vec::new();
+    // The search target of each suspect, grouped; what is not a suspect goes out now.
+    let mut suspects: HashMap<Arc<str>, Vec<usize>> = HashMap::new();
+    let mut send = Vec::with_capacity(pending.len());
+    match dedup {
+        Dedup::Create => return (pending, wait),
+        Dedup::Always { search } => {
+            suspects.insert(search.as_str().into(), pending);
+        }
+        Dedup::DataStream => {
+            let mut unknown: Vec<Arc<str>> = Vec::new();
+            for &i in &pending {
+                let t = &docs[i].index;
+                if sink.rollovers.needs_refresh(t) && !unknown.contains(t) {
+                    unknown.push(t.clone());
+                }
+            }
+            let mut failed: Vec<Arc<str>> = Vec::new();
+            for t in unknown {
+                let Some(timeout) = time_left(opts, stop_at) else {
+                    failed.push(t);
+                    continue;
+                };
+                out.stats.lookups += 1;
+                match lookup.write_index(&t, timeout).await {
+                    Ok(w) => {
+                        debug!(data_stream = %t, write_index = ?w, "write index");
+                        sink.rollovers.set(t, w);
+                    }
+                    Err(e) => {
+                        lookup_failed(sink, out, &format!("looking up the write index of {t}"), &e);
+                        if sink.rollovers.disabled().is_some() || out.fatal.is_some() {
+                            return (pending, wait);
+                        }
+                        failed.push(t);
+                    }
+                }
+            }
+            // Sent before with an unknown outcome, into a write index that is no longer the
+            // write index: asked there in real time.
+            let mut asked: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, sent_to) in std::mem::take(&mut cleanup.uncertain) {
+                let now_to = sink.rollovers.get(&docs[i].index).map(|w| w.name);
+                if let Some(sent_to) = sent_to
+                    && now_to.as_deref() != Some(sent_to.as_str())
+                    && !failed.contains(&docs[i].index)
+                {
+                    asked.entry(sent_to).or_default().push(i);
+                }
+            }
+            let mut present: std::collections::HashSet<usize> = Default::default();
+            for (index, items) in asked {
+                for chunk in items.chunks(rollover::IDS_PER_LOOKUP) {
+                    let ids: Vec<&str> = chunk.iter().map(|&i| docs[i].id.as_str()).collect();
+                    let Some(timeout) = time_left(opts, stop_at) else {
+                        present.extend(chunk);
+                        wait.extend_from_slice(chunk);
+                        continue;
+                    };
+                    out.stats.lookups += 1;
+                    match lookup.present_in(&index, &ids, timeout).await {
+                        Ok(found) => {
+                            for &i in chunk {
+                                if found.iter().any(|f| *f == docs[i].id) {
+                                    present.insert(i);
+                                    out.stats.already_present += 1;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            lookup_failed(sink, out, &format!("looking up ids in {index}"), &e);
+                            if sink.rollovers.disabled().is_none() {
+                                present.extend(chunk);
+                                wait.extend_from_slice(chunk);
+                            }
+                        }
+                    }
+                }
+            }
+            for i in pending {
+                let d = &docs[i];
+                if present.contains(&i) {
+                    continue;
+                }
+                if failed.contains(&d.index) {
+                    wait.push(i);
+                } else if sink.rollovers.is_suspect(&d.index, d.timestamp_ms) {
+                    suspects.entry(d.index.clone()).or_default().push(i);
+                } else {
+                    send.push(i);
+                }
+            }
+        }
+    }
+    for (target, items) in suspects {
+        for chunk in items.chunks(rollover::IDS_PER_LOOKUP) {
+            let Some(timeout) = time_left(opts, stop_at) else {
+                wait.extend_from_slice(chunk);
+                continue;
+            };
+            let ids: Vec<&str> = chunk.iter().map(|&i| docs[i].id.as_str()).collect();
+            out.stats.lookups += 1;
+            match lookup.copies(&target, &ids, timeout).await {
+                Ok(copies) => {
+                    let found = rollover::found_ids(&copies);
+                    for &i in chunk {
+                        if found.contains(docs[i].id.as_str()) {
+                            out.stats.already_present += 1;
+                        } else {
+                            send.push(i);
+                        }
+                    }
+                    for (index, id) in rollover::extra_copies(&copies) {
+                        warn!(index, event.id = %id, "an event is stored twice (a rollover let a re-delivery in); removing the later copy");
+                        cleanup.extras.push(Extra {
+                            index,
+                            id,
+                            doc: None,
+                        });
+                    }
+                }
+                Err(e) => {
+                    lookup_failed(sink, out, &format!("looking up ids in {target}"), &e);
+                    if sink.rollovers.disabled().is_some() {
+                        send.extend_from_slice(chunk);
+                    } else {
+                        wait.extend_from_slice(chunk);
+                    }
+                }
+            }
+        }
+    }
+    // Keep the caller's order: bulk bodies follow the events' order.
+    send.sort_unstable();
+    (send, wait)
+}
+
+fn time_left(opts: &DeliverOptions, stop_at: Instant) -> Option<Duration> {
+    let now = Instant::now();
+    (now < stop_at).then(|| opts.request_timeout.min(stop_at - now))
+}
+
+/// Checks the documents created in a backing index the cache didn't know (the data stream
+/// rolled over), and deletes every copy that turns out to be a second one.
+async fn clean_up(
+    sink: &Sink<'_>,
+    lookup: &dyn IdLookup,
+    docs: &[Document],
+    opts: &DeliverOptions,
+    stop_at: Instant,
+    out: &mut Delivery,
+    cleanup: &mut Cleanup,
+) {
+    // 1. The new write index of every data stream concerned.
+    let created = std::mem::take(&mut cleanup.created);
+    let mut by_target: HashMap<Arc<str>, Vec<Created>> = HashMap::new();
+    for c in created {
+        by_target
+            .entry(docs[c.doc].index.clone())
+            .or_default()
+            .push(c);
+    }
+    for (target, created) in by_target {
+        if sink.rollovers.needs_refresh(&target) {
+            let Some(timeout) = time_left(opts, stop_at) else {
+                cleanup.created.extend(created);
+                continue;
+            };
+            out.stats.lookups += 1;
+            match lookup.write_index(&target, timeout).await {
+                Ok(w) => sink.rollovers.set(target.clone(), w),
+                Err(e) => {
+                    lookup_failed(
+                        sink,
+                        out,
+                        &format!("looking up the write index of {target}"),
+                        &e,
+                    );
+                    if sink.rollovers.disabled().is_none() {
+                        cleanup.created.extend(created);
+                    }
+                    continue;
+                }
+            }
+        }
+        let write = sink.rollovers.get(&target);
+        // 2. Those that may have a copy elsewhere: created before the write index they went
+        //    to, or into an index that is no longer the write index.
+        let check: Vec<Created> = created
+            .into_iter()
+            .filter(|c| match &write {
+                Some(w) if w.name == c.index => {
+                    w.older > 0 && docs[c.doc].timestamp_ms < w.created_ms
+                }
+                _ => true,
+            })
+            .collect();
+        for chunk in check.chunks(rollover::IDS_PER_LOOKUP) {
+            let Some(timeout) = time_left(opts, stop_at) else {
+                cleanup.created.extend_from_slice(chunk);
+                continue;
+            };
+            let ids: Vec<&str> = chunk.iter().map(|c| docs[c.doc].id.as_str()).collect();
+            out.stats.lookups += 1;
+            let mut copies = lookup.copies(&target, &ids, timeout).await;
+            // The previous write index, in real time: a first delivery there may be too recent
+            // for the search to see.
+            let mut previous: Vec<&str> = chunk
+                .iter()
+                .filter_map(|c| c.previous.as_deref().filter(|p| *p != c.index))
+                .collect();
+            previous.sort_unstable();
+            previous.dedup();
+            for p in previous {
+                if let Ok(found) = &mut copies {
+                    out.stats.lookups += 1;
+                    match lookup.present_in(p, &ids, timeout).await {
+                        Ok(ids) => found.extend(ids.into_iter().map(|id| rollover::Copy {
+                            id,
+                            index: p.to_owned(),
+                        })),
+                        Err(e) => copies = Err(e),
+                    }
+                }
+            }
+            match copies {
+                Ok(mut copies) => {
+                    // Our own copy, even if the search doesn't see it yet.
+                    copies.extend(chunk.iter().map(|c| rollover::Copy {
+                        id: docs[c.doc].id.clone(),
+                        index: c.index.clone(),
+                    }));
+                    for (index, id) in rollover::extra_copies(&copies) {
+                        let doc = chunk
+                            .iter()
+                            .find(|c| c.index == index && docs[c.doc].id == id)
+                            .map(|c| c.doc);
+                        warn!(index, event.id = %id, "a re-delivered event was created again after a rollover; removing the copy");
+                        cleanup.extras.push(Extra { index, id, doc });
+                    }
+                }
+                Err(e) => {
+                    lookup_failed(sink, out, &format!("looking up ids in {target}"), &e);
+                    if sink.rollovers.disabled().is_none() {
+                        cleanup.created.extend_from_slice(chunk);
+                    }
+                }
+            }
+        }
+    }
+    // 3. Delete the extra copies, from the backing index each is in.
+    if cleanup.extras.is_empty() {
+        return;
+    }
+    let Some(timeout) = time_left(opts, stop_at) else {
+        return;
+    };
+    let extras = std::mem::take(&mut cleanup.extras);
+    let targets: Vec<(String, String)> = extras
+        .iter()
+        .map(|e| (e.index.clone(), e.id.clone()))
+        .collect();
+    let req = request_builder::encode_deletes(&targets);
+    out.stats.requests += 1;
+    out.stats.bytes_sent += req.body.len() as u64;
+    let reply = match sink.client.bulk(&req, timeout).await {
+        Ok(r) => r,
+        Err(e) => {
+            warn!(error.message = %e, "deleting duplicate copies failed; will retry");
+            out.last_error = Some(e.to_string());
+            cleanup.extras = extras;
+            return;
+        }
+    };
+    let results = match (reply.status, response::parse(&reply.body, extras.len())) {
+        (200, Ok(r)) => r,
+        (status, r) => {
+            let why = r.err().map_or_else(
+                || format!("HTTP {status}: {}", error_of(&reply.body, status).1),
+                |e| e.to_string(),
+            );
+            warn!(error.message = %why, "deleting duplicate copies failed; will retry");
+            out.last_error = Some(format!("deleting duplicate copies: {why}"));
+            cleanup.extras = extras;
+            return;
+        }
+    };
+    for (e, r) in extras.into_iter().zip(results) {
+        match r.status {
+            // 404: already gone (deleted by an earlier attempt).
+            200..=299 | 404 => {
+                out.stats.duplicates_removed += 1;
+                if e.doc.is_some() {
+                    out.stats.indexed = out.stats.indexed.saturating_sub(1);
+                    out.stats.already_present += 1;
+                }
+            }
+            status => {
+                warn!(index = %e.index, event.id = %e.id, http.response.status_code = status, "a duplicate copy was not deleted; will retry");
+                out.last_error = Some(format!(
+                    "deleting a duplicate copy: item {status}: {}",
+                    r.error_type.as_deref().unwrap_or("unknown")
+                ));
+                cleanup.extras.push(e);
+            }
+        }
+    }
+}
+
+/// What to change when the cluster's configuration refuses a document (item 403 or 404).
+fn misconfiguration(status: u16, error_type: &str, reason: &str, doc: &Document) -> String {
+    let target = &doc.index;
+    match status {
+        403 if reason.contains("auto_create") || reason.contains("auto_configure") => format!(
+            "Elasticsearch refused to create `{target}` ({error_type}: {reason}): grant the shipper's credentials the `auto_configure` index privilege on its targets (logs-cloudwatch*-*, logs-shipper.*-*, or the index prefix), or create `{target}` first"
+        ),
+        403 => format!(
+            "the shipper's credentials may not write to `{target}` ({error_type}: {reason}): grant `create_doc` and `auto_configure` on its targets (and `read`, `view_index_metadata`, `delete` for the rollover checks)"
+        ),
+        _ => format!(
+            "`{target}` does not exist and the cluster won't create it ({error_type}: {reason}): run `shipper setup` and allow its creation (`action.auto_create_index`, or `allow_auto_create: true` in its index template), or create it first"
+        ),
+    }
 }
 
 /// `{"error":{"type","reason"},"status"}` of a failed request, or a stand-in.

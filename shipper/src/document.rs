@@ -409,7 +409,7 @@ fn serialize(
     o.extend_from_slice(b",\"event\":{\"id\":");
     json_str(o, &event.id);
     o.extend_from_slice(&ctx.frag_event);
-    if let Some(a) = p.action.or(web.and_then(|w| w.action.as_deref())) {
+    if let Some(a) = p.action.or(p.event_action.as_deref()) {
         o.extend_from_slice(b",\"action\":");
         json_str(o, a);
     }
@@ -542,6 +542,9 @@ fn serialize(
     let mut service = Obj::new(o, b"service");
     service.str(b"name", p.service_name.as_deref());
     service.end();
+    let mut user_agent = Obj::new(o, b"user_agent");
+    user_agent.str(b"original", p.user_agent.as_deref());
+    user_agent.end();
     o.extend_from_slice(&ctx.frag_route);
     if !p.app.is_empty() {
         o.extend_from_slice(b",\"app\":{");
@@ -583,7 +586,7 @@ fn write_cloud(o: &mut Vec<u8>, region: Option<&str>, account: Option<&str>) {
     o.push(b'}');
 }
 
-/// `source`, `user_agent`, `network` and `rule` of an access log line or WAF record.
+/// `source`, `network` and `rule` of an access log line or WAF record.
 fn web_fields(o: &mut Vec<u8>, w: &parse::Web) {
     let mut source = Obj::new(o, b"source");
     source.str(b"ip", w.source_ip.as_deref());
@@ -595,9 +598,6 @@ fn web_fields(o: &mut Vec<u8>, w: &parse::Web) {
         });
     }
     source.end();
-    let mut user_agent = Obj::new(o, b"user_agent");
-    user_agent.str(b"original", w.user_agent.as_deref());
-    user_agent.end();
     let mut network = Obj::new(o, b"network");
     network.str(b"protocol", w.protocol.as_deref());
     network.end();

@@ -13,11 +13,12 @@ use tracing::{error, info, warn};
 use crate::config::FirehoseResult;
 use crate::dead_letter;
 use crate::decode::{self, DecodeError, LinesOrigin, LogsData};
-use crate::deliver::{self, DeliverOptions};
+use crate::deliver::{self, Dedup, DeliverOptions, Rejected, Sink};
 use crate::document::{Document, Transform};
 use crate::metrics::{self, Summary};
+use crate::rollover::{IdLookup, Rollovers};
 use crate::service::BulkClient;
-use crate::target::Naming;
+use crate::target::{Naming, TargetMode};
 
 /// One subscription payload as it arrived.
 #[derive(Debug, Clone)]
@@ -155,6 +156,10 @@ pub struct Shipper {
     pub transform: Transform,
     /// What a Firehose transformation answers for the records it delivered.
     pub firehose_result: FirehoseResult,
+    /// Cluster lookups for the rollover checks (`None`: none are made).
+    pub lookup: Option<Arc<dyn IdLookup>>,
+    /// What is known of each data stream's write index, kept across invocations.
+    pub rollovers: Arc<Rollovers>,
 }
 
 /// The outcome of shipping a set of payloads.
@@ -262,10 +267,12 @@ impl Shipper {
             .collect();
 
         let mut out = Outcome::default();
-        // Stage 3: documents, remembering where each came from.
+        // Stage 3: documents, remembering where each came from. An event whose timestamp no
+        // date field can hold is refused here, not sent to a made-up index.
         let mut docs: Vec<Document> = Vec::new();
         // (payload, envelope in it, event in that)
         let mut origin: Vec<(usize, usize, usize)> = Vec::new();
+        let mut refused_here: Vec<(Document, (usize, usize, usize))> = Vec::new();
         for (pi, d) in decoded.iter().enumerate() {
             match d {
                 Decoded::Data(all) => {
@@ -277,8 +284,12 @@ impl Shipper {
                             self.region.as_deref(),
                             now_ms,
                             |ei, doc| {
-                                docs.push(doc);
-                                origin.push((pi, di, ei));
+                                if timestamp_in_range(doc.timestamp_ms) {
+                                    docs.push(doc);
+                                    origin.push((pi, di, ei));
+                                } else {
+                                    refused_here.push((doc, (pi, di, ei)));
+                                }
                             },
                         );
                         out.summary.received += data.log_events.len() as u64;
@@ -292,7 +303,12 @@ impl Shipper {
         }
 
         // Stage 4: deliver.
-        let first = deliver::deliver(self.client.as_ref(), &docs, &self.opts, stop_at).await;
+        let sink = self.sink();
+        let dedup = match self.naming.mode {
+            TargetMode::DataStream => Dedup::DataStream,
+            TargetMode::Index => Dedup::Create,
+        };
+        let first = deliver::deliver(&sink, &docs, &self.opts, &dedup, stop_at).await;
         out.summary.stats.add(&first.stats);
         let mut failed = vec![false; decoded.len()];
         for &i in &first.undelivered {
@@ -300,13 +316,28 @@ impl Shipper {
         }
         out.undelivered += first.undelivered.len();
         out.fatal = first.fatal.clone();
-        out.last_error = first.last_error.clone();
+        out.last_error = first.misconfigured.clone().or(first.last_error.clone());
 
         // Stage 5: dead letters for refused events and undecodable payloads.
         let mut dl_docs = Vec::new();
         let mut dl_origin = Vec::new();
-        for r in &first.rejected {
-            let (pi, di, ei) = origin[r.doc];
+        let refused = first
+            .rejected
+            .iter()
+            .map(|r| (&docs[r.doc], origin[r.doc], r.clone()))
+            .chain(refused_here.iter().map(|(doc, o)| {
+                let why = Rejected {
+                    doc: 0,
+                    status: 0,
+                    error_type: "timestamp_out_of_range".into(),
+                    reason: format!(
+                        "timestamp {} ms is outside 0000-01-01..9999-12-31, which Elasticsearch date fields hold",
+                        doc.timestamp_ms
+                    ),
+                };
+                (doc, *o, why)
+            }));
+        for (doc, (pi, di, ei), r) in refused {
             if let Decoded::Data(all) = &decoded[pi] {
                 let data = &all[di];
                 warn!(
@@ -314,13 +345,13 @@ impl Shipper {
                     event.id = %data.log_events[ei].id,
                     error.type = %r.error_type,
                     error.message = %r.reason,
-                    "event refused by Elasticsearch; dead-lettering it"
+                    "event refused; dead-lettering it"
                 );
                 dl_docs.push(dead_letter::for_rejected(
                     data,
                     &data.log_events[ei],
-                    &docs[r.doc],
-                    r,
+                    doc,
+                    &r,
                     &self.naming,
                     now_ms,
                 ));
@@ -347,12 +378,18 @@ impl Shipper {
                     failed[pi] = true;
                 }
             } else {
-                let dl =
-                    deliver::deliver(self.client.as_ref(), &dl_docs, &self.opts, stop_at).await;
+                // Looked up first: the same event may have been dead-lettered before, on
+                // another day or before the dead-letter stream rolled over.
+                let dedup = Dedup::Always {
+                    search: dead_letter::search_target(&self.naming),
+                };
+                let dl = deliver::deliver(&sink, &dl_docs, &self.opts, &dedup, stop_at).await;
                 out.summary.stats.requests += dl.stats.requests;
                 out.summary.stats.bytes_sent += dl.stats.bytes_sent;
                 out.summary.stats.bulk_latency += dl.stats.bulk_latency;
                 out.summary.stats.retried += dl.stats.retried;
+                out.summary.stats.lookups += dl.stats.lookups;
+                out.summary.stats.duplicates_removed += dl.stats.duplicates_removed;
                 out.summary.dead_lettered = dl.stats.indexed + dl.stats.already_present;
                 for &i in dl
                     .undelivered
@@ -372,7 +409,9 @@ impl Shipper {
                 if out.fatal.is_none() {
                     out.fatal = dl.fatal;
                 }
-                if dl.last_error.is_some() && out.last_error.is_none() {
+                if let Some(m) = dl.misconfigured {
+                    out.last_error = Some(m);
+                } else if dl.last_error.is_some() && out.last_error.is_none() {
                     out.last_error = dl.last_error;
                 }
             }
@@ -383,32 +422,67 @@ impl Shipper {
             .filter(|(_, f)| **f)
             .map(|(i, _)| i)
             .collect();
+        out.summary.undelivered = out.undelivered as u64;
 
         // Stage 6: report. The health document is best effort: it must never fail the batch.
         if self.health_docs
             && out.fatal.is_none()
             && (out.summary.received > 0 || out.summary.undecodable > 0)
         {
-            let h = metrics::health_doc(
-                &out.summary,
-                execution,
-                self.region.as_deref(),
-                &self.naming,
-                now_ms,
-            );
-            let r = deliver::deliver(
-                self.client.as_ref(),
-                std::slice::from_ref(&h),
-                &self.opts,
-                stop_at,
-            )
-            .await;
-            if !r.undelivered.is_empty() || !r.rejected.is_empty() {
-                warn!("health document not indexed");
-            }
+            // One per invocation attempt: Lambda's retries of an event keep its request id.
+            let id = format!("{execution}-{now_ms}");
+            self.write_health(&out.summary, execution, &id, stop_at)
+                .await;
         }
         out
     }
+
+    /// Where documents go, for [`deliver::deliver`].
+    pub fn sink(&self) -> Sink<'_> {
+        Sink {
+            client: self.client.as_ref(),
+            lookup: self.lookup.as_deref(),
+            rollovers: &self.rollovers,
+        }
+    }
+
+    /// Indexes one health document (`id` unique per run or invocation); best effort.
+    pub async fn write_health(
+        &self,
+        summary: &Summary,
+        execution: &str,
+        id: &str,
+        stop_at: Instant,
+    ) {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let h = metrics::health_doc(
+            summary,
+            execution,
+            id,
+            self.region.as_deref(),
+            &self.naming,
+            now_ms,
+        );
+        let r = deliver::deliver(
+            &self.sink(),
+            std::slice::from_ref(&h),
+            &self.opts,
+            &Dedup::Create,
+            stop_at,
+        )
+        .await;
+        if !r.undelivered.is_empty() || !r.rejected.is_empty() {
+            warn!("health document not indexed");
+        }
+    }
+}
+
+/// 0000-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z: what `strict_date_optional_time`
+/// (the shipper's `@timestamp`) and the dated index names can hold. CloudWatch itself only
+/// takes events from 14 days ago to 2 hours ahead, so anything outside is a corrupt or
+/// hand-made payload.
+pub fn timestamp_in_range(ms: i64) -> bool {
+    (-62_167_219_200_000..253_402_300_800_000).contains(&ms)
 }
 
 /// Where a Firehose record's lines come from, when it holds no envelope: the stream's name
@@ -507,7 +581,8 @@ pub async fn handle(
     info!(
         faas.execution = %execution,
         received = s.received, indexed = s.stats.indexed, already_present = s.stats.already_present,
-        retried = s.stats.retried, dead_lettered = s.dead_lettered, requests = s.stats.requests,
+        retried = s.stats.retried, dead_lettered = s.dead_lettered, dropped = s.dropped,
+        redacted = s.redacted, requests = s.stats.requests,
         bytes_sent = s.stats.bytes_sent, elapsed_ms = started.elapsed().as_millis() as u64,
         "invocation finished"
     );
@@ -544,6 +619,7 @@ impl Shipper {
     pub fn from_config(
         cfg: &crate::config::Config,
         client: Arc<dyn BulkClient>,
+        lookup: Option<Arc<dyn IdLookup>>,
         function_name: String,
         transform: Transform,
     ) -> Self {
@@ -563,6 +639,8 @@ impl Shipper {
             transform,
             // Checked when the settings were read.
             firehose_result: cfg.firehose_result().unwrap_or(FirehoseResult::Ok),
+            lookup,
+            rollovers: Arc::default(),
         }
     }
 }

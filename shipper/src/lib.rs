@@ -14,12 +14,18 @@ pub mod document; //       event + parse → ECS document and its idempotent _id
 pub mod request_builder; // documents → _bulk NDJSON bodies, split by bytes and count, gzipped
 pub mod response; //       _bulk response → one outcome per item
 pub mod retry; //          which items to resend, backoff with jitter inside the deadline
+pub mod rollover; //       which re-delivered events a rollover could let in twice, and the cache that says
 pub mod sigv4; //          SigV4 request signing for Amazon OpenSearch (es) and Serverless (aoss)
 pub mod service; //        BulkClient and EsClient::send: the one place that talks HTTP (reqwest)
+pub mod lookup; //         IdLookup over EsClient::send: write-index creation time, which ids exist
+pub mod rotation; //       a 401 reads the secret again once (rotation) before it counts
 pub mod dead_letter; //    refused events and undecodable payloads → dead-letter stream
 pub mod deliver; //        the loop: send, classify, retry only the failed, dead-letter the rest
 pub mod metrics; //        one EMF line + health document per invocation
 pub mod handler; //        Lambda events (awslogs, Kinesis, Firehose) → deliver
 pub mod secrets; //        credentials from Secrets Manager / SSM Parameter Store
 pub mod cli; //            transform / ship / setup / follow
+pub mod follow; //         follow: lines → batches, cancel-safe reads, checkpoint, rotation, back-pressure
 pub mod setup; //          index templates, ILM, Kibana saved objects
+#[doc(hidden)]
+pub mod fuzzing; //        what the fuzz targets check, and the replay of what they found

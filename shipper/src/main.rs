@@ -6,7 +6,6 @@ use clap::Parser;
 use lambda_runtime::{LambdaEvent, service_fn};
 use shipper::config::Config;
 use shipper::handler::{self, Invocation, Shipper};
-use shipper::service::{self, EsBulkClient};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -42,12 +41,14 @@ async fn lambda_main() -> anyhow::Result<()> {
     // A bad setting fails the init phase with the variable's name, before any event is taken.
     let cfg = Config::from_env()?;
     let conn = shipper::secrets::resolve(&cfg).await?;
-    let client = service::build_client(&conn)?;
+    // A 401 reads the secret again once (rotation) before it counts.
+    let clients = shipper::rotation::for_settings(&cfg, &conn).await?;
     let routes = shipper::route::load(&cfg).await?;
     let transform = shipper::document::Transform::from_config(&cfg, routes)?;
     let shipper = Arc::new(Shipper::from_config(
         &cfg,
-        Arc::new(EsBulkClient::new(client)),
+        clients.bulk,
+        Some(clients.lookup),
         function_name,
         transform,
     ));

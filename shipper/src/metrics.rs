@@ -22,6 +22,9 @@ pub struct Summary {
     pub dropped: u64,
     /// Events shipped with something redacted.
     pub redacted: u64,
+    /// Events neither indexed nor dead-lettered (out of time, or refused by the cluster's
+    /// configuration): the invocation failed, and they come back with its retry.
+    pub undelivered: u64,
     pub stats: Stats,
 }
 
@@ -40,6 +43,9 @@ pub fn emf_line(s: &Summary, function_name: &str, now_ms: i64) -> String {
                     metric("EventsAlreadyPresent", "Count"),
                     metric("EventsRetried", "Count"),
                     metric("EventsDeadLettered", "Count"),
+                    metric("EventsUndelivered", "Count"),
+                    metric("EventsInFailureStore", "Count"),
+                    metric("DuplicatesRemoved", "Count"),
                     metric("BytesSent", "Bytes"),
                     metric("BulkLatencyMs", "Milliseconds"),
                     metric("EventsDropped", "Count"),
@@ -53,6 +59,9 @@ pub fn emf_line(s: &Summary, function_name: &str, now_ms: i64) -> String {
         "EventsAlreadyPresent": s.stats.already_present,
         "EventsRetried": s.stats.retried,
         "EventsDeadLettered": s.dead_lettered,
+        "EventsUndelivered": s.undelivered,
+        "EventsInFailureStore": s.stats.failure_store,
+        "DuplicatesRemoved": s.stats.duplicates_removed,
         "BytesSent": s.stats.bytes_sent,
         "BulkLatencyMs": s.stats.bulk_latency.as_secs_f64() * 1000.0,
         "EventsDropped": s.dropped,
@@ -62,9 +71,12 @@ pub fn emf_line(s: &Summary, function_name: &str, now_ms: i64) -> String {
 }
 
 /// The health document (`logs-shipper.health-<namespace>`) for the Shipper health dashboard.
+/// `id` is unique per invocation attempt (Lambda) or per run (`ship`, `follow` batches): a
+/// reused id would be a 409, and the second report lost.
 pub fn health_doc(
     s: &Summary,
     execution: &str,
+    id: &str,
     region: Option<&str>,
     naming: &Naming,
     now_ms: i64,
@@ -75,7 +87,7 @@ pub fn health_doc(
             "received {} indexed {} already present {} retried {} dead-lettered {}",
             s.received, s.stats.indexed, s.stats.already_present, s.stats.retried, s.dead_lettered
         ),
-        "event": {"kind": "metric", "dataset": HEALTH_DATASET, "id": execution},
+        "event": {"kind": "metric", "dataset": HEALTH_DATASET, "id": id},
         "faas": {"execution": execution},
         "cloud": {"provider": "aws", "region": region},
         "shipper": {
@@ -87,7 +99,11 @@ pub fn health_doc(
                 "dead_lettered": s.dead_lettered,
                 "dropped": s.dropped,
                 "redacted": s.redacted,
+                "undelivered": s.undelivered,
+                "in_failure_store": s.stats.failure_store,
             },
+            "duplicates_removed": s.stats.duplicates_removed,
+            "lookups": s.stats.lookups,
             "bytes_sent": s.stats.bytes_sent,
             "bulk_latency_ms": s.stats.bulk_latency.as_secs_f64() * 1000.0,
             "requests": s.stats.requests,
@@ -103,7 +119,7 @@ pub fn health_doc(
         c.remove("region");
     }
     Document {
-        id: execution.to_owned(),
+        id: id.to_owned(),
         index: naming.target(Stream::Health, "", now_ms).into(),
         source: v.to_string().into_bytes(),
         timestamp_ms: now_ms,
@@ -130,6 +146,7 @@ mod tests {
                 requests: 2,
                 bytes_sent: 999,
                 bulk_latency: Duration::from_millis(12),
+                ..Stats::default()
             },
             ..Summary::default()
         };
@@ -155,7 +172,7 @@ mod tests {
             redacted: 2,
             ..Summary::default()
         };
-        let d = health_doc(&s, "req-1", None, &Naming::default(), 0);
+        let d = health_doc(&s, "req-1", "req-1-0", None, &Naming::default(), 0);
         let v: Value = serde_json::from_slice(&d.source).unwrap();
         assert_eq!(v["shipper"]["events"]["dropped"], 3);
         assert_eq!(v["shipper"]["events"]["redacted"], 2);

@@ -39,6 +39,11 @@ pub struct Parsed {
     pub service_name: Option<String>,
     /// `platform.start`, `platform.report`, …: set for Lambda platform lines only.
     pub action: Option<&'static str>,
+    /// `event.action` the line itself says: an application's (`client.error`), WAF's
+    /// terminating action (`block`).
+    pub event_action: Option<String>,
+    /// `user_agent.original`: an application's, an access log's, a WAF record's header.
+    pub user_agent: Option<String>,
     pub report: Option<Report>,
     pub xray_trace_id: Option<String>,
     pub runtime_version: Option<String>,
@@ -57,8 +62,6 @@ pub struct Web {
     pub provider: &'static str,
     /// `event.outcome`: `success` below status 400, else `failure` (access logs).
     pub outcome: Option<&'static str>,
-    /// `event.action` (WAF's terminating action, lower case: `allow`, `block`, …).
-    pub action: Option<String>,
     /// `http.request.id`.
     pub request_id: Option<String>,
     /// `http.response.body.bytes`.
@@ -69,8 +72,6 @@ pub struct Web {
     pub source_ip: Option<String>,
     /// `source.geo.country_iso_code`.
     pub country: Option<String>,
-    /// `user_agent.original`.
-    pub user_agent: Option<String>,
     /// `network.protocol` (`http`).
     pub protocol: Option<String>,
     /// `url.domain`.
@@ -273,6 +274,7 @@ fn shape(members: &[(Cow<'_, str>, &str)]) -> Shape {
 /// Where a known key goes. Aliases are the spellings seen in the wild (tracing, pino, winston,
 /// Powertools, zap, logrus) for the same ECS field.
 #[derive(Clone, Copy)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 enum Slot {
     Message,
     Level,
@@ -294,6 +296,11 @@ enum Slot {
     Execution,
     Service,
     ColdStart,
+    EventAction,
+    /// `event.kind`: the shipper writes `event` for every log line; an application's own
+    /// `event` agrees and is dropped, anything else stays in `app`.
+    EventKind,
+    UserAgent,
     /// The app's own timestamp: CloudWatch's event timestamp is `@timestamp`, drop this one.
     Timestamp,
     /// The vocab API's domain object: merged into `app` rather than nested as `app.app`.
@@ -301,6 +308,138 @@ enum Slot {
 }
 
 fn slot(key: &str) -> Option<Slot> {
+    use Slot::*;
+    // Most keys of an application line are none of these: dispatched on the length first, an
+    // unknown key costs a jump and a compare or two instead of one compare per alias (this
+    // runs for every key of every JSON line).
+    Some(match key.len() {
+        2 => match key {
+            "ts" => Timestamp,
+            _ => return None,
+        },
+        3 => match key {
+            "msg" => Message,
+            "lvl" => Level,
+            "uri" | "url" => Path,
+            "err" => Error,
+            "app" => App,
+            _ => return None,
+        },
+        4 => match key {
+            "path" => Path,
+            "time" => Timestamp,
+            _ => return None,
+        },
+        5 => match key {
+            "level" => Level,
+            "route" => Route,
+            "stack" => ErrorStack,
+            "error" => Error,
+            _ => return None,
+        },
+        6 => match key {
+            "target" | "logger" => Logger,
+            "method" => Method,
+            "status" => Status,
+            "userId" => UserId,
+            "spanId" => SpanId,
+            _ => return None,
+        },
+        7 => match key {
+            "message" => Message,
+            "rawPath" => Path,
+            "elapsed" => DurationS,
+            "user.id" | "user_id" => UserId,
+            "traceId" => TraceId,
+            "span.id" | "span_id" => SpanId,
+            "service" => Service,
+            _ => return None,
+        },
+        8 => match key {
+            "severity" => Level,
+            "url.path" | "raw_path" => Path,
+            "routeKey" => Route,
+            "trace.id" | "trace_id" => TraceId,
+            _ => return None,
+        },
+        9 => match key {
+            "log.level" | "levelname" => Level,
+            "latencyMs" => DurationMs,
+            "latency_s" => DurationS,
+            "exception" => ErrorStack,
+            "requestId" => Execution,
+            "coldStart" => ColdStart,
+            "timestamp" => Timestamp,
+            _ => return None,
+        },
+        10 => match key {
+            "log.logger" => Logger,
+            "httpMethod" => Method,
+            "http.route" => Route,
+            "statusCode" => Status,
+            "latency_ms" | "elapsed_ms" | "durationMs" => DurationMs,
+            "duration_s" => DurationS,
+            "error.type" | "error_type" => ErrorType,
+            "stacktrace" => ErrorStack,
+            "request_id" => Execution,
+            "cold_start" => ColdStart,
+            "event.kind" => EventKind,
+            "@timestamp" => Timestamp,
+            _ => return None,
+        },
+        11 => match key {
+            "logger_name" => Logger,
+            "http_method" => Method,
+            "status_code" | "http_status" => Status,
+            "duration_ns" => DurationNs,
+            "duration_ms" => DurationMs,
+            "stack_trace" => ErrorStack,
+            _ => return None,
+        },
+        12 => match key {
+            "awsRequestId" => Execution,
+            "service.name" => Service,
+            "event.action" => EventAction,
+            _ => return None,
+        },
+        13 => match key {
+            "xray_trace_id" => TraceId,
+            "error.message" | "error_message" => ErrorMessage,
+            _ => return None,
+        },
+        14 => match key {
+            "name_of_logger" => Logger,
+            "event.duration" => DurationNs,
+            "exception_type" => ErrorType,
+            "faas.execution" | "aws_request_id" => Execution,
+            "faas.coldstart" => ColdStart,
+            _ => return None,
+        },
+        16 => match key {
+            "response_time_ms" => DurationMs,
+            _ => return None,
+        },
+        17 => match key {
+            "error.stack_trace" => ErrorStack,
+            _ => return None,
+        },
+        19 => match key {
+            "http.request.method" => Method,
+            "function_request_id" => Execution,
+            "user_agent.original" => UserAgent,
+            _ => return None,
+        },
+        25 => match key {
+            "http.response.status_code" => Status,
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// The alias table as first written: the reference [`slot`] is held to.
+#[cfg(test)]
+fn slot_reference(key: &str) -> Option<Slot> {
     use Slot::*;
     Some(match key {
         "message" | "msg" => Message,
@@ -331,6 +470,9 @@ fn slot(key: &str) -> Option<Slot> {
         | "function_request_id" => Execution,
         "service.name" | "service" => Service,
         "faas.coldstart" | "cold_start" | "coldStart" => ColdStart,
+        "event.action" => EventAction,
+        "event.kind" => EventKind,
+        "user_agent.original" => UserAgent,
         "@timestamp" | "timestamp" | "time" | "ts" => Timestamp,
         "app" => App,
         _ => return None,
@@ -341,7 +483,17 @@ fn slot(key: &str) -> Option<Slot> {
 fn is_ecs_namespace(key: &str) -> bool {
     matches!(
         key,
-        "http" | "url" | "user" | "trace" | "span" | "error" | "log" | "faas" | "service" | "event"
+        "http"
+            | "url"
+            | "user"
+            | "trace"
+            | "span"
+            | "error"
+            | "log"
+            | "faas"
+            | "service"
+            | "event"
+            | "user_agent"
     )
 }
 
@@ -560,6 +712,9 @@ fn fill(s: Slot, key: &str, mut value: Value, p: &mut Parsed) -> bool {
             }
             None => false,
         },
+        Slot::EventAction => set_str(&mut p.event_action, &mut value),
+        Slot::EventKind => value.as_str() == Some("event"),
+        Slot::UserAgent => set_str(&mut p.user_agent, &mut value),
         Slot::Timestamp => true,
         Slot::App => match value {
             Value::Object(inner) => {

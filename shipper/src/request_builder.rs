@@ -9,7 +9,7 @@ use std::io::Write;
 
 use bytes::Bytes;
 
-use crate::document::Document;
+use crate::document::{Document, json_str};
 
 /// Bulk splitting limits.
 #[derive(Debug, Clone, Copy)]
@@ -30,8 +30,10 @@ impl Default for Limits {
     }
 }
 
-/// `filter_path` keeps a 5,000-item response to the few bytes the shipper reads.
-pub const FILTER_PATH: &str = "errors,items.*.status,items.*.error.type,items.*.error.reason";
+/// `filter_path` keeps a 5,000-item response to the few bytes the shipper reads: each item's
+/// status, error, the backing index it went to (which shows a rollover the moment it
+/// happens, see [`crate::rollover`]) and whether the failure store kept it.
+pub const FILTER_PATH: &str = "errors,items.*.status,items.*.error.type,items.*.error.reason,items.*._index,items.*.failure_store";
 
 /// One `_bulk` request: which documents it carries (indices into the caller's slice) and
 /// its body.
@@ -48,15 +50,17 @@ pub struct BulkRequest {
 /// The action and source lines of one document.
 pub fn write_item(out: &mut Vec<u8>, doc: &Document) {
     out.extend_from_slice(br#"{"create":{"_index":"#);
-    // Index names and ids are plain ASCII in practice, but an id is input data: escape it.
-    serde_json::to_writer(&mut *out, &doc.index).unwrap_or_default();
+    // Index names and ids are plain ASCII in practice, but an id is input data: escape it
+    // (as serde_json does, 8 clean bytes at a step: serde_json's writer cost ~500
+    // instructions per action here, callgrind).
+    json_str(out, &doc.index);
     out.extend_from_slice(br#","_id":"#);
-    serde_json::to_writer(&mut *out, &doc.id).unwrap_or_default();
+    json_str(out, &doc.id);
     if let Some(p) = &doc.pipeline {
         // A routing rule's ingest pipeline, per action (`pipeline` in the bulk action's
         // metadata, as the bulk API documents it).
         out.extend_from_slice(br#","pipeline":"#);
-        serde_json::to_writer(&mut *out, p).unwrap_or_default();
+        json_str(out, p);
     }
     out.extend_from_slice(b"}}\n");
     out.extend_from_slice(&doc.source);
@@ -141,6 +145,26 @@ pub fn encode(docs: &[Document], items: Vec<usize>, gzip: bool) -> BulkRequest {
     }
 }
 
+/// A body of `delete` actions for `(index, id)` pairs: removes the extra copies a rollover let
+/// in (a delete must name the backing index, not the data stream). `items` are positions in
+/// `targets`.
+pub fn encode_deletes(targets: &[(String, String)]) -> BulkRequest {
+    let mut body = Vec::with_capacity(targets.len() * 96);
+    for (index, id) in targets {
+        body.extend_from_slice(br#"{"delete":{"_index":"#);
+        serde_json::to_writer(&mut body, index).unwrap_or_default();
+        body.extend_from_slice(br#","_id":"#);
+        serde_json::to_writer(&mut body, id).unwrap_or_default();
+        body.extend_from_slice(b"}}\n");
+    }
+    BulkRequest {
+        items: (0..targets.len()).collect(),
+        uncompressed_len: body.len(),
+        body: body.into(),
+        gzip: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +190,16 @@ mod tests {
             String::from_utf8(req.body.to_vec()).unwrap(),
             "{\"create\":{\"_index\":\"logs-x-default\",\"_id\":\"a\\\"b\"}}\n{\"message\":\"hi\"}\n"
         );
+    }
+
+    #[test]
+    fn deletes_name_the_backing_index_and_the_id_and_have_no_source_line() {
+        let req = encode_deletes(&[(".ds-logs-x-default-2026.11.25-000002".into(), "e\"1".into())]);
+        assert_eq!(
+            String::from_utf8(req.body.to_vec()).unwrap(),
+            "{\"delete\":{\"_index\":\".ds-logs-x-default-2026.11.25-000002\",\"_id\":\"e\\\"1\"}}\n"
+        );
+        assert_eq!(req.items, vec![0]);
     }
 
     #[test]

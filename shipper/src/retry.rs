@@ -2,8 +2,10 @@
 //!
 //! Item statuses follow the bulk API docs: 2xx created; 409 `version_conflict_engine_exception`
 //! on `create` means the `_id` is already there (an earlier delivery of the same event);
-//! 429 `es_rejected_execution_exception` and 5xx are transient; any other 4xx (e.g.
-//! `mapper_parsing_exception`) will fail the same way every time.
+//! 429 `es_rejected_execution_exception` and 5xx are transient; 403 (a missing privilege, e.g.
+//! `auto_configure` to create a data stream) and 404 (`index_not_found_exception`: the
+//! cluster won't create the target) are the cluster's configuration, not the event's fault;
+//! any other 4xx (e.g. `mapper_parsing_exception`) will fail the same way every time.
 
 use std::time::Duration;
 
@@ -17,6 +19,14 @@ pub enum ItemOutcome {
     AlreadyPresent,
     /// 429 / 5xx: send again (only this item).
     Retry,
+    /// 403 / 404: the cluster's configuration refuses it. Not the event's fault, so not
+    /// dead-lettered; not fixed by retrying within one invocation either: the invocation fails
+    /// with the reason, so Lambda retries it later and the alarm on errors fires.
+    Misconfigured {
+        status: u16,
+        error_type: String,
+        reason: String,
+    },
     /// Any other 4xx: goes to the dead-letter stream with the reason.
     Reject {
         status: u16,
@@ -25,13 +35,18 @@ pub enum ItemOutcome {
     },
 }
 
-pub fn classify_item(r: &ItemResult) -> ItemOutcome {
+pub fn classify_item(r: &ItemResult<'_>) -> ItemOutcome {
     match r.status {
         200..=299 => ItemOutcome::Indexed,
         409 => ItemOutcome::AlreadyPresent,
         429 | 500..=599 => ItemOutcome::Retry,
         // 0 = the response named no status: unknown, so not safe to call it refused.
         0 => ItemOutcome::Retry,
+        s @ (403 | 404) => ItemOutcome::Misconfigured {
+            status: s,
+            error_type: r.error_type.clone().unwrap_or_else(|| format!("http_{s}")),
+            reason: r.error_reason.clone().unwrap_or_default(),
+        },
         s => ItemOutcome::Reject {
             status: s,
             error_type: r.error_type.clone().unwrap_or_else(|| format!("http_{s}")),
@@ -49,6 +64,9 @@ pub enum RequestOutcome {
     Split,
     /// 401/403: credentials are wrong; retrying can't help and would hide the cause.
     Fatal,
+    /// 404 for the whole request: the URL doesn't lead to Elasticsearch's `_bulk` (a path
+    /// prefix behind a proxy): configuration, not the events' fault.
+    Misconfigured,
     /// Any other 4xx for the whole request: the items can't be indexed as sent.
     Reject,
 }
@@ -57,6 +75,7 @@ pub fn classify_status(status: u16) -> RequestOutcome {
     match status {
         413 => RequestOutcome::Split,
         401 | 403 => RequestOutcome::Fatal,
+        404 => RequestOutcome::Misconfigured,
         408 | 429 | 500..=599 => RequestOutcome::Retry,
         400..=499 => RequestOutcome::Reject,
         // 1xx/3xx are not bulk answers; treat as transient.
@@ -97,11 +116,12 @@ impl Backoff {
 mod tests {
     use super::*;
 
-    fn item(status: u16, t: Option<&str>) -> ItemResult {
+    fn item(status: u16, t: Option<&str>) -> ItemResult<'static> {
         ItemResult {
             status,
             error_type: t.map(Into::into),
             error_reason: Some("why".into()),
+            ..ItemResult::default()
         }
     }
 
@@ -129,6 +149,24 @@ mod tests {
             }
         );
         assert_eq!(classify_item(&item(0, None)), ItemOutcome::Retry);
+    }
+
+    #[test]
+    fn an_item_403_or_404_is_the_clusters_configuration_not_a_dead_letter_issue_10() {
+        for (status, t) in [
+            (403, "security_exception"),
+            (404, "index_not_found_exception"),
+        ] {
+            assert_eq!(
+                classify_item(&item(status, Some(t))),
+                ItemOutcome::Misconfigured {
+                    status,
+                    error_type: t.into(),
+                    reason: "why".into()
+                }
+            );
+        }
+        assert_eq!(classify_status(404), RequestOutcome::Misconfigured);
     }
 
     #[test]

@@ -389,7 +389,8 @@ pub async fn load(cfg: &crate::config::Config) -> Result<Routes, RouteError> {
         Routes::parse(&text, &name)?
     } else if let Some(param) = &cfg.shipper_routes_ssm_parameter {
         let name = format!("SHIPPER_ROUTES_SSM_PARAMETER ({param})");
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        // The SDK's HTTP client is given there (one TLS stack: rustls + ring).
+        let aws = crate::secrets::aws_sdk_config().await;
         let out = aws_sdk_ssm::Client::new(&aws)
             .get_parameter()
             .name(param)

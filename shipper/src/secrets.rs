@@ -76,14 +76,35 @@ pub fn connection_from_env(cfg: &Config) -> Result<Connection, SecretError> {
     })
 }
 
+/// The AWS SDK's settings (region, endpoint, the standard credential chain) with its HTTP
+/// client on rustls + ring, the TLS stack reqwest uses (the SDK's default client would bring
+/// aws-lc as a second one).
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .load()
+        .await
+}
+
 /// The full connection: environment, then the secret and/or parameter when named.
 /// `AWS_ENDPOINT_URL` (honoured by the AWS SDK) points these calls at an emulator in tests.
 pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
     let mut c = connection_from_env(cfg)?;
-    if cfg.elasticsearch_secret_arn.is_some() || cfg.elasticsearch_ssm_parameter.is_some() {
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sigv4 = cfg.auth_mode() == crate::config::AuthMode::SigV4;
+    let secrets =
+        cfg.elasticsearch_secret_arn.is_some() || cfg.elasticsearch_ssm_parameter.is_some();
+    let aws = if sigv4 || secrets {
+        Some(aws_sdk_config().await)
+    } else {
+        None
+    };
+    if let Some(aws) = aws.as_ref().filter(|_| secrets) {
         if let Some(arn) = &cfg.elasticsearch_secret_arn {
-            let sm = aws_sdk_secretsmanager::Client::new(&aws);
+            let sm = aws_sdk_secretsmanager::Client::new(aws);
             let out = sm
                 .get_secret_value()
                 .secret_id(arn)
@@ -97,7 +118,7 @@ pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
             merge(&mut c, parse_secret("ELASTICSEARCH_SECRET_ARN", s)?);
         }
         if let Some(name) = &cfg.elasticsearch_ssm_parameter {
-            let ssm = aws_sdk_ssm::Client::new(&aws);
+            let ssm = aws_sdk_ssm::Client::new(aws);
             let out = ssm
                 .get_parameter()
                 .name(name)
@@ -112,7 +133,7 @@ pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
     if c.url.is_none() && c.cloud_id.is_none() {
         return Err(SecretError::NoTarget);
     }
-    if cfg.auth_mode() == crate::config::AuthMode::SigV4 {
+    if let Some(aws) = aws.as_ref().filter(|_| sigv4) {
         // The URL may have come from the secret: service and region are settled only now.
         let (service, region) = cfg.sigv4_target(c.url.as_deref())?;
         // A key from the secret would be sent beside the signature: refuse it, as config
@@ -124,11 +145,10 @@ pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
             }
             .into());
         }
-        let signer = crate::sigv4::SigV4Signer::new(
-            service,
-            region,
-            crate::sigv4::default_credentials().await,
-        );
+        let credentials = aws.credentials_provider().ok_or_else(|| {
+            SecretError::Credentials("the AWS SDK configured no credential provider".into())
+        })?;
+        let signer = crate::sigv4::SigV4Signer::new(service, region, credentials);
         // Fail the start, not every request, when the chain finds no credentials at all.
         signer.credentials().await.map_err(|e| match e {
             crate::service::TransportError::Signing(why) => SecretError::Credentials(why),

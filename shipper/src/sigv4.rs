@@ -138,14 +138,6 @@ impl RequestSigner for SigV4Signer {
     }
 }
 
-/// The standard AWS credential chain (environment, web identity, profile, container, IMDS),
-/// as the AWS SDK resolves it; in Lambda, the function role's keys in the environment.
-pub async fn default_credentials() -> SharedCredentialsProvider {
-    SharedCredentialsProvider::new(
-        aws_config::default_provider::credentials::default_provider().await,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -41,7 +41,11 @@ pub async fn open(config: &Config, create: bool) -> Result<Arc<dyn Store>, OpenE
             let uri = match source {
                 MongoUri::Value(uri) => uri.clone(),
                 MongoUri::Secret(_) => {
-                    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                    // The same HTTPS client (rustls on ring) as the DynamoDB store: one TLS stack.
+                    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                        .http_client(crate::dynamo::http_client())
+                        .load()
+                        .await;
                     mongodb_uri(source, &aws_sdk_secretsmanager::Client::new(&aws)).await?
                 }
             };

@@ -46,7 +46,8 @@ pub struct DynamoStore {
 /// Local, moto), with dummy credentials and `us-east-1` if the environment has none.
 pub async fn connect(config: &Config) -> Client {
     use aws_sdk_dynamodb::config::{Credentials, Region};
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client());
     if let Some(endpoint) = &config.endpoint {
         loader = loader.endpoint_url(endpoint);
         if std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
@@ -62,6 +63,15 @@ pub async fn connect(config: &Config) -> Client {
         }
     }
     Client::new(&loader.load().await)
+}
+
+/// The SDK's HTTP client on rustls with ring, the workspace's one TLS stack (see Cargo.toml:
+/// the SDK's default client would add aws-lc).
+pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// Creates the table (pk/sk strings, on-demand) unless it exists; waits until it is active.

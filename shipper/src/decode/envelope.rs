@@ -163,7 +163,12 @@ fn event<'a>(p: &mut Reader<'a>) -> R<LogEvent<'a>> {
     };
     let message = message.ok_or_else(|| missing("message"))?;
     let extracted: Option<serde_json::Map<String, serde_json::Value>> = extracted.flatten();
-    let source = super::system_fields(account.flatten(), region.flatten(), extracted.as_ref());
+    // Almost every event has none of these: no call for them.
+    let source = if account.is_none() && region.is_none() && extracted.is_none() {
+        None
+    } else {
+        super::system_fields(account.flatten(), region.flatten(), extracted.as_ref())
+    };
     Ok(LogEvent {
         id: id.ok_or_else(|| missing("id"))?,
         timestamp: timestamp.ok_or_else(|| missing("timestamp"))?,

@@ -37,7 +37,7 @@ pub(super) fn parse(members: Vec<(Cow<'_, str>, &str)>, p: &mut Parsed) {
                 }
                 Some(_) => false,
             },
-            "userAgent" => set(&mut w.user_agent, &v),
+            "userAgent" => set(&mut p.user_agent, &v),
             // The request's start; `@timestamp` stays CloudWatch's time for the line, which
             // API Gateway writes when the response has gone.
             "requestTimeEpoch" | "requestTime" => true,

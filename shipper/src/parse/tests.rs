@@ -1,4 +1,5 @@
 use super::*;
+use proptest::prelude::Strategy;
 use serde_json::json;
 
 #[test]
@@ -252,3 +253,156 @@ fn a_repeated_key_counts_once_the_last_time_as_in_a_json_object() {
     assert_eq!(app["x"], "two");
     assert!(!app.contains_key("fields"), "{app:?}");
 }
+
+/// Contract A's client-event line, with the field names the vocab API writes it with
+/// (`log_schema::field`, as `vocab-api/src/routes/client_events.rs` logs it).
+#[test]
+fn a_client_event_line_keeps_its_event_action_and_user_agent_as_ecs_fields() {
+    use log_schema::field;
+    let line = json!({
+        field::TIMESTAMP: "2026-11-24T09:00:00.000Z",
+        field::LOG_LEVEL: "error",
+        field::MESSAGE: "x is undefined",
+        field::SERVICE_NAME: "vocab-web",
+        field::LOG_LOGGER: "vocab_api::client_events",
+        field::EVENT_KIND: "event",
+        field::EVENT_ACTION: "client.api_error",
+        field::URL_PATH: "/lists/abc",
+        field::USER_AGENT_ORIGINAL: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0",
+        field::USER_ID: "alice",
+        field::ERROR_TYPE: "network",
+        field::ERROR_MESSAGE: "Failed to fetch",
+        field::APP: {"api_method": "GET", "api_path": "/lists/{list_id}", "api_status": 0},
+    })
+    .to_string();
+    let p = parse(&line);
+    assert_eq!(p.event_action.as_deref(), Some("client.api_error"));
+    assert_eq!(
+        p.user_agent.as_deref(),
+        Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0")
+    );
+    assert_eq!(p.service_name.as_deref(), Some("vocab-web"));
+    assert_eq!(p.action, None, "not a platform line");
+    // Only the application's own data is left in app: event.kind agreed with the shipper's.
+    assert_eq!(
+        Value::Object(p.app.to_map()),
+        json!({"api_method": "GET", "api_path": "/lists/{list_id}", "api_status": 0})
+    );
+    // Nested spellings too; an event.kind the shipper doesn't write stays the app's.
+    let p = parse(
+        r#"{"event":{"action":"quiz.submitted","kind":"alert"},"user_agent":{"original":"curl/8"}}"#,
+    );
+    assert_eq!(p.event_action.as_deref(), Some("quiz.submitted"));
+    assert_eq!(p.user_agent.as_deref(), Some("curl/8"));
+    assert_eq!(
+        Value::Object(p.app.to_map()),
+        json!({"event.kind": "alert"})
+    );
+}
+
+proptest::proptest! {
+    /// The length-dispatched alias table finds what the plain one finds, and nothing else.
+    #[test]
+    fn slot_lookup_agrees_with_the_plain_alias_table(
+        key in proptest::prop_oneof![
+            proptest::sample::select(ALIASES.to_vec()).prop_map(str::to_owned),
+            proptest::sample::select(ALIASES.to_vec()).prop_map(|k| format!("{k}x")),
+            proptest::sample::select(ALIASES.to_vec()).prop_map(|k| k.to_ascii_uppercase()),
+            "[a-zA-Z_.@]{0,26}",
+        ],
+    ) {
+        proptest::prop_assert_eq!(slot(&key), slot_reference(&key), "{}", key);
+    }
+}
+
+#[test]
+fn every_alias_has_a_slot() {
+    for k in ALIASES {
+        assert!(slot(k).is_some(), "{k}");
+    }
+}
+
+const ALIASES: &[&str] = &[
+    "message",
+    "msg",
+    "log.level",
+    "level",
+    "severity",
+    "lvl",
+    "levelname",
+    "log.logger",
+    "target",
+    "logger",
+    "logger_name",
+    "name_of_logger",
+    "http.request.method",
+    "method",
+    "http_method",
+    "httpMethod",
+    "url.path",
+    "path",
+    "uri",
+    "url",
+    "rawPath",
+    "raw_path",
+    "http.route",
+    "route",
+    "routeKey",
+    "http.response.status_code",
+    "status",
+    "status_code",
+    "statusCode",
+    "http_status",
+    "event.duration",
+    "duration_ns",
+    "latency_ms",
+    "duration_ms",
+    "elapsed_ms",
+    "durationMs",
+    "latencyMs",
+    "response_time_ms",
+    "duration_s",
+    "latency_s",
+    "elapsed",
+    "user.id",
+    "user_id",
+    "userId",
+    "trace.id",
+    "trace_id",
+    "traceId",
+    "xray_trace_id",
+    "span.id",
+    "span_id",
+    "spanId",
+    "error.type",
+    "error_type",
+    "exception_type",
+    "error.message",
+    "error_message",
+    "error.stack_trace",
+    "stack_trace",
+    "stack",
+    "stacktrace",
+    "exception",
+    "error",
+    "err",
+    "faas.execution",
+    "request_id",
+    "requestId",
+    "aws_request_id",
+    "awsRequestId",
+    "function_request_id",
+    "service.name",
+    "service",
+    "faas.coldstart",
+    "cold_start",
+    "coldStart",
+    "event.action",
+    "event.kind",
+    "user_agent.original",
+    "@timestamp",
+    "timestamp",
+    "time",
+    "ts",
+    "app",
+];

@@ -31,7 +31,7 @@ pub(super) fn parse(members: Vec<(Cow<'_, str>, &str)>, p: &mut Parsed) {
                 w.ruleset = text(&v);
                 aws_text(&mut w, "terminating_rule_type", &v);
             }
-            "action" => w.action = text(&value_of(raw)).map(|a| a.to_ascii_lowercase()),
+            "action" => p.event_action = text(&value_of(raw)).map(|a| a.to_ascii_lowercase()),
             "httpSourceName" => aws_text(&mut w, "http_source_name", &value_of(raw)),
             "httpSourceId" => aws_text(&mut w, "http_source_id", &value_of(raw)),
             "labels" => aws_names(&mut w, "labels", &value_of(raw), "name"),
@@ -62,7 +62,7 @@ pub(super) fn parse(members: Vec<(Cow<'_, str>, &str)>, p: &mut Parsed) {
     // (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-action.html), 405 for a
     // terminating CAPTCHA (API_CaptchaAction), 202 for a terminating Challenge
     // (API_ChallengeAction). An allowed request's status is the origin's: not in the record.
-    p.status_code = response_code.or(match w.action.as_deref() {
+    p.status_code = response_code.or(match p.event_action.as_deref() {
         Some("block") => Some(403),
         Some("captcha") => Some(405),
         Some("challenge") => Some(202),
@@ -97,7 +97,7 @@ fn http_request(r: &serde_json::Map<String, Value>, w: &mut Web, p: &mut Parsed)
             continue;
         };
         if name.eq_ignore_ascii_case("user-agent") {
-            w.user_agent = Some(value.to_owned());
+            p.user_agent = Some(value.to_owned());
         } else if name.eq_ignore_ascii_case("host") {
             w.domain = Some(host_of(value).to_owned());
         }

@@ -1,30 +1,51 @@
 //! The project's own `_bulk` server: the faults the emulators can't make, with the behaviour
-//! of Elasticsearch as its docs describe it (not as the shipper would like it).
+//! of Elasticsearch as its docs describe it (not as the shipper would like it). It is a test
+//! double, not Elasticsearch; every test that uses it also runs against a real cluster where
+//! the README says so.
 //!
 //! What it models, each with the doc page it follows beside the code:
 //! - `POST|PUT /_bulk` and `/{target}/_bulk`: NDJSON (`application/x-ndjson` or
 //!   `application/json`), the body ending in `\n`, optionally `Content-Encoding: gzip`;
 //!   malformed action lines → request-level 400; one item per action, in order;
 //!   `filter_path` (inclusions with `*` and `**`).
-//! - Data streams (`logs-*-*`, the built-in `logs` template) take only `create`, need
-//!   `@timestamp`, and answer with the backing index name; `create` of a stored `_id` → 409.
-//! - Dynamic mapping per target: the first JSON type seen at a field path fixes it; an
-//!   incompatible value later → item 400 `document_parsing_exception` (Elasticsearch ≥ 8.8's
-//!   name for what older versions called `mapper_parsing_exception`). Fields configured
-//!   `flattened` (the shipper's `app`) never conflict.
+//! - Templates (`cluster.rs`): `PUT _index_template`, `_component_template`, `_ilm/policy`
+//!   (what `shipper setup` sends), and the built-in `logs` template (`logs-*-*`, priority 100)
+//!   with `logs@mappings`, `logs@settings` (`ignore_malformed`, the failure store from 9.2)
+//!   and `ecs@mappings`; a new index or data stream takes the highest-priority template.
+//! - Data streams with backing indices `.ds-<name>-<date>-<generation>`: only `create`,
+//!   `@timestamp` required, `POST <ds>/_rollover`, `GET _data_stream/<ds>`; `create` of a
+//!   stored `_id` → 409 only within the write index (after a rollover the same `_id` is
+//!   accepted again: elastic/elasticsearch#44794); the failure store keeps documents the
+//!   mappings refuse (item 201, `failure_store: used`).
+//! - Mappings (`mapping.rs`): explicit ones from templates, dynamic templates, dynamic mapping
+//!   by JSON type; a value of the wrong type → item 400 `document_parsing_exception`, or
+//!   ignored (`_ignored`) where `ignore_malformed` applies; `flattened` never conflicts.
+//! - Reads the shipper makes: `GET <target>/_settings`, `_search` (`ids`, `match_all`),
+//!   `_mget` (real time), `_count`, `_refresh`; `POST <index>/_close`, `DELETE <index>`.
+//! - Auto-creation: `action.auto_create_index` and a template's `allow_auto_create` (item 404
+//!   `index_not_found_exception`), the `auto_configure` privilege (item 403
+//!   `security_exception`).
 //! - `http.max_content_length` (default 100mb) on the body *before* compression → 413.
 //! - Security: 401 + `WWW-Authenticate` when credentials are required and missing or wrong.
-//! - Faults, deterministic by seed: item 429s, item 400s, 503 bursts, dropped connections
-//!   (before or after the writes are applied), slow answers.
+//! - Faults, deterministic by seed: request 429 (coordinating rejection), item and per-shard
+//!   429 (primary rejection), per-shard 503 `unavailable_shards_exception`, item 400s, 503
+//!   bursts, 200 answers without items, dropped connections (before or after the writes are
+//!   applied), slow answers, rollovers between requests.
 //!
-//! Not modelled: `update` (the shipper never sends it), searches beyond `_count` of
-//! `match_all`, the `[line:column]` prefix of parsing errors, replicas and shards.
+//! Not modelled: `update`, queries beyond `ids`/`match_all`, the `[line:column]` prefix of
+//! parsing errors, replicas, refresh (writes are searchable at once; a real search sees them
+//! after the next refresh, `_mget` at once).
 
 // Error answers travel as `Err(Response)`: their size is no concern in a test server.
 #![allow(dead_code, clippy::result_large_err)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Read;
+mod cluster; // templates, indices, data streams, rollover
+mod mapping; // field types, dynamic mapping, ignore_malformed
+#[cfg(test)]
+mod tests; //   the server's own behaviour, request by request
+mod wire; //    NDJSON, encodings, query strings, filter_path, error bodies
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +66,13 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use cluster::{Composed, DataStream, Index, Stored, Template, Templates, backing_name};
+use mapping::DocCheck;
+use wire::{
+    Action, error_body, es_error, filter_path, glob, inflate_body, invalid_index_name,
+    json_response, parse_bulk, query_param,
+};
+
 // ---------------------------------------------------------------------------------------------
 // Settings
 // ---------------------------------------------------------------------------------------------
@@ -58,6 +86,17 @@ pub enum Credential {
     },
     /// The encoded key, as sent in `Authorization: ApiKey <encoded>`.
     ApiKey(String),
+}
+
+/// `action.auto_create_index`:
+/// https://www.elastic.co/docs/reference/elasticsearch/configuration-reference/index-management-settings
+#[derive(Debug, Clone, Default)]
+pub enum AutoCreate {
+    #[default]
+    True,
+    False,
+    /// Comma list of patterns, `-` to exclude, first match wins.
+    Patterns(Vec<String>),
 }
 
 /// Injected faults. Every random draw comes from one generator seeded with `seed`, in request
@@ -77,6 +116,17 @@ pub struct Faults {
     pub burst_503_len: u32,
     /// Every bulk request answers 503 (a cluster that stays unavailable).
     pub always_503: bool,
+    /// Per request: 429 for the whole request (the coordinating node's indexing pressure).
+    pub request_429_rate: f64,
+    /// Per request and shard written to: every item of that shard gets 429 (primary
+    /// rejection) or 503 `unavailable_shards_exception`.
+    pub shard_429_rate: f64,
+    pub shard_503_rate: f64,
+    /// Per request: 200 `{"errors":false}` without items and nothing applied (a proxy or a
+    /// broken server answering for the cluster).
+    pub empty_200_rate: f64,
+    /// Per request: every data stream the request writes to rolls over before it is applied.
+    pub rollover_rate: f64,
     /// Per request: the connection is closed without an answer, nothing written.
     pub drop_before_rate: f64,
     /// Per request: the writes are applied, then the connection is closed without an answer.
@@ -84,6 +134,27 @@ pub struct Faults {
     /// Per request: the answer comes after `slow` (the writes are applied first).
     pub slow_rate: f64,
     pub slow: Duration,
+    /// What the next bulk requests meet, in order, before the random faults apply again: for
+    /// a test that needs one exact sequence.
+    pub script: Vec<Step>,
+}
+
+/// One scripted bulk request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Step {
+    /// Answered as usual (no random fault).
+    Normal,
+    /// Applied, then the connection is closed without an answer.
+    DropAfter,
+    /// Applied; then the data streams it wrote to roll over (ILM's periodic check); then the
+    /// connection is closed without an answer.
+    DropAfterThenRollover,
+    /// The data streams it writes to roll over first.
+    RolloverFirst,
+    /// 200 `{"errors":false}` without items, nothing applied.
+    Empty200,
+    /// 503 for the whole request.
+    Unavailable,
 }
 
 #[derive(Debug, Clone)]
@@ -91,9 +162,16 @@ pub struct Settings {
     /// `http.max_content_length`, on the decompressed body.
     pub max_content_length: usize,
     pub credentials: Vec<Credential>,
-    /// Field paths mapped `flattened` in every target (like the shipper's index template).
-    pub flattened: Vec<String>,
     pub faults: Faults,
+    pub auto_create_index: AutoCreate,
+    /// The caller lacks the `auto_configure` (and `create_index`, `manage`, `all`) index
+    /// privilege: a write that would create a data stream or index gets item 403.
+    pub no_auto_configure: bool,
+    /// `logs@settings` turns the failure store on (Elasticsearch 9.2 and later).
+    pub logs_failure_store: bool,
+    /// The caller may write but not read (no `read`, `view_index_metadata`): settings, search
+    /// and `_mget` answer 403.
+    pub no_read: bool,
 }
 
 impl Default for Settings {
@@ -103,8 +181,12 @@ impl Default for Settings {
             // `http.max_content_length` defaults to 100mb (ByteSizeValue: 1024-based).
             max_content_length: 100 * 1024 * 1024,
             credentials: Vec::new(),
-            flattened: vec!["app".into()],
             faults: Faults::default(),
+            auto_create_index: AutoCreate::True,
+            no_auto_configure: false,
+            // The version `GET /` reports (9.5) has it.
+            logs_failure_store: true,
+            no_read: false,
         }
     }
 }
@@ -118,15 +200,24 @@ impl Default for Settings {
 pub struct Stats {
     /// Every HTTP request, any route.
     pub requests: u64,
+    /// `METHOD /path` of every request, in order.
+    pub log: Vec<String>,
     pub bulk_requests: u64,
+    /// Requests by route kind (`settings`, `search`, `mget`, `rollover`, …).
+    pub reads: BTreeMap<&'static str, u64>,
     /// Request-level statuses of `_bulk` answers actually sent (dropped ones excluded).
     pub bulk_status: BTreeMap<u16, u64>,
     /// Item statuses, over all answered and unanswered bulk requests.
     pub item_status: BTreeMap<u16, u64>,
     pub dropped: u64,
     pub slowed: u64,
+    pub empty_200: u64,
+    pub rollovers: u64,
+    pub deletes: u64,
     /// (target, `_id`) refused by an injected item 400.
     pub injected_400: BTreeSet<(String, String)>,
+    /// Documents the failure store kept.
+    pub failure_store: u64,
 }
 
 impl Stats {
@@ -136,110 +227,23 @@ impl Stats {
     pub fn items(&self, status: u16) -> u64 {
         self.item_status.get(&status).copied().unwrap_or(0)
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum FieldType {
-    Object,
-    Flattened,
-    Text,
-    Long,
-    Float,
-    Boolean,
-    Date,
-    /// `constant_keyword`: the first value indexed fixes it (or the mapping does).
-    ConstantKeyword(Option<String>),
-}
-
-impl FieldType {
-    fn name(&self) -> &'static str {
-        match self {
-            FieldType::Object => "object",
-            FieldType::Flattened => "flattened",
-            FieldType::Text => "text",
-            FieldType::Long => "long",
-            FieldType::Float => "float",
-            FieldType::Boolean => "boolean",
-            FieldType::Date => "date",
-            FieldType::ConstantKeyword(_) => "constant_keyword",
-        }
+    pub fn reads(&self, kind: &str) -> u64 {
+        self.reads.get(kind).copied().unwrap_or(0)
     }
-}
-
-#[derive(Debug)]
-struct Target {
-    data_stream: bool,
-    /// What items report as `_index`: the backing index of a data stream.
-    index_name: String,
-    date_detection: bool,
-    mapping: BTreeMap<String, FieldType>,
-    docs: BTreeMap<String, Value>,
-    versions: HashMap<String, u64>,
-    /// Successful writes per `_id`: more than one would be a duplicate delivery.
-    writes: HashMap<String, u32>,
-    auto_id: u64,
-}
-
-impl Target {
-    fn new(name: &str, flattened: &[String]) -> Target {
-        let data_stream = is_data_stream(name);
-        let mut mapping = BTreeMap::new();
-        for f in flattened {
-            mapping.insert(f.clone(), FieldType::Flattened);
-        }
-        if data_stream {
-            // The built-in `logs@mappings` component template of the `logs` index template:
-            // https://www.elastic.co/docs/manage-data/data-store/data-streams/set-up-data-stream
-            // (`@timestamp` as `date`, `data_stream.*` as `constant_keyword`, `date_detection: false`).
-            mapping.insert("@timestamp".into(), FieldType::Date);
-            mapping.insert("data_stream".into(), FieldType::Object);
-            mapping.insert(
-                "data_stream.type".into(),
-                FieldType::ConstantKeyword(Some("logs".into())),
-            );
-            mapping.insert(
-                "data_stream.dataset".into(),
-                FieldType::ConstantKeyword(None),
-            );
-            mapping.insert(
-                "data_stream.namespace".into(),
-                FieldType::ConstantKeyword(None),
-            );
-        }
-        let day = chrono::Utc::now().format("%Y.%m.%d");
-        Target {
-            data_stream,
-            // https://www.elastic.co/docs/manage-data/data-store/data-streams#data-streams-generation
-            // backing indices are named `.ds-<data-stream>-<yyyy.MM.dd>-<generation>`.
-            index_name: if data_stream {
-                format!(".ds-{name}-{day}-000001")
-            } else {
-                name.to_owned()
-            },
-            date_detection: !data_stream,
-            mapping,
-            docs: BTreeMap::new(),
-            versions: HashMap::new(),
-            writes: HashMap::new(),
-            auto_id: 0,
-        }
-    }
-}
-
-/// Names the built-in `logs` index template (pattern `logs-*-*`) turns into data streams:
-/// https://www.elastic.co/docs/manage-data/data-store/data-streams/set-up-data-stream
-fn is_data_stream(name: &str) -> bool {
-    name.strip_prefix("logs-")
-        .is_some_and(|rest| rest.contains('-'))
 }
 
 struct Inner {
     settings: Settings,
     rng: fastrand::Rng,
     burst_left: u32,
-    targets: BTreeMap<String, Target>,
+    templates: Templates,
+    indices: BTreeMap<String, Index>,
+    data_streams: BTreeMap<String, DataStream>,
     seq_no: u64,
     stats: Stats,
+    /// (data stream, `_id`) created while another backing index of it already held the `_id`:
+    /// a duplicate, even if it was removed later.
+    created_twice: BTreeSet<(String, String)>,
 }
 
 struct Shared(Mutex<Inner>);
@@ -249,6 +253,14 @@ impl Shared {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Who is asking, for the messages of a 403.
+#[derive(Clone, Debug)]
+struct Principal(String);
 
 /// A running server; stopped when dropped.
 pub struct BulkServer {
@@ -275,18 +287,42 @@ impl BulkServer {
         );
         let shared = Arc::new(Shared(Mutex::new(Inner {
             rng: fastrand::Rng::with_seed(settings.faults.seed),
+            templates: Templates::builtin(settings.logs_failure_store),
             settings,
             burst_left: 0,
-            targets: BTreeMap::new(),
+            indices: BTreeMap::new(),
+            data_streams: BTreeMap::new(),
             seq_no: 0,
             stats: Stats::default(),
+            created_twice: BTreeSet::new(),
         })));
         let app = Router::new()
             .route("/", get(root))
             .route("/_bulk", post(bulk_all).put(bulk_all))
+            .route("/_mget", post(mget_all).get(mget_all))
+            .route("/_data_stream/{name}", get(get_data_stream))
+            .route(
+                "/_index_template/{name}",
+                axum::routing::put(put_index_template).get(get_index_template),
+            )
+            .route(
+                "/_component_template/{name}",
+                axum::routing::put(put_component_template).get(get_component_template),
+            )
+            .route(
+                "/_ilm/policy/{name}",
+                axum::routing::put(put_ilm_policy).get(get_ilm_policy),
+            )
+            .route("/{target}", axum::routing::delete(delete_index))
             .route("/{target}/_bulk", post(bulk_target).put(bulk_target))
             .route("/{target}/_refresh", post(refresh).get(refresh))
             .route("/{target}/_count", post(count).get(count))
+            .route("/{target}/_search", post(search).get(search))
+            .route("/{target}/_mget", post(mget_target).get(mget_target))
+            .route("/{target}/_settings", get(get_settings_all))
+            .route("/{target}/_settings/{names}", get(get_settings))
+            .route("/{target}/_rollover", post(rollover))
+            .route("/{target}/_close", post(close_index))
             .fallback(no_handler)
             .layer(middleware::from_fn_with_state(shared.clone(), security))
             // The server applies `http.max_content_length` itself, after inflating.
@@ -306,6 +342,42 @@ impl BulkServer {
         BulkServer::start(Settings::default()).await
     }
 
+    /// A server after `shipper setup` (data stream mode): the shipper's own templates.
+    pub async fn with_setup(settings: Settings) -> BulkServer {
+        let s = BulkServer::start(settings).await;
+        s.setup(shipper::setup::Target::DataStream).await;
+        s
+    }
+
+    /// Runs the shipper's `setup` against this server, as `shipper setup` does.
+    pub async fn setup(&self, target: shipper::setup::Target) {
+        let creds = self.shared.lock().settings.credentials.first().cloned();
+        let mut conn = crate::support::connection(&self.url);
+        match creds {
+            Some(Credential::Basic { user, password }) => {
+                conn.username = Some(user);
+                conn.password = Some(password);
+            }
+            Some(Credential::ApiKey(k)) => conn.api_key = Some(k),
+            None => {}
+        }
+        let es = shipper::service::build_client(&conn).expect("client");
+        let settings = shipper::setup::SetupSettings {
+            target,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        let report = shipper::setup::run(&es, None, &settings, false, &mut out)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "shipper setup against the test server: {e}\n{}",
+                    String::from_utf8_lossy(&out)
+                )
+            });
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -321,85 +393,175 @@ impl BulkServer {
         self.shared.lock().settings.max_content_length = bytes;
     }
 
+    pub fn set_auto_create_index(&self, a: AutoCreate) {
+        self.shared.lock().settings.auto_create_index = a;
+    }
+
+    pub fn set_no_auto_configure(&self, no: bool) {
+        self.shared.lock().settings.no_auto_configure = no;
+    }
+
+    /// Data streams and indices (not backing or failure-store indices).
     pub fn targets(&self) -> Vec<String> {
-        self.shared.lock().targets.keys().cloned().collect()
+        let g = self.shared.lock();
+        let mut t: Vec<String> = g.data_streams.keys().cloned().collect();
+        t.extend(
+            g.indices
+                .values()
+                .filter(|i| i.data_stream.is_none())
+                .map(|i| i.name.clone()),
+        );
+        t.sort();
+        t
     }
 
-    /// Documents stored in `target` (0 when it doesn't exist).
+    /// Documents stored in `target` (a data stream's backing indices, or an index; 0 when it
+    /// doesn't exist).
     pub fn count(&self, target: &str) -> usize {
-        self.shared
-            .lock()
-            .targets
-            .get(target)
-            .map_or(0, |t| t.docs.len())
+        let g = self.shared.lock();
+        g.read_indices(target)
+            .iter()
+            .map(|n| g.indices[n].docs.len())
+            .sum()
     }
 
+    /// Every stored `_id` of `target`, sorted (an `_id` in two backing indices shows twice).
     pub fn ids(&self, target: &str) -> Vec<String> {
-        self.shared
-            .lock()
-            .targets
-            .get(target)
-            .map_or_else(Vec::new, |t| t.docs.keys().cloned().collect())
+        let g = self.shared.lock();
+        let mut ids: Vec<String> = g
+            .read_indices(target)
+            .iter()
+            .flat_map(|n| g.indices[n].docs.keys().cloned())
+            .collect();
+        ids.sort();
+        ids
     }
 
     pub fn doc(&self, target: &str, id: &str) -> Option<Value> {
-        self.shared
-            .lock()
-            .targets
-            .get(target)
-            .and_then(|t| t.docs.get(id).cloned())
+        let g = self.shared.lock();
+        g.read_indices(target)
+            .iter()
+            .find_map(|n| g.indices[n].docs.get(id).map(|d| d.source.clone()))
+    }
+
+    /// The fields of a stored document that were not indexed (`_ignored`).
+    pub fn ignored(&self, target: &str, id: &str) -> Vec<String> {
+        let g = self.shared.lock();
+        g.read_indices(target)
+            .iter()
+            .find_map(|n| g.indices[n].docs.get(id).map(|d| d.ignored.clone()))
+            .unwrap_or_default()
     }
 
     pub fn docs(&self, target: &str) -> Vec<(String, Value)> {
-        self.shared
-            .lock()
-            .targets
-            .get(target)
-            .map_or_else(Vec::new, |t| {
-                t.docs.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        let g = self.shared.lock();
+        g.read_indices(target)
+            .iter()
+            .flat_map(|n| {
+                g.indices[n]
+                    .docs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.source.clone()))
             })
+            .collect()
     }
 
-    /// Every stored (target, `_id`).
+    /// Every stored (data stream or index, `_id`).
     pub fn all_ids(&self) -> Vec<(String, String)> {
         let g = self.shared.lock();
-        g.targets
-            .iter()
-            .flat_map(|(n, t)| t.docs.keys().map(move |id| (n.clone(), id.clone())))
+        g.indices
+            .values()
+            .filter(|i| !i.failure_store)
+            .flat_map(|i| {
+                let owner = i.data_stream.clone().unwrap_or_else(|| i.name.clone());
+                i.docs.keys().map(move |id| (owner.clone(), id.clone()))
+            })
             .collect()
     }
 
-    /// (target, `_id`) written successfully more than once.
+    /// Events stored twice now: an `_id` in more than one backing index of a data stream, or
+    /// written more than once to an index. (target, `_id`, copies or writes)
     pub fn duplicates(&self) -> Vec<(String, String, u32)> {
         let g = self.shared.lock();
-        g.targets
-            .iter()
-            .flat_map(|(n, t)| {
-                t.writes
+        let mut out = Vec::new();
+        for ds in g.data_streams.values() {
+            let mut n: BTreeMap<&str, u32> = BTreeMap::new();
+            for i in &ds.indices {
+                for id in g.indices[i].docs.keys() {
+                    *n.entry(id).or_default() += 1;
+                }
+            }
+            out.extend(
+                n.into_iter()
+                    .filter(|(_, c)| *c > 1)
+                    .map(|(id, c)| (ds.name.clone(), id.to_owned(), c)),
+            );
+        }
+        for i in g.indices.values().filter(|i| i.data_stream.is_none()) {
+            out.extend(
+                i.writes
                     .iter()
                     .filter(|(_, w)| **w > 1)
-                    .map(move |(id, w)| (n.clone(), id.clone(), *w))
-            })
-            .collect()
+                    .map(|(id, w)| (i.name.clone(), id.clone(), *w)),
+            );
+        }
+        out
+    }
+
+    /// (data stream, `_id`) ever created while another backing index held it, even if one of
+    /// the copies was deleted since.
+    pub fn created_twice(&self) -> Vec<(String, String)> {
+        self.shared.lock().created_twice.iter().cloned().collect()
     }
 
     /// How many times `_id` was written successfully to `target`.
     pub fn writes(&self, target: &str, id: &str) -> u32 {
-        self.shared
-            .lock()
-            .targets
-            .get(target)
-            .and_then(|t| t.writes.get(id).copied())
-            .unwrap_or(0)
+        let g = self.shared.lock();
+        g.read_indices(target)
+            .iter()
+            .map(|n| g.indices[n].writes.get(id).copied().unwrap_or(0))
+            .sum()
     }
 
-    /// The mapped type of a field path, e.g. `"long"`.
-    pub fn field_type(&self, target: &str, path: &str) -> Option<&'static str> {
+    /// The mapped type of a field path in `target`'s write index, e.g. `"long"`.
+    pub fn field_type(&self, target: &str, path: &str) -> Option<String> {
+        let g = self.shared.lock();
+        let index = g.write_index_of(target)?;
+        g.indices
+            .get(&index)
+            .and_then(|i| i.field(path).map(|f| f.ty.clone()))
+    }
+
+    /// A data stream's backing indices, oldest first.
+    pub fn backing_indices(&self, data_stream: &str) -> Vec<String> {
         self.shared
             .lock()
-            .targets
-            .get(target)
-            .and_then(|t| t.mapping.get(path).map(FieldType::name))
+            .data_streams
+            .get(data_stream)
+            .map_or_else(Vec::new, |d| d.indices.clone())
+    }
+
+    /// The documents a data stream's failure store holds.
+    pub fn failure_store_docs(&self, data_stream: &str) -> Vec<Value> {
+        let g = self.shared.lock();
+        g.data_streams.get(data_stream).map_or_else(Vec::new, |d| {
+            d.failure_indices
+                .iter()
+                .flat_map(|i| g.indices[i].docs.values().map(|s| s.source.clone()))
+                .collect()
+        })
+    }
+
+    /// Rolls `data_stream` over now, as `POST <ds>/_rollover` does; the new write index.
+    pub fn rollover(&self, data_stream: &str) -> String {
+        self.rollover_created_at(data_stream, now_ms())
+    }
+
+    /// The same with the new write index's `index.creation_date` set to `created_ms`.
+    pub fn rollover_created_at(&self, data_stream: &str, created_ms: i64) -> String {
+        let mut g = self.shared.lock();
+        g.rollover(data_stream, created_ms)
+            .unwrap_or_else(|e| panic!("rollover of {data_stream}: {e}"))
     }
 
     pub fn stats(&self) -> Stats {
@@ -503,33 +665,6 @@ impl Connected<IncomingStream<'_, KillableListener>> for Conn {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Responses
-// ---------------------------------------------------------------------------------------------
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
-}
-
-/// `{"error":{"root_cause":[…],"type","reason"},"status"}`, the shape of every ES error:
-/// https://www.elastic.co/docs/reference/elasticsearch/rest-apis/api-conventions (error responses).
-fn es_error(status: StatusCode, etype: &str, reason: &str) -> Response {
-    json_response(status, &error_body(status, etype, reason, None))
-}
-
-fn error_body(status: StatusCode, etype: &str, reason: &str, header: Option<Value>) -> Value {
-    let mut cause = json!({"type": etype, "reason": reason});
-    if let Some(h) = header {
-        cause["header"] = h;
-    }
-    let mut error = cause.clone();
-    error["root_cause"] = json!([cause]);
-    json!({"error": error, "status": status.as_u16()})
-}
 
 // ---------------------------------------------------------------------------------------------
 // Security
@@ -539,10 +674,13 @@ fn error_body(status: StatusCode, etype: &str, reason: &str, header: Option<Valu
 /// (the realm chain: Basic for native/file users, `ApiKey` for API keys). A request without
 /// valid credentials gets 401 `security_exception` with one `WWW-Authenticate` header per
 /// scheme, before anything else is looked at.
-async fn security(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+async fn security(State(sh): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
     let creds = {
         let mut g = sh.lock();
         g.stats.requests += 1;
+        g.stats
+            .log
+            .push(format!("{} {}", req.method(), req.uri().path()));
         g.settings.credentials.clone()
     };
     let uri = req.uri().to_string();
@@ -572,6 +710,19 @@ async fn security(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Re
                 "missing authentication credentials for REST request [{uri}]"
             )),
         };
+        let principal = match given.as_deref().map(parse_authorization) {
+            Some(Presented::Basic(user, _)) => format!("user [{user}] with roles [shipper]"),
+            Some(Presented::ApiKey(k)) => {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(k.trim())
+                    .unwrap_or_default();
+                let decoded = String::from_utf8_lossy(&decoded).into_owned();
+                let id = decoded.split_once(':').map_or(decoded.as_str(), |(i, _)| i);
+                format!("API key id [{id}] of user [shipper]")
+            }
+            _ => "user [_anonymous] with roles []".to_owned(),
+        };
+        req.extensions_mut().insert(Principal(principal));
         if let Some(reason) = reason {
             let schemes = [r#"Basic realm="security", charset="UTF-8""#, "ApiKey"];
             let body = error_body(
@@ -624,138 +775,381 @@ fn parse_authorization(v: &str) -> Presented {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Root, refresh, count, unknown routes
+
+// ---------------------------------------------------------------------------------------------
+// Names → indices
 // ---------------------------------------------------------------------------------------------
 
-/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-info
-async fn root() -> Response {
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "name": "bulk-test-server",
-            "cluster_name": "shipper-tests",
-            "cluster_uuid": "c1usterUUIDforShipperTests",
-            "version": {
-                "number": "9.5.0",
-                "build_flavor": "default",
-                "build_type": "docker",
-                "build_snapshot": false,
-                "lucene_version": "10.3.0",
-                "minimum_wire_compatibility_version": "8.19.0",
-                "minimum_index_compatibility_version": "8.0.0"
-            },
-            "tagline": "You Know, for Search"
-        }),
-    )
+/// An item's failure: status, error type, reason, and the index to name in the item.
+struct ItemError {
+    status: u16,
+    etype: &'static str,
+    reason: String,
+    index: String,
 }
 
-/// Targets named by a comma list with `*` wildcards.
-fn resolve(g: &Inner, expr: &str) -> Result<Vec<String>, Response> {
-    let mut out = Vec::new();
-    for part in expr.split(',') {
-        let hits: Vec<String> = g
-            .targets
-            .keys()
-            .filter(|n| glob(part, n))
-            .cloned()
-            .collect();
-        if hits.is_empty() && !part.contains('*') {
-            // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-count
-            return Err(es_error(
-                StatusCode::NOT_FOUND,
-                "index_not_found_exception",
-                &format!("no such index [{part}]"),
+impl Inner {
+    /// What a read of `expr` covers, for the test accessors: a data stream's backing indices,
+    /// an index, or what a pattern matches. Unknown names cover nothing.
+    fn read_indices(&self, expr: &str) -> Vec<String> {
+        self.resolve_read(expr, true).unwrap_or_default()
+    }
+
+    /// Index names behind a comma list of data streams, indices and patterns:
+    /// https://www.elastic.co/docs/reference/elasticsearch/rest-apis/api-conventions#api-multi-index
+    /// (a data stream stands for its backing indices; `*` doesn't match hidden indices — the
+    /// `.ds-` backing indices — but matches data stream names; a missing concrete name is
+    /// `index_not_found_exception` unless `ignore_unavailable`).
+    fn resolve_read(&self, expr: &str, ignore_unavailable: bool) -> Result<Vec<String>, Response> {
+        let mut out: Vec<String> = Vec::new();
+        for part in expr.split(',').filter(|p| !p.is_empty()) {
+            if part.contains('*') {
+                for ds in self.data_streams.values().filter(|d| glob(part, &d.name)) {
+                    out.extend(ds.indices.iter().cloned());
+                }
+                out.extend(
+                    self.indices
+                        .values()
+                        .filter(|i| !i.name.starts_with('.') && glob(part, &i.name))
+                        .map(|i| i.name.clone()),
+                );
+            } else if let Some(ds) = self.data_streams.get(part) {
+                out.extend(ds.indices.iter().cloned());
+            } else if self.indices.contains_key(part) {
+                out.push(part.to_owned());
+            } else if !ignore_unavailable {
+                return Err(index_not_found(part));
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn write_index_of(&self, target: &str) -> Option<String> {
+        match self.data_streams.get(target) {
+            Some(ds) => Some(ds.write_index().to_owned()),
+            None => self.indices.contains_key(target).then(|| target.to_owned()),
+        }
+    }
+
+    /// https://www.elastic.co/docs/manage-data/data-store/data-streams/use-data-stream#manually-roll-over-a-data-stream
+    /// A new write index of the next generation, made from the data stream's template as it
+    /// is now.
+    fn rollover(&mut self, name: &str, created_ms: i64) -> Result<String, String> {
+        let Some(ds) = self.data_streams.get(name) else {
+            return Err(if self.indices.contains_key(name) {
+                "rollover target is a [concrete index] but one of [alias,data_stream] was expected"
+                    .into()
+            } else {
+                format!("no such index [{name}]")
+            });
+        };
+        let template = self.templates.index.get(&ds.template).cloned();
+        let composed = template
+            .map(|t| self.templates.compose(&t))
+            .unwrap_or_default();
+        let generation = ds.generation + 1;
+        let index = backing_name(".ds", name, created_ms, generation);
+        self.indices.insert(
+            index.clone(),
+            Index::new(&index, &composed, created_ms, Some(name), false),
+        );
+        if let Some(ds) = self.data_streams.get_mut(name) {
+            ds.generation = generation;
+            ds.indices.push(index.clone());
+        }
+        self.stats.rollovers += 1;
+        Ok(index)
+    }
+
+    /// The concrete index a write to `name` goes to, creating the data stream or index first
+    /// when the cluster allows it. `op` is the action's op type.
+    fn write_target(&mut self, name: &str, op: &str, principal: &str) -> Result<String, ItemError> {
+        let fail = |status, etype, reason: String| ItemError {
+            status,
+            etype,
+            reason,
+            index: name.to_owned(),
+        };
+        if let Some(reason) = invalid_index_name(name) {
+            return Err(fail(400, "invalid_index_name_exception", reason));
+        }
+        if let Some(ds) = self.data_streams.get(name) {
+            // https://www.elastic.co/docs/manage-data/data-store/data-streams/use-data-stream#add-documents-to-a-data-stream
+            // "Only an op_type of create is supported"; deletes must name the backing index.
+            if op != "create" {
+                return Err(fail(
+                    400,
+                    "illegal_argument_exception",
+                    "only write ops with an op_type of create are allowed in data streams".into(),
+                ));
+            }
+            return Ok(ds.write_index().to_owned());
+        }
+        if let Some(i) = self.indices.get(name) {
+            if let Some(ds) = &i.data_stream
+                && op != "delete"
+            {
+                // https://www.elastic.co/docs/manage-data/data-store/data-streams/use-data-stream#update-delete-docs-in-a-backing-index
+                // (a backing index takes updates with if_seq_no/if_primary_term and deletes,
+                // not new documents).
+                return Err(fail(
+                    400,
+                    "illegal_argument_exception",
+                    format!(
+                        "index request with op_type=create targeting backing indices is disallowed, target corresponds to data stream [{ds}]"
+                    ),
+                ));
+            }
+            return Ok(name.to_owned());
+        }
+        if op == "delete" {
+            return Err(ItemError {
+                status: 404,
+                etype: "index_not_found_exception",
+                reason: format!("no such index [{name}]"),
+                index: name.to_owned(),
+            });
+        }
+        // Auto-creation.
+        // https://www.elastic.co/docs/deploy-manage/users-roles/cluster-or-deployment-auth/elasticsearch-privileges
+        // (`auto_configure`: "Permits auto-creation of indices and data streams"); the message
+        // is Elasticsearch's AuthorizationService one.
+        if self.settings.no_auto_configure {
+            return Err(fail(
+                403,
+                "security_exception",
+                format!(
+                    "action [indices:admin/auto_create] is unauthorized for {principal} on indices [{name}], this action is granted by the index privileges [auto_configure,create_index,manage,all]"
+                ),
             ));
         }
-        out.extend(hits);
-    }
-    Ok(out)
-}
-
-/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-refresh
-/// (writes here are visible at once; refresh only answers).
-async fn refresh(State(sh): State<Arc<Shared>>, Path(target): Path<String>) -> Response {
-    let g = sh.lock();
-    match resolve(&g, &target) {
-        Ok(t) => json_response(
-            StatusCode::OK,
-            &json!({"_shards": {"total": t.len(), "successful": t.len(), "failed": 0}}),
-        ),
-        Err(r) => r,
-    }
-}
-
-/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-count
-/// Only `match_all` (or no query) is modelled.
-async fn count(State(sh): State<Arc<Shared>>, Path(target): Path<String>, body: Bytes) -> Response {
-    let q: Value = if body.is_empty() {
-        json!({})
-    } else {
-        serde_json::from_slice(&body).unwrap_or(Value::Null)
-    };
-    let query = q.get("query");
-    if !(query.is_none() || query.is_some_and(|q| q.get("match_all").is_some())) {
-        return es_error(
-            StatusCode::BAD_REQUEST,
-            "illegal_argument_exception",
-            "the test server counts only match_all",
-        );
-    }
-    let g = sh.lock();
-    match resolve(&g, &target) {
-        Ok(t) => {
-            let n: usize = t.iter().map(|n| g.targets[n].docs.len()).sum();
-            json_response(
-                StatusCode::OK,
-                &json!({"count": n, "_shards": {"total": t.len(), "successful": t.len(), "skipped": 0, "failed": 0}}),
-            )
+        let template = self.templates.find(name).cloned();
+        if template.as_ref().is_some_and(|t| t.data_stream) && op != "create" {
+            return Err(fail(
+                400,
+                "illegal_argument_exception",
+                "only write ops with an op_type of create are allowed in data streams".into(),
+            ));
         }
-        Err(r) => r,
+        // AutoCreateIndex.shouldAutoCreate: a template's allow_auto_create decides first, then
+        // `action.auto_create_index` (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-put-index-template).
+        match template.as_ref().and_then(|t| t.allow_auto_create) {
+            Some(true) => {}
+            Some(false) => {
+                let t = template
+                    .as_ref()
+                    .map(|t| t.patterns.clone())
+                    .unwrap_or_default();
+                return Err(fail(
+                    404,
+                    "index_not_found_exception",
+                    format!(
+                        "no such index [composable template {t:?} forbids index auto creation]"
+                    ),
+                ));
+            }
+            None => match &self.settings.auto_create_index {
+                AutoCreate::True => {}
+                AutoCreate::False => {
+                    return Err(fail(
+                        404,
+                        "index_not_found_exception",
+                        format!("no such index [{name}] and [action.auto_create_index] is [false]"),
+                    ));
+                }
+                AutoCreate::Patterns(p) => {
+                    let verdict = p.iter().find_map(|pat| match pat.strip_prefix('-') {
+                        Some(neg) if glob(neg, name) => Some(Err(neg.to_owned())),
+                        None if glob(pat.trim_start_matches('+'), name) => Some(Ok(())),
+                        _ => None,
+                    });
+                    match verdict {
+                        Some(Ok(())) => {}
+                        Some(Err(neg)) => {
+                            return Err(fail(
+                                404,
+                                "index_not_found_exception",
+                                format!(
+                                    "no such index [{name}] and [action.auto_create_index] contains [-{neg}] which forbids automatic creation of the index"
+                                ),
+                            ));
+                        }
+                        None => {
+                            return Err(fail(
+                                404,
+                                "index_not_found_exception",
+                                format!(
+                                    "no such index [{name}] and [action.auto_create_index] ([{}]) doesn't match",
+                                    p.join(",")
+                                ),
+                            ));
+                        }
+                    }
+                }
+            },
+        }
+        let now = now_ms();
+        let composed = template
+            .as_ref()
+            .map(|t| self.templates.compose(t))
+            .unwrap_or_default();
+        match template.filter(|t| t.data_stream) {
+            Some(t) => {
+                let index = backing_name(".ds", name, now, 1);
+                self.indices.insert(
+                    index.clone(),
+                    Index::new(&index, &composed, now, Some(name), false),
+                );
+                self.data_streams.insert(
+                    name.to_owned(),
+                    DataStream {
+                        name: name.to_owned(),
+                        indices: vec![index.clone()],
+                        failure_indices: Vec::new(),
+                        failure_store: composed.failure_store,
+                        generation: 1,
+                        template: t.name.clone(),
+                    },
+                );
+                Ok(index)
+            }
+            None => {
+                self.indices.insert(
+                    name.to_owned(),
+                    Index::new(name, &composed, now, None, false),
+                );
+                Ok(name.to_owned())
+            }
+        }
+    }
+
+    /// Keeps a document the mappings refused in the data stream's failure store, as
+    /// https://www.elastic.co/docs/manage-data/data-store/data-streams/failure-store describes
+    /// (its failure index is created on first use; the item answers 201 with
+    /// `failure_store: used`). `None` when the data stream has no failure store.
+    fn keep_in_failure_store(
+        &mut self,
+        data_stream: &str,
+        target: &str,
+        id: &str,
+        raw: &[u8],
+        etype: &str,
+        reason: &str,
+    ) -> Option<Value> {
+        let now = now_ms();
+        let ds = self
+            .data_streams
+            .get(data_stream)
+            .filter(|d| d.failure_store)?;
+        let fs = match ds.failure_indices.last() {
+            Some(f) => f.clone(),
+            None => {
+                let generation = ds.generation + 1;
+                let name = backing_name(".fs", data_stream, now, generation);
+                self.indices.insert(
+                    name.clone(),
+                    Index::new(&name, &Composed::default(), now, Some(data_stream), true),
+                );
+                if let Some(ds) = self.data_streams.get_mut(data_stream) {
+                    ds.generation = generation;
+                    ds.failure_indices.push(name.clone());
+                }
+                name
+            }
+        };
+        let source = serde_json::from_slice::<Value>(raw)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(raw).into_owned()));
+        let index = self.indices.get_mut(&fs)?;
+        index.auto_id += 1;
+        let key = format!("fs-{:012}", index.auto_id);
+        index.docs.insert(
+            key,
+            Stored {
+                source: json!({
+                    "@timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    "document": {"id": id, "index": target, "source": source},
+                    "error": {"type": etype, "message": reason},
+                }),
+                ignored: Vec::new(),
+            },
+        );
+        self.seq_no += 1;
+        self.stats.failure_store += 1;
+        let mut v = ok_item(&fs, id, 1, "created", self.seq_no, 201);
+        v["failure_store"] = json!("used");
+        Some(v)
     }
 }
 
-/// https://www.elastic.co/docs/reference/elasticsearch/rest-apis/api-conventions
-/// An unknown route → 400 `no handler found for uri [...] and method [...]`.
-async fn no_handler(req: Request) -> Response {
-    let reason = format!(
-        "no handler found for uri [{}] and method [{}]",
-        req.uri(),
-        req.method()
-    );
-    json_response(
-        StatusCode::BAD_REQUEST,
-        &json!({"error": reason, "status": 400}),
-    )
+fn index_not_found(name: &str) -> Response {
+    // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-count (404).
+    let body = json!({"error": {"root_cause": [{"type": "index_not_found_exception", "reason": format!("no such index [{name}]"), "index": name, "resource.type": "index_or_alias", "resource.id": name}],
+        "type": "index_not_found_exception", "reason": format!("no such index [{name}]"), "index": name, "resource.type": "index_or_alias", "resource.id": name}, "status": 404});
+    json_response(StatusCode::NOT_FOUND, &body)
+}
+
+fn ok_item(index: &str, id: &str, version: u64, result: &str, seq_no: u64, status: u16) -> Value {
+    json!({"_index": index, "_id": id, "_version": version, "result": result,
+           "_shards": {"total": 2, "successful": 1, "failed": 0},
+           "_seq_no": seq_no, "_primary_term": 1, "status": status})
+}
+
+fn fail_item(
+    index: &str,
+    id: Option<&str>,
+    status: u16,
+    etype: &str,
+    reason: String,
+) -> (u16, Value) {
+    let mut v = json!({"_index": index, "status": status, "error": {"type": etype, "reason": reason, "index": index}});
+    if let Some(id) = id {
+        v["_id"] = json!(id);
+    }
+    (status, v)
+}
+
+/// FNV-1a of (seed, target, id) → [0, 1).
+fn unit_hash(seed: u64, target: &str, id: &str) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed
+        .to_le_bytes()
+        .iter()
+        .chain(target.as_bytes())
+        .chain([0u8].iter())
+        .chain(id.as_bytes())
+    {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // Mix the low bits up before taking the top 53.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 // ---------------------------------------------------------------------------------------------
 // _bulk
 // ---------------------------------------------------------------------------------------------
 
-async fn bulk_all(
-    State(sh): State<Arc<Shared>>,
-    ConnectInfo(conn): ConnectInfo<Conn>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    bulk(sh, conn, None, uri, headers, body).await
-}
-
-async fn bulk_target(
-    State(sh): State<Arc<Shared>>,
-    ConnectInfo(conn): ConnectInfo<Conn>,
-    Path(target): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    bulk(sh, conn, Some(target), uri, headers, body).await
-}
+/// A document that passed its checks: its source, the fields it ignores, the fields it adds.
+type Checked = (
+    serde_json::Map<String, Value>,
+    Vec<String>,
+    BTreeMap<String, mapping::Field>,
+);
+/// Why a document was refused: error type, reason, cause.
+type Refusal = (&'static str, String, Option<(&'static str, String)>);
 
 /// What the faults decided for one request.
 struct Plan {
     unavailable: bool,
+    rejected: bool,
+    empty: bool,
+    rollover: bool,
+    rollover_after: bool,
     drop_before: bool,
     drop_after: bool,
     slow: Option<Duration>,
@@ -763,8 +1157,22 @@ struct Plan {
 
 impl Inner {
     fn plan(&mut self) -> Plan {
-        // Always three draws per request, whatever they decide: the sequence stays aligned.
+        if !self.settings.faults.script.is_empty() {
+            let step = self.settings.faults.script.remove(0);
+            return Plan {
+                unavailable: step == Step::Unavailable,
+                rejected: false,
+                empty: step == Step::Empty200,
+                rollover: step == Step::RolloverFirst,
+                rollover_after: step == Step::DropAfterThenRollover,
+                drop_before: false,
+                drop_after: matches!(step, Step::DropAfter | Step::DropAfterThenRollover),
+                slow: None,
+            };
+        }
+        // Always the same draws per request, whatever they decide: the sequence stays aligned.
         let (r_drop, r_slow, r_503) = (self.rng.f64(), self.rng.f64(), self.rng.f64());
+        let (r_429, r_empty, r_roll) = (self.rng.f64(), self.rng.f64(), self.rng.f64());
         let f = &self.settings.faults;
         let unavailable = if f.always_503 {
             true
@@ -777,371 +1185,27 @@ impl Inner {
         } else {
             false
         };
-        let drop_before = !unavailable && r_drop < f.drop_before_rate;
-        let drop_after =
-            !unavailable && !drop_before && r_drop < f.drop_before_rate + f.drop_after_rate;
+        let rejected = !unavailable && r_429 < f.request_429_rate;
+        let ok = !unavailable && !rejected;
+        let drop_before = ok && r_drop < f.drop_before_rate;
+        let drop_after = ok && !drop_before && r_drop < f.drop_before_rate + f.drop_after_rate;
+        let empty = ok && !drop_before && !drop_after && r_empty < f.empty_200_rate;
+        let rollover = ok && !drop_before && !empty && r_roll < f.rollover_rate;
         let slow = (r_slow < f.slow_rate).then_some(f.slow);
         Plan {
             unavailable,
+            rejected,
+            empty,
+            rollover,
+            rollover_after: false,
             drop_before,
             drop_after,
             slow,
         }
     }
-}
 
-async fn bulk(
-    sh: Arc<Shared>,
-    conn: Conn,
-    target: Option<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let started = Instant::now();
-    let (plan, resp) = {
-        let mut g = sh.lock();
-        g.stats.bulk_requests += 1;
-        let plan = g.plan();
-        let resp = if plan.unavailable {
-            // A whole-request 503, e.g. no elected master:
-            // https://www.elastic.co/docs/troubleshoot/elasticsearch/discovery-troubleshooting
-            es_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cluster_block_exception",
-                "blocked by: [SERVICE_UNAVAILABLE/2/no master];",
-            )
-        } else if plan.drop_before {
-            StatusCode::OK.into_response()
-        } else {
-            g.bulk(target.as_deref(), &uri, &headers, &body, started)
-        };
-        if plan.drop_before || plan.drop_after {
-            g.stats.dropped += 1;
-        } else {
-            *g.stats
-                .bulk_status
-                .entry(resp.status().as_u16())
-                .or_default() += 1;
-        }
-        if plan.slow.is_some() {
-            g.stats.slowed += 1;
-        }
-        (plan, resp)
-    };
-    if plan.drop_before || plan.drop_after {
-        // hyper's write of the answer fails, and the socket is closed unanswered.
-        conn.kill.store(true, Ordering::SeqCst);
-        return resp;
-    }
-    if let Some(d) = plan.slow {
-        tokio::time::sleep(d).await;
-    }
-    resp
-}
-
-/// One parsed action of a bulk body.
-struct Action {
-    op: String,
-    index: Option<String>,
-    id: Option<String>,
-    /// Line number of the action (1-based).
-    line: usize,
-    source: Option<Vec<u8>>,
-}
-
-fn request_error(status: StatusCode, etype: &str, reason: String) -> Response {
-    es_error(status, etype, &reason)
-}
-
-/// The NDJSON body → actions, or the request-level 400 Elasticsearch answers:
-/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
-/// ("The final line of data must end with a newline character (\n)"; the action line is
-/// `{"<op>":{metadata}}`; index and create need a source line; delete has none).
-fn parse_bulk(body: &[u8]) -> Result<Vec<Action>, Response> {
-    if body.is_empty() {
-        return Err(request_error(
-            StatusCode::BAD_REQUEST,
-            "parse_exception",
-            "request body is required".into(),
-        ));
-    }
-    if !body.ends_with(b"\n") {
-        return Err(request_error(
-            StatusCode::BAD_REQUEST,
-            "illegal_argument_exception",
-            "The bulk request must be terminated by a newline [\\n]".into(),
-        ));
-    }
-    let lines: Vec<&[u8]> = body[..body.len() - 1].split(|&b| b == b'\n').collect();
-    let mut actions = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let line_no = i + 1;
-        let raw = lines[i];
-        let malformed = |detail: String| {
-            request_error(
-                StatusCode::BAD_REQUEST,
-                "illegal_argument_exception",
-                format!("Malformed action/metadata line [{line_no}], {detail}"),
-            )
-        };
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            return Err(malformed(
-                "expected START_OBJECT or END_OBJECT but found [null]".into(),
-            ));
-        }
-        let v: Value = serde_json::from_slice(raw).map_err(|e| {
-            request_error(
-                StatusCode::BAD_REQUEST,
-                "x_content_parse_exception",
-                format!("[{line_no}:{}] {e}", e.column()),
-            )
-        })?;
-        let obj = match v {
-            Value::Object(o) => o,
-            other => {
-                return Err(malformed(format!(
-                    "expected START_OBJECT or END_OBJECT but found [{}]",
-                    token(&other)
-                )));
-            }
-        };
-        if obj.is_empty() {
-            return Err(malformed(
-                "expected FIELD_NAME but found [END_OBJECT]".into(),
-            ));
-        }
-        if obj.len() > 1 {
-            return Err(malformed(
-                "expected END_OBJECT but found [FIELD_NAME]".into(),
-            ));
-        }
-        let (op, meta) = obj.into_iter().next().unwrap_or_default();
-        if !matches!(op.as_str(), "create" | "index" | "delete" | "update") {
-            return Err(malformed(format!(
-                "expected field [create], [delete], [index] or [update] but found [{op}]"
-            )));
-        }
-        let meta = match meta {
-            Value::Object(m) => m,
-            other => {
-                return Err(malformed(format!(
-                    "expected START_OBJECT but found [{}]",
-                    token(&other)
-                )));
-            }
-        };
-        const KNOWN: &[&str] = &[
-            "_index",
-            "_id",
-            "routing",
-            "version",
-            "version_type",
-            "if_seq_no",
-            "if_primary_term",
-            "pipeline",
-            "require_alias",
-            "require_data_stream",
-            "dynamic_templates",
-            "retry_on_conflict",
-            "_source",
-            "list_executed_pipelines",
-        ];
-        if let Some(k) = meta.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-            return Err(request_error(
-                StatusCode::BAD_REQUEST,
-                "illegal_argument_exception",
-                format!("Action/metadata line [{line_no}] contains an unknown parameter [{k}]"),
-            ));
-        }
-        let scalar = |v: &Value| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        };
-        let index = meta.get("_index").and_then(scalar);
-        let id = meta.get("_id").and_then(scalar);
-        let source = if op == "delete" {
-            None
-        } else {
-            i += 1;
-            match lines.get(i) {
-                Some(s) => Some(s.to_vec()),
-                // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-index
-                // (an index request without a source fails validation).
-                None => {
-                    return Err(request_error(
-                        StatusCode::BAD_REQUEST,
-                        "action_request_validation_exception",
-                        "Validation Failed: 1: source is missing;".into(),
-                    ));
-                }
-            }
-        };
-        actions.push(Action {
-            op,
-            index,
-            id,
-            line: line_no,
-            source,
-        });
-        i += 1;
-    }
-    Ok(actions)
-}
-
-/// The Jackson token name Elasticsearch reports for a value.
-fn token(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "VALUE_NULL",
-        Value::Bool(true) => "VALUE_TRUE",
-        Value::Bool(false) => "VALUE_FALSE",
-        Value::Number(n) if n.is_f64() => "VALUE_NUMBER_FLOAT",
-        Value::Number(_) => "VALUE_NUMBER_INT",
-        Value::String(_) => "VALUE_STRING",
-        Value::Array(_) => "START_ARRAY",
-        Value::Object(_) => "START_OBJECT",
-    }
-}
-
-/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
-/// (Content-Type `application/x-ndjson`; `application/json` and the versioned
-/// `application/vnd.elasticsearch+…;compatible-with=N` types are accepted too). A missing or
-/// other media type is refused with 406 by the REST layer:
-/// https://www.elastic.co/docs/reference/elasticsearch/rest-apis/api-conventions#content-type
-fn check_content_type(headers: &HeaderMap) -> Result<(), Response> {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
-        return Err(json_response(
-            StatusCode::NOT_ACCEPTABLE,
-            &json!({"error": "Content-Type header is missing", "status": 406}),
-        ));
-    };
-    let ct = ct.to_str().unwrap_or("");
-    let media = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let ok = matches!(
-        media.as_str(),
-        "application/x-ndjson"
-            | "application/json"
-            | "application/vnd.elasticsearch+x-ndjson"
-            | "application/vnd.elasticsearch+json"
-    );
-    if ok {
-        Ok(())
-    } else {
-        Err(json_response(
-            StatusCode::NOT_ACCEPTABLE,
-            &json!({"error": format!("Content-Type header [{ct}] is not supported"), "status": 406}),
-        ))
-    }
-}
-
-/// `http.max_content_length` and `Content-Encoding`.
-/// https://www.elastic.co/docs/reference/elasticsearch/configuration-reference/networking-settings
-/// "If the body is compressed, the limit applies to the HTTP request body size before
-/// compression" (elastic/elasticsearch#94408): the limit is on the inflated body, so a gzipped
-/// request is measured after inflating it. Over the limit → 413 with an empty body (the HTTP
-/// layer answers before any handler). `http.compression` also covers request bodies sent
-/// with `Content-Encoding: gzip` / `deflate`.
-fn inflate_body(headers: &HeaderMap, body: &Bytes, limit: usize) -> Result<Vec<u8>, Response> {
-    let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, "").into_response();
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("identity")
-        .trim()
-        .to_ascii_lowercase();
-    let reader: Box<dyn Read + '_> = match encoding.as_str() {
-        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
-        "deflate" | "x-deflate" => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
-        _ => {
-            if body.len() > limit {
-                return Err(too_large());
-            }
-            return Ok(body.to_vec());
-        }
-    };
-    let mut out = Vec::new();
-    match reader.take(limit as u64 + 1).read_to_end(&mut out) {
-        Ok(_) if out.len() > limit => Err(too_large()),
-        Ok(_) => Ok(out),
-        Err(e) => Err(es_error(
-            StatusCode::BAD_REQUEST,
-            "illegal_argument_exception",
-            &format!("failed to decompress the request body ({encoding}): {e}"),
-        )),
-    }
-}
-
-fn query_param(uri: &Uri, name: &str) -> Option<String> {
-    let q = uri.query()?;
-    url_decode_pairs(q)
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
-fn url_decode_pairs(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-                {
-                    Ok(x) => {
-                        out.push(x);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Index names: https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-create
-/// (lowercase; no `\ / * ? " < > | , #`, space or `:`; not starting with `-`, `_`, `+`;
-/// not `.`/`..`; at most 255 bytes).
-fn invalid_index_name(name: &str) -> Option<String> {
-    let why = if name.to_lowercase() != name {
-        "must be lowercase"
-    } else if name.chars().any(|c| r#"\/*?"<>|,# :"#.contains(c)) {
-        r#"must not contain the following characters [ , ", *, \, <, |, ,, >, /, ?, #, :]"#
-    } else if name.starts_with(['-', '_', '+']) {
-        "must not start with '_', '-', or '+'"
-    } else if name == "." || name == ".." {
-        "must not be '.' or '..'"
-    } else if name.len() > 255 {
-        "index name is too long"
-    } else {
-        return None;
-    };
-    Some(format!("Invalid index name [{name}], {why}"))
-}
-
-impl Inner {
     /// Applies one bulk request (security and request-level faults already passed).
+    #[allow(clippy::too_many_arguments)]
     fn bulk(
         &mut self,
         path_target: Option<&str>,
@@ -1149,12 +1213,14 @@ impl Inner {
         headers: &HeaderMap,
         body: &Bytes,
         started: Instant,
+        plan: &Plan,
+        principal: &str,
     ) -> Response {
         let body = match inflate_body(headers, body, self.settings.max_content_length) {
             Ok(b) => b,
             Err(r) => return r,
         };
-        if let Err(r) = check_content_type(headers) {
+        if let Err(r) = wire::check_content_type(headers) {
             return r;
         }
         let actions = match parse_bulk(&body) {
@@ -1180,18 +1246,104 @@ impl Inner {
                 "Validation Failed: 1: index is missing;",
             );
         }
+        if plan.empty {
+            self.stats.empty_200 += 1;
+            return json_response(StatusCode::OK, &json!({"errors": false}));
+        }
+        let targets: Vec<String> = actions
+            .iter()
+            .map(|a| {
+                a.index
+                    .clone()
+                    .or_else(|| path_target.map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let mut streams: Vec<String> = targets
+            .iter()
+            .filter(|t| self.data_streams.contains_key(*t))
+            .cloned()
+            .collect();
+        streams.sort();
+        streams.dedup();
+        if plan.rollover {
+            for ds in &streams {
+                let _ = self.rollover(ds, now_ms());
+            }
+        }
+        // 1. Each action's concrete index (auto-creating data streams and indices).
+        let resolved: Vec<Result<String, ItemError>> = actions
+            .iter()
+            .zip(&targets)
+            .map(|(a, t)| self.write_target(t, &a.op, principal))
+            .collect();
+        // 2. Shard-level failures: every item of a shard shares its shard's fate.
+        // https://www.elastic.co/docs/troubleshoot/elasticsearch/rejected-requests (a primary
+        // rejection, IndexingPressure "rejected execution of primary operation"), and
+        // https://www.elastic.co/docs/troubleshoot/elasticsearch/red-yellow-cluster-status
+        // (`unavailable_shards_exception` after the primary wait times out).
+        let mut shard_fate: BTreeMap<(String, u32), Option<(u16, &'static str)>> = BTreeMap::new();
+        let mut shard_count: BTreeMap<(String, u32), usize> = BTreeMap::new();
+        for (a, r) in actions.iter().zip(&resolved) {
+            if let (Ok(index), Some(id)) = (r, &a.id)
+                && let Some(i) = self.indices.get(index)
+            {
+                *shard_count
+                    .entry((index.clone(), i.shard_of(id)))
+                    .or_default() += 1;
+            }
+        }
+        for key in shard_count.keys() {
+            let (r429, r503) = (self.rng.f64(), self.rng.f64());
+            let f = &self.settings.faults;
+            let fate = if r503 < f.shard_503_rate {
+                Some((503, "unavailable_shards_exception"))
+            } else if r429 < f.shard_429_rate {
+                Some((429, "es_rejected_execution_exception"))
+            } else {
+                None
+            };
+            shard_fate.insert(key.clone(), fate);
+        }
+        // 3. The items, in order.
         let mut items = Vec::with_capacity(actions.len());
         let mut errors = false;
-        for a in &actions {
-            let target = a
-                .index
-                .clone()
-                .or_else(|| path_target.map(str::to_owned))
-                .unwrap_or_default();
-            let (status, result) = self.item(&target, a);
+        for ((a, target), r) in actions.iter().zip(&targets).zip(resolved) {
+            let (status, result) = match r {
+                Err(e) => fail_item(&e.index, a.id.as_deref(), e.status, e.etype, e.reason),
+                Ok(index) => {
+                    let shard = a.id.as_ref().and_then(|id| {
+                        self.indices
+                            .get(&index)
+                            .map(|i| (index.clone(), i.shard_of(id)))
+                    });
+                    match shard.and_then(|k| shard_fate.get(&k).copied().flatten().map(|f| (k, f))) {
+                        Some(((idx, n), (503, etype))) => fail_item(
+                            &idx,
+                            a.id.as_deref(),
+                            503,
+                            etype,
+                            format!("[{idx}][{n}] primary shard is not active Timeout: [1m], request: [BulkShardRequest [[{idx}][{n}]] containing [{}] requests]", shard_count[&(idx.clone(), n)]),
+                        ),
+                        Some(((idx, _), (status, etype))) => fail_item(
+                            &idx,
+                            a.id.as_deref(),
+                            status,
+                            etype,
+                            "rejected execution of primary operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, primary_operation_bytes=0, max_coordinating_and_primary_bytes=0]".into(),
+                        ),
+                        None => self.item(target, &index, a),
+                    }
+                }
+            };
             *self.stats.item_status.entry(status).or_default() += 1;
             errors |= result.get("error").is_some();
             items.push(json!({ a.op.clone(): result }));
+        }
+        if plan.rollover_after {
+            for ds in &streams {
+                let _ = self.rollover(ds, now_ms());
+            }
         }
         // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk (response body).
         let mut resp =
@@ -1205,45 +1357,22 @@ impl Inner {
         json_response(StatusCode::OK, &resp)
     }
 
-    /// One action → (status, the item's body).
-    fn item(&mut self, target: &str, a: &Action) -> (u16, Value) {
-        let fail = |index: &str, id: Option<&str>, status: u16, etype: &str, reason: String| {
-            let mut v = json!({"_index": index, "status": status, "error": {"type": etype, "reason": reason}});
-            if let Some(id) = id {
-                v["_id"] = json!(id);
-            }
-            (status, v)
-        };
-        if let Some(reason) = invalid_index_name(target) {
-            return fail(
-                target,
+    /// One action on its concrete `index` → (status, the item's body).
+    fn item(&mut self, target: &str, index: &str, a: &Action) -> (u16, Value) {
+        let data_stream = self.indices.get(index).and_then(|i| i.data_stream.clone());
+        if self.indices.get(index).is_some_and(|i| i.closed) {
+            // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-close
+            return fail_item(
+                index,
                 a.id.as_deref(),
                 400,
-                "invalid_index_name_exception",
-                reason,
-            );
-        }
-        let flattened = self.settings.flattened.clone();
-        let t = self
-            .targets
-            .entry(target.to_owned())
-            .or_insert_with(|| Target::new(target, &flattened));
-        let index_name = t.index_name.clone();
-        // https://www.elastic.co/docs/manage-data/data-store/data-streams/use-data-stream#add-documents-to-a-data-stream
-        // "You cannot add new documents to a data stream using the index API's PUT /<target>/_doc/<_id>
-        // request format … use op_type of create"; the bulk API refuses any other op type.
-        if t.data_stream && a.op != "create" {
-            return fail(
-                target,
-                a.id.as_deref(),
-                400,
-                "illegal_argument_exception",
-                "only write ops with an op_type of create are allowed in data streams".into(),
+                "index_closed_exception",
+                "closed".into(),
             );
         }
         if a.op == "update" {
-            return fail(
-                &index_name,
+            return fail_item(
+                index,
                 a.id.as_deref(),
                 400,
                 "illegal_argument_exception",
@@ -1251,52 +1380,55 @@ impl Inner {
             );
         }
         // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
-        // (429: "the request was rejected because the cluster is overloaded"; rejections are
-        // per item: https://www.elastic.co/docs/troubleshoot/elasticsearch/rejected-requests).
+        // (429: "the request was rejected because the cluster is overloaded"; the primary's
+        // rejection: https://www.elastic.co/docs/troubleshoot/elasticsearch/rejected-requests).
         let f429 = self.settings.faults.item_429_rate;
         if f429 > 0.0 && self.rng.f64() < f429 {
-            return fail(
-                &index_name,
+            return fail_item(
+                index,
                 a.id.as_deref(),
                 429,
                 "es_rejected_execution_exception",
-                "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=0, max_coordinating_and_primary_bytes=0]".into(),
+                "rejected execution of primary operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, primary_operation_bytes=0, max_coordinating_and_primary_bytes=0]".into(),
             );
         }
-        let t = self
-            .targets
-            .get_mut(target)
-            .unwrap_or_else(|| unreachable!());
+        self.seq_no += 1;
+        let seq_no = self.seq_no;
+        let Some(t) = self.indices.get_mut(index) else {
+            return fail_item(
+                index,
+                a.id.as_deref(),
+                404,
+                "index_not_found_exception",
+                format!("no such index [{index}]"),
+            );
+        };
         if a.op == "delete" {
+            // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-delete
             let id = a.id.clone().unwrap_or_default();
+            self.stats.deletes += 1;
             return match t.docs.remove(&id) {
                 Some(_) => {
                     let v = t.versions.entry(id.clone()).or_insert(1);
                     *v += 1;
-                    self.seq_no += 1;
-                    (
-                        200,
-                        ok_item(&index_name, &id, *v, "deleted", self.seq_no, 200),
-                    )
+                    (200, ok_item(index, &id, *v, "deleted", seq_no, 200))
                 }
-                None => (
-                    404,
-                    ok_item(&index_name, &id, 1, "not_found", self.seq_no, 404),
-                ),
+                None => (404, ok_item(index, &id, 1, "not_found", seq_no, 404)),
             };
         }
         // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-create
         // "If the target already contains a document with the same _id, the request returns
-        // 409 version_conflict_engine_exception".
+        // 409 version_conflict_engine_exception" — the target being this one index: a data
+        // stream's other backing indices are not looked at (elastic/elasticsearch#44794).
         if let Some(id) = &a.id
             && a.op == "create"
             && t.docs.contains_key(id)
         {
             let version = t.versions.get(id).copied().unwrap_or(1);
-            let v = json!({"_index": index_name, "_id": id, "status": 409, "error": {
+            let v = json!({"_index": index, "_id": id, "status": 409, "error": {
                 "type": "version_conflict_engine_exception",
                 "reason": format!("[{id}]: version conflict, document already exists (current version [{version}])"),
-                "index_uuid": "aAbBcCdDeEfFgGhHiIjJkK", "shard": "0", "index": index_name}});
+                "index_uuid": "aAbBcCdDeEfFgGhHiIjJkK", "shard": "0", "index": index}});
             return (409, v);
         }
         let id = match &a.id {
@@ -1306,1121 +1438,812 @@ impl Inner {
                 format!("auto-{:012}", t.auto_id)
             }
         };
-        // Injected item 400: permanent for that document, never for one already stored.
-        let f = &self.settings.faults;
-        let prefix_ok = f
-            .item_400_target_prefix
-            .as_deref()
-            .is_none_or(|p| target.starts_with(p));
-        if f.item_400_rate > 0.0
-            && prefix_ok
-            && !t.docs.contains_key(&id)
-            && unit_hash(f.seed, target, &id) < f.item_400_rate
-        {
-            self.stats
-                .injected_400
-                .insert((target.to_owned(), id.clone()));
-            return fail(
-                &index_name,
-                Some(&id),
-                400,
-                "document_parsing_exception",
-                format!(
-                    "failed to parse: injected fault (seed {}) for document with id '{id}'",
-                    f.seed
-                ),
-            );
-        }
-        let raw = a.source.as_deref().unwrap_or_default();
-        // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
-        // a source that is not one JSON object fails the document, not the request.
-        let src = match serde_json::from_slice::<Value>(raw) {
-            Ok(Value::Object(o)) => o,
-            Ok(other) => {
-                return fail(
-                    &index_name,
-                    Some(&id),
-                    400,
+        let raw = a.source.as_deref().unwrap_or_default().to_vec();
+        // The document's own checks, in the order Elasticsearch makes them; a mapping failure
+        // on a data stream with a failure store is kept there instead of refused.
+        let checked: Result<Checked, Refusal> = (|| {
+            // Injected item 400: permanent for that document, never for one already stored.
+            let f = &self.settings.faults;
+            let prefix_ok = f
+                .item_400_target_prefix
+                .as_deref()
+                .is_none_or(|p| target.starts_with(p));
+            if f.item_400_rate > 0.0
+                && prefix_ok
+                && !t.docs.contains_key(&id)
+                && unit_hash(f.seed, target, &id) < f.item_400_rate
+            {
+                self.stats
+                    .injected_400
+                    .insert((target.to_owned(), id.clone()));
+                return Err((
                     "document_parsing_exception",
                     format!(
-                        "failed to parse, document is empty or not an object (found [{}])",
-                        token(&other)
+                        "failed to parse: injected fault (seed {}) for document with id '{id}'",
+                        f.seed
                     ),
-                );
+                    None,
+                ));
             }
-            Err(e) => {
-                return fail(
-                    &index_name,
-                    Some(&id),
-                    400,
-                    "document_parsing_exception",
-                    format!("[1:{}] failed to parse: {e}", e.column()),
-                );
-            }
-        };
-        // https://www.elastic.co/docs/manage-data/data-store/data-streams
-        // "Every document indexed to a data stream must contain a @timestamp field".
-        if t.data_stream && !src.contains_key("@timestamp") {
-            return fail(
-                &index_name,
-                Some(&id),
-                400,
-                "document_parsing_exception",
-                "failed to parse: data stream timestamp field [@timestamp] is missing".into(),
-            );
-        }
-        let staged = {
-            let mut c = DocCheck {
-                mapping: &t.mapping,
-                staged: BTreeMap::new(),
-                id: &id,
-                date_detection: t.date_detection,
-            };
-            match c.object(&src, "") {
-                Ok(()) => c.staged,
-                Err(e) => {
-                    let mut v = json!({"_index": index_name, "_id": id, "status": 400,
-                                       "error": {"type": "document_parsing_exception", "reason": e.reason}});
-                    if let Some((ct, cr)) = e.caused_by {
-                        v["error"]["caused_by"] = json!({"type": ct, "reason": cr});
-                    }
-                    return (400, v);
+            // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
+            // a source that is not one JSON object fails the document, not the request.
+            let src = match serde_json::from_slice::<Value>(&raw) {
+                Ok(Value::Object(o)) => o,
+                Ok(other) => {
+                    return Err((
+                        "document_parsing_exception",
+                        format!(
+                            "failed to parse, document is empty or not an object (found [{}])",
+                            wire::token(&other)
+                        ),
+                        None,
+                    ));
                 }
+                Err(e) => {
+                    return Err((
+                        "document_parsing_exception",
+                        format!("[1:{}] failed to parse: {e}", e.column()),
+                        None,
+                    ));
+                }
+            };
+            // https://www.elastic.co/docs/manage-data/data-store/data-streams
+            // "Every document indexed to a data stream must contain a @timestamp field".
+            if t.data_stream.is_some() && !src.contains_key("@timestamp") {
+                return Err((
+                    "document_parsing_exception",
+                    "failed to parse: data stream timestamp field [@timestamp] is missing".into(),
+                    None,
+                ));
+            }
+            let mut c = DocCheck::new(&t.mapping, &id);
+            match c.object(&src, "") {
+                Ok(()) => Ok((src, c.ignored, c.staged)),
+                Err(e) => Err((
+                    if e.strict {
+                        "strict_dynamic_mapping_exception"
+                    } else {
+                        "document_parsing_exception"
+                    },
+                    e.reason,
+                    e.caused_by,
+                )),
+            }
+        })();
+        let (src, ignored, staged) = match checked {
+            Ok((src, ignored, staged)) => (src, ignored, staged),
+            Err((etype, reason, caused_by)) => {
+                if let Some(ds) = &data_stream
+                    && let Some(v) =
+                        self.keep_in_failure_store(ds, target, &id, &raw, etype, &reason)
+                {
+                    return (201, v);
+                }
+                let mut v = json!({"_index": index, "_id": id, "status": 400,
+                                   "error": {"type": etype, "reason": reason}});
+                if let Some((ct, cr)) = caused_by {
+                    v["error"]["caused_by"] = json!({"type": ct, "reason": cr});
+                }
+                return (400, v);
             }
         };
-        t.mapping.extend(staged);
-        let existed = t.docs.insert(id.clone(), Value::Object(src)).is_some();
+        if let Some(ds) = &data_stream {
+            let elsewhere = self.data_streams.get(ds).is_some_and(|d| {
+                d.indices.iter().filter(|n| n.as_str() != index).any(|n| {
+                    self.indices
+                        .get(n)
+                        .is_some_and(|i| i.docs.contains_key(&id))
+                })
+            });
+            if elsewhere {
+                self.created_twice.insert((ds.clone(), id.clone()));
+            }
+        }
+        let Some(t) = self.indices.get_mut(index) else {
+            unreachable!()
+        };
+        t.mapping.fields.extend(staged);
+        let existed = t
+            .docs
+            .insert(
+                id.clone(),
+                Stored {
+                    source: Value::Object(src),
+                    ignored: ignored.clone(),
+                },
+            )
+            .is_some();
         let version = t
             .versions
             .entry(id.clone())
             .and_modify(|v| *v += 1)
             .or_insert(1);
         *t.writes.entry(id.clone()).or_default() += 1;
-        self.seq_no += 1;
         // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
         // (201 `created`; an `index` over an existing document is 200 `updated`).
-        if existed {
-            (
-                200,
-                ok_item(&index_name, &id, *version, "updated", self.seq_no, 200),
-            )
+        let (status, result) = if existed {
+            (200, "updated")
         } else {
-            (
-                201,
-                ok_item(&index_name, &id, *version, "created", self.seq_no, 201),
-            )
-        }
-    }
-}
-
-fn ok_item(index: &str, id: &str, version: u64, result: &str, seq_no: u64, status: u16) -> Value {
-    json!({"_index": index, "_id": id, "_version": version, "result": result,
-           "_shards": {"total": 2, "successful": 1, "failed": 0},
-           "_seq_no": seq_no, "_primary_term": 1, "status": status})
-}
-
-/// FNV-1a of (seed, target, id) → [0, 1).
-fn unit_hash(seed: u64, target: &str, id: &str) -> f64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in seed
-        .to_le_bytes()
-        .iter()
-        .chain(target.as_bytes())
-        .chain([0u8].iter())
-        .chain(id.as_bytes())
-    {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    // Mix the low bits up before taking the top 53.
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    (h >> 11) as f64 / (1u64 << 53) as f64
-}
-
-// ---------------------------------------------------------------------------------------------
-// Dynamic mapping
-// ---------------------------------------------------------------------------------------------
-
-struct MappingError {
-    reason: String,
-    caused_by: Option<(&'static str, String)>,
-}
-
-/// Checks one document against a target's mapping, staging the fields it would add. Nothing
-/// is applied unless the whole document passes (a refused document adds no mapping).
-/// https://www.elastic.co/docs/manage-data/data-store/mapping/dynamic-field-mapping
-/// (JSON → field type: `true`/`false` → boolean, integer → long, floating point → float,
-/// object → object, string → date when date detection matches, else text; null adds nothing;
-/// an array takes the type of its first non-null value).
-/// Mapping limits (`index.mapping.total_fields.limit`, depth) are not modelled.
-struct DocCheck<'a> {
-    mapping: &'a BTreeMap<String, FieldType>,
-    staged: BTreeMap<String, FieldType>,
-    id: &'a str,
-    date_detection: bool,
-}
-
-impl DocCheck<'_> {
-    fn get(&self, path: &str) -> Option<FieldType> {
-        self.staged
-            .get(path)
-            .or_else(|| self.mapping.get(path))
-            .cloned()
-    }
-
-    fn object(&mut self, obj: &Map<String, Value>, prefix: &str) -> Result<(), MappingError> {
-        for (k, v) in obj {
-            // A dotted key is the same field as the nested objects it names:
-            // https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/object
-            let parts: Vec<&str> = k.split('.').collect();
-            let mut path = prefix.to_owned();
-            let mut under_flattened = false;
-            for (i, part) in parts.iter().enumerate() {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(part);
-                if i + 1 == parts.len() {
-                    break;
-                }
-                match self.get(&path) {
-                    None => {
-                        self.staged.insert(path.clone(), FieldType::Object);
-                    }
-                    Some(FieldType::Object) => {}
-                    Some(FieldType::Flattened) => {
-                        under_flattened = true;
-                        break;
-                    }
-                    Some(t) => {
-                        return Err(MappingError {
-                            reason: format!(
-                                "Could not dynamically add mapping for field [{}{k}]. Existing mapping for [{path}] must be of type object but found [{}].",
-                                if prefix.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!("{prefix}.")
-                                },
-                                t.name()
-                            ),
-                            caused_by: None,
-                        });
-                    }
-                }
-            }
-            if under_flattened {
-                continue;
-            }
-            let leaf = parts.last().copied().unwrap_or_default();
-            self.value(&path, leaf, v)?;
-        }
-        Ok(())
-    }
-
-    fn value(&mut self, path: &str, leaf: &str, v: &Value) -> Result<(), MappingError> {
-        match v {
-            Value::Null => Ok(()),
-            Value::Array(a) => {
-                for e in a {
-                    self.value(path, leaf, e)?;
-                }
-                Ok(())
-            }
-            Value::Object(o) => match self.get(path) {
-                None => {
-                    self.staged.insert(path.to_owned(), FieldType::Object);
-                    self.object(o, path)
-                }
-                Some(FieldType::Object) => self.object(o, path),
-                // https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/flattened
-                // "the entire object is mapped as a single field": its leaves never conflict.
-                Some(FieldType::Flattened) => Ok(()),
-                Some(t) => Err(self.parse_error(
-                    path,
-                    &t,
-                    v,
-                    (
-                        "illegal_state_exception",
-                        "Can't get text on a START_OBJECT".into(),
-                    ),
-                )),
-            },
-            scalar => match self.get(path) {
-                None => {
-                    let t = infer(scalar, self.date_detection);
-                    self.staged.insert(path.to_owned(), t);
-                    Ok(())
-                }
-                // https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/object
-                Some(FieldType::Object) => Err(MappingError {
-                    reason: format!(
-                        "object mapping for [{path}] tried to parse field [{leaf}] as object, but found a concrete value"
-                    ),
-                    caused_by: None,
-                }),
-                Some(FieldType::Flattened) => Ok(()),
-                // https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/keyword#constant-keyword-field-type
-                Some(FieldType::ConstantKeyword(c)) => {
-                    let given = match scalar {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    match c {
-                        None => {
-                            self.staged
-                                .insert(path.to_owned(), FieldType::ConstantKeyword(Some(given)));
-                            Ok(())
-                        }
-                        Some(c) if c == given => Ok(()),
-                        Some(c) => Err(MappingError {
-                            reason: format!(
-                                "[constant_keyword] field [{path}] only accepts values that are equal to the value defined in the mappings [{c}], but got [{given}]"
-                            ),
-                            caused_by: None,
-                        }),
-                    }
-                }
-                Some(t) => match accepts(&t, scalar) {
-                    Ok(()) => Ok(()),
-                    Err(cause) => Err(self.parse_error(path, &t, scalar, cause)),
-                },
-            },
-        }
-    }
-
-    /// https://www.elastic.co/docs/troubleshoot/elasticsearch/failed-to-parse-field-of-type
-    fn parse_error(
-        &self,
-        path: &str,
-        t: &FieldType,
-        v: &Value,
-        cause: (&'static str, String),
-    ) -> MappingError {
-        let preview = match v {
-            Value::String(s) => s.chars().take(100).collect::<String>(),
-            other => other.to_string().chars().take(100).collect(),
+            (201, "created")
         };
-        MappingError {
-            reason: format!(
-                "failed to parse field [{path}] of type [{}] in document with id '{}'. Preview of field's value: '{preview}'",
-                t.name(),
-                self.id
-            ),
-            caused_by: Some(cause),
+        let mut v = ok_item(index, &id, *version, result, seq_no, status);
+        if !ignored.is_empty() {
+            // The item doesn't say it; the document's `_ignored` metadata field does.
+            v["_ignored"] = json!(ignored);
         }
+        (status, v)
     }
 }
 
-fn infer(v: &Value, date_detection: bool) -> FieldType {
-    match v {
-        Value::Bool(_) => FieldType::Boolean,
-        Value::Number(n) if n.is_f64() => FieldType::Float,
-        Value::Number(_) => FieldType::Long,
-        // https://www.elastic.co/docs/manage-data/data-store/mapping/dynamic-field-mapping#date-detection
-        Value::String(s) if date_detection && is_date(s) => FieldType::Date,
-        _ => FieldType::Text,
-    }
+async fn bulk_all(
+    State(sh): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    principal: Option<axum::Extension<Principal>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    bulk(sh, conn, principal, None, uri, headers, body).await
 }
 
-/// What a mapped field accepts, with the default `coerce: true`:
-/// https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/coerce
-/// (numeric strings into numbers, floats truncated into integers),
-/// https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/boolean
-/// (`true`, `false`, `"true"`, `"false"`, `""`), text takes any scalar, and
-/// https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/date
-/// (default format `strict_date_optional_time||epoch_millis`).
-fn accepts(t: &FieldType, v: &Value) -> Result<(), (&'static str, String)> {
-    let as_text = || match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+async fn bulk_target(
+    State(sh): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    principal: Option<axum::Extension<Principal>>,
+    Path(target): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    bulk(sh, conn, principal, Some(target), uri, headers, body).await
+}
+
+async fn bulk(
+    sh: Arc<Shared>,
+    conn: Conn,
+    principal: Option<axum::Extension<Principal>>,
+    target: Option<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let principal = principal.map_or_else(
+        || "user [elastic] with roles [shipper]".to_owned(),
+        |p| p.0.0,
+    );
+    let (plan, resp) = {
+        let mut g = sh.lock();
+        g.stats.bulk_requests += 1;
+        let plan = g.plan();
+        let resp = if plan.unavailable {
+            // A whole-request 503, e.g. no elected master:
+            // https://www.elastic.co/docs/troubleshoot/elasticsearch/discovery-troubleshooting
+            es_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cluster_block_exception",
+                "blocked by: [SERVICE_UNAVAILABLE/2/no master];",
+            )
+        } else if plan.rejected {
+            // The coordinating node's indexing pressure refuses the whole request:
+            // https://www.elastic.co/docs/reference/elasticsearch/index-settings/pressure
+            es_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "es_rejected_execution_exception",
+                &format!(
+                    "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes={}, max_coordinating_and_primary_bytes=0]",
+                    body.len()
+                ),
+            )
+        } else if plan.drop_before {
+            StatusCode::OK.into_response()
+        } else {
+            g.bulk(
+                target.as_deref(),
+                &uri,
+                &headers,
+                &body,
+                started,
+                &plan,
+                &principal,
+            )
+        };
+        if plan.drop_before || plan.drop_after {
+            g.stats.dropped += 1;
+        } else {
+            *g.stats
+                .bulk_status
+                .entry(resp.status().as_u16())
+                .or_default() += 1;
+        }
+        if plan.slow.is_some() {
+            g.stats.slowed += 1;
+        }
+        (plan, resp)
     };
-    let ok = match t {
-        FieldType::Long => match v {
-            Value::Number(n) => n
-                .as_f64()
-                .is_some_and(|f| f.is_finite() && f.abs() < 9.2e18),
-            Value::String(s) => s
-                .trim()
-                .parse::<f64>()
-                .is_ok_and(|f| f.is_finite() && f.abs() < 9.2e18),
-            _ => false,
-        },
-        FieldType::Float => match v {
-            Value::Number(_) => true,
-            Value::String(s) => s.trim().parse::<f64>().is_ok_and(f64::is_finite),
-            _ => false,
-        },
-        FieldType::Boolean => match v {
-            Value::Bool(_) => return Ok(()),
-            Value::String(s) if matches!(s.as_str(), "true" | "false" | "") => return Ok(()),
-            _ => {
-                return Err((
-                    "illegal_argument_exception",
-                    format!(
-                        "Failed to parse value [{}] as only [true] or [false] are allowed.",
-                        as_text()
-                    ),
-                ));
-            }
-        },
-        FieldType::Date => match v {
-            Value::String(s) => is_date(s) || s.parse::<i64>().is_ok(),
-            Value::Number(n) => n.is_i64(),
-            _ => false,
-        },
-        FieldType::Text
-        | FieldType::Object
-        | FieldType::Flattened
-        | FieldType::ConstantKeyword(_) => true,
-    };
-    if ok {
-        return Ok(());
+    if plan.drop_before || plan.drop_after {
+        // hyper's write of the answer fails, and the socket is closed unanswered.
+        conn.kill.store(true, Ordering::SeqCst);
+        return resp;
     }
-    Err(match t {
-        FieldType::Date => (
-            "illegal_argument_exception",
-            format!(
-                "failed to parse date field [{}] with format [strict_date_optional_time||epoch_millis]",
-                as_text()
-            ),
-        ),
-        _ => (
-            "number_format_exception",
-            format!("For input string: \"{}\"", as_text()),
-        ),
+    if let Some(d) = plan.slow {
+        tokio::time::sleep(d).await;
+    }
+    resp
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads, templates, index operations
+// ---------------------------------------------------------------------------------------------
+
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-info
+async fn root() -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "name": "bulk-test-server",
+            "cluster_name": "shipper-tests",
+            "cluster_uuid": "c1usterUUIDforShipperTests",
+            "version": {
+                "number": "9.5.0",
+                "build_flavor": "default",
+                "build_type": "docker",
+                "build_snapshot": false,
+                "lucene_version": "10.3.0",
+                "minimum_wire_compatibility_version": "8.19.0",
+                "minimum_index_compatibility_version": "8.0.0"
+            },
+            "tagline": "You Know, for Search"
+        }),
+    )
+}
+
+fn flag(uri: &Uri, name: &str) -> bool {
+    query_param(uri, name).is_some_and(|v| v.is_empty() || v == "true")
+}
+
+fn count_read(g: &mut Inner, kind: &'static str) {
+    *g.stats.reads.entry(kind).or_default() += 1;
+}
+
+/// A read by a caller without `read` / `view_index_metadata`:
+/// https://www.elastic.co/docs/deploy-manage/users-roles/cluster-or-deployment-auth/elasticsearch-privileges
+fn read_forbidden(g: &Inner, action: &str, target: &str) -> Option<Response> {
+    g.settings.no_read.then(|| {
+        es_error(
+            StatusCode::FORBIDDEN,
+            "security_exception",
+            &format!("action [{action}] is unauthorized for user [elastic] with roles [shipper] on indices [{target}], this action is granted by the index privileges [read,all]"),
+        )
     })
 }
 
-/// `strict_date_optional_time` (the forms logs use) for date detection and date fields.
-fn is_date(s: &str) -> bool {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime};
-    DateTime::parse_from_rfc3339(s).is_ok()
-        || NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
-        || NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").is_ok()
-        || NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+fn filtered(uri: &Uri, v: Value) -> Response {
+    let v = match query_param(uri, "filter_path") {
+        Some(fp) => filter_path(&v, &fp),
+        None => v,
+    };
+    json_response(StatusCode::OK, &v)
 }
 
-// ---------------------------------------------------------------------------------------------
-// filter_path
-// ---------------------------------------------------------------------------------------------
-
-/// https://www.elastic.co/docs/reference/elasticsearch/rest-apis/common-options#common-options-response-filtering
-/// A comma list of dotted paths; `*` matches within one name, `**` any number of levels;
-/// arrays are transparent; objects and arrays left empty are dropped. Exclusions (`-path`)
-/// are not modelled.
-pub fn filter_path(v: &Value, spec: &str) -> Value {
-    let paths: Vec<Vec<&str>> = spec
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty() && !p.starts_with('-'))
-        .map(|p| p.split('.').collect())
-        .collect();
-    let refs: Vec<&[&str]> = paths.iter().map(Vec::as_slice).collect();
-    filter(v, &refs).unwrap_or_else(|| json!({}))
-}
-
-fn filter(v: &Value, paths: &[&[&str]]) -> Option<Value> {
-    if paths.iter().any(|p| p.is_empty()) {
-        return Some(v.clone());
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-refresh
+/// (writes here are searchable at once; refresh only answers).
+async fn refresh(State(sh): State<Arc<Shared>>, Path(target): Path<String>) -> Response {
+    let g = sh.lock();
+    match g.resolve_read(&target, false) {
+        Ok(t) => json_response(
+            StatusCode::OK,
+            &json!({"_shards": {"total": t.len(), "successful": t.len(), "failed": 0}}),
+        ),
+        Err(r) => r,
     }
-    match v {
-        Value::Object(m) => {
-            let mut out = Map::new();
-            for (k, child) in m {
-                let mut next: Vec<&[&str]> = Vec::new();
-                for p in paths {
-                    if p[0] == "**" {
-                        next.push(p);
-                        match p.get(1) {
-                            Some(first) if glob(first, k) => next.push(&p[2..]),
-                            Some(_) => {}
-                            None => next.push(&p[1..]),
-                        }
-                    } else if glob(p[0], k) {
-                        next.push(&p[1..]);
-                    }
-                }
-                if !next.is_empty()
-                    && let Some(c) = filter(child, &next)
-                {
-                    out.insert(k.clone(), c);
-                }
+}
+
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-count
+/// Only `match_all` (or no query) is modelled.
+async fn count(State(sh): State<Arc<Shared>>, Path(target): Path<String>, body: Bytes) -> Response {
+    let q: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
+    let query = q.get("query");
+    if !(query.is_none() || query.is_some_and(|q| q.get("match_all").is_some())) {
+        return es_error(
+            StatusCode::BAD_REQUEST,
+            "illegal_argument_exception",
+            "the test server counts only match_all",
+        );
+    }
+    let mut g = sh.lock();
+    count_read(&mut g, "count");
+    match g.resolve_read(&target, false) {
+        Ok(t) => {
+            let n: usize = t.iter().map(|n| g.indices[n].docs.len()).sum();
+            json_response(
+                StatusCode::OK,
+                &json!({"count": n, "_shards": {"total": t.len(), "successful": t.len(), "skipped": 0, "failed": 0}}),
+            )
+        }
+        Err(r) => r,
+    }
+}
+
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-search with the
+/// `ids` query (https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-ids-query)
+/// or `match_all`; `size` (default 10), `_source: false`; hits in index then `_id` order.
+async fn search(
+    State(sh): State<Arc<Shared>>,
+    Path(target): Path<String>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let q: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return es_error(
+                    StatusCode::BAD_REQUEST,
+                    "x_content_parse_exception",
+                    &e.to_string(),
+                );
             }
-            (!out.is_empty()).then_some(Value::Object(out))
         }
-        Value::Array(a) => {
-            let out: Vec<Value> = a.iter().filter_map(|e| filter(e, paths)).collect();
-            (!out.is_empty()).then_some(Value::Array(out))
-        }
-        _ => None,
-    }
-}
-
-/// `*` matches any run of characters.
-fn glob(pat: &str, s: &str) -> bool {
-    match pat.split_once('*') {
-        None => pat == s,
-        Some((head, rest)) => {
-            let Some(tail) = s.strip_prefix(head) else {
-                return false;
-            };
-            if rest.is_empty() {
-                return true;
+    };
+    let ids: Option<Vec<String>> = match q.get("query") {
+        None => None,
+        Some(q) if q.get("match_all").is_some() => None,
+        Some(q) => match q.pointer("/ids/values").and_then(Value::as_array) {
+            Some(v) => Some(
+                v.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            None => {
+                return es_error(
+                    StatusCode::BAD_REQUEST,
+                    "illegal_argument_exception",
+                    "the test server searches only with ids or match_all",
+                );
             }
-            (0..=tail.len())
-                .filter(|&i| tail.is_char_boundary(i))
-                .any(|i| glob(rest, &tail[i..]))
+        },
+    };
+    let size = q.get("size").and_then(Value::as_u64).unwrap_or(10) as usize;
+    // https://www.elastic.co/docs/reference/elasticsearch/index-settings/index-modules (max_result_window).
+    if size > 10_000 {
+        return es_error(
+            StatusCode::BAD_REQUEST,
+            "illegal_argument_exception",
+            &format!(
+                "Result window is too large, from + size must be less than or equal to: [10000] but was [{size}]."
+            ),
+        );
+    }
+    let source = q.get("_source") != Some(&Value::Bool(false));
+    let mut g = sh.lock();
+    count_read(&mut g, "search");
+    if let Some(r) = read_forbidden(&g, "indices:data/read/search", &target) {
+        return r;
+    }
+    let indices = match g.resolve_read(&target, flag(&uri, "ignore_unavailable")) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let mut hits = Vec::new();
+    for n in &indices {
+        let i = &g.indices[n];
+        if i.closed {
+            continue;
+        }
+        let mut add = |id: &String, d: &Stored| {
+            let mut h = json!({"_index": n, "_id": id, "_score": 1.0});
+            if source {
+                h["_source"] = d.source.clone();
+            }
+            hits.push(h);
+        };
+        match &ids {
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| i.docs.get_key_value(id))
+                .for_each(|(k, d)| add(k, d)),
+            None => i.docs.iter().for_each(|(k, d)| add(k, d)),
         }
     }
+    hits.truncate(size);
+    let total = indices.len();
+    filtered(
+        &uri,
+        json!({"took": 1, "timed_out": false, "_shards": {"total": total, "successful": total, "skipped": 0, "failed": 0},
+               "hits": {"max_score": 1.0, "hits": hits}}),
+    )
 }
 
-// =============================================================================================
-// Tests of the server itself: each behaviour against raw HTTP requests.
-// =============================================================================================
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    const FP: &str = shipper::request_builder::FILTER_PATH;
-
-    fn client() -> reqwest::Client {
-        reqwest::Client::new()
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-mget: real time
+/// (reads what was just written, refreshed or not); each doc names a concrete index. A data
+/// stream name is refused: its documents are read through its backing indices.
+fn mget(g: &mut Inner, default_index: Option<&str>, uri: &Uri, body: &[u8]) -> Response {
+    count_read(g, "mget");
+    if let Some(r) = read_forbidden(g, "indices:data/read/mget", default_index.unwrap_or("_all")) {
+        return r;
     }
-
-    async fn post_ndjson(url: &str, path: &str, body: &str) -> (u16, HeaderMap, Value) {
-        let r = client()
-            .post(format!("{url}{path}"))
-            .header("content-type", "application/x-ndjson")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let h = r.headers().clone();
-        let v = r.json::<Value>().await.unwrap_or(Value::Null);
-        (status, h, v)
-    }
-
-    fn statuses(v: &Value) -> Vec<u64> {
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                i.as_object().unwrap().values().next().unwrap()["status"]
-                    .as_u64()
-                    .unwrap()
+    let q: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let wanted: Vec<(String, String)> = if let Some(ids) = q.get("ids").and_then(Value::as_array) {
+        let Some(index) = default_index else {
+            return es_error(
+                StatusCode::BAD_REQUEST,
+                "action_request_validation_exception",
+                "Validation Failed: 1: index is missing for doc 0;",
+            );
+        };
+        ids.iter()
+            .filter_map(Value::as_str)
+            .map(|id| (index.to_owned(), id.to_owned()))
+            .collect()
+    } else if let Some(docs) = q.get("docs").and_then(Value::as_array) {
+        docs.iter()
+            .filter_map(|d| {
+                let index = d["_index"].as_str().or(default_index)?;
+                Some((index.to_owned(), d["_id"].as_str()?.to_owned()))
             })
             .collect()
-    }
-
-    fn item(v: &Value, i: usize) -> &Value {
-        v["items"][i].as_object().unwrap().values().next().unwrap()
-    }
-
-    #[tokio::test]
-    async fn the_root_answers_like_elasticsearch_9() {
-        let s = BulkServer::with_defaults().await;
-        let r = client().get(s.url()).send().await.unwrap();
-        assert_eq!(r.headers()["x-elastic-product"], "Elasticsearch");
-        let v: Value = r.json().await.unwrap();
-        assert_eq!(v["version"]["number"], "9.5.0");
-        assert_eq!(v["tagline"], "You Know, for Search");
-    }
-
-    #[tokio::test]
-    async fn a_bulk_answers_one_item_per_action_in_order_with_index_id_and_status() {
-        let s = BulkServer::with_defaults().await;
-        let body = concat!(
-            "{\"create\":{\"_index\":\"logs-a-default\",\"_id\":\"1\"}}\n{\"@timestamp\":\"2026-11-24T09:00:00Z\",\"message\":\"one\"}\n",
-            "{\"create\":{\"_id\":\"2\"}}\n{\"@timestamp\":\"2026-11-24T09:00:01Z\",\"message\":\"two\"}\n",
-            "{\"index\":{\"_index\":\"plain\",\"_id\":\"3\"}}\n{\"n\":1}\n",
-            "{\"delete\":{\"_index\":\"plain\",\"_id\":\"nope\"}}\n",
+    } else {
+        return es_error(
+            StatusCode::BAD_REQUEST,
+            "action_request_validation_exception",
+            "Validation Failed: 1: no documents to get;",
         );
-        let (status, _, v) = post_ndjson(s.url(), "/logs-a-default/_bulk", body).await;
-        assert_eq!(status, 200, "{v}");
-        assert_eq!(statuses(&v), vec![201, 201, 201, 404]);
-        assert_eq!(v["errors"], false);
-        assert!(v["took"].is_u64());
-        assert!(
-            item(&v, 0)["_index"]
-                .as_str()
-                .unwrap()
-                .starts_with(".ds-logs-a-default-")
-        );
-        assert_eq!(item(&v, 1)["_id"], "2");
-        assert_eq!(item(&v, 2)["_index"], "plain");
-        assert_eq!(item(&v, 0)["result"], "created");
-        assert!(v["items"][3].get("delete").is_some());
-        assert_eq!(s.count("logs-a-default"), 2);
-        assert_eq!(s.count("plain"), 1);
-    }
-
-    #[tokio::test]
-    async fn create_of_an_existing_id_is_an_item_409_version_conflict_and_stores_nothing_new() {
-        let s = BulkServer::with_defaults().await;
-        let line = "{\"create\":{\"_index\":\"logs-a-default\",\"_id\":\"x\"}}\n{\"@timestamp\":\"2026-11-24T09:00:00Z\",\"message\":\"m\"}\n";
-        let (_, _, first) = post_ndjson(s.url(), "/_bulk", line).await;
-        assert_eq!(statuses(&first), vec![201]);
-        let (status, _, v) = post_ndjson(s.url(), "/_bulk", &line.repeat(2)).await;
-        assert_eq!(status, 200);
-        assert_eq!(statuses(&v), vec![409, 409]);
-        assert_eq!(v["errors"], true);
-        assert_eq!(
-            item(&v, 0)["error"]["type"],
-            "version_conflict_engine_exception"
-        );
-        assert!(
-            item(&v, 0)["error"]["reason"]
-                .as_str()
-                .unwrap()
-                .contains("document already exists")
-        );
-        assert_eq!(s.count("logs-a-default"), 1);
-        assert_eq!(s.writes("logs-a-default", "x"), 1);
-        assert!(s.duplicates().is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_data_stream_refuses_index_ops_and_documents_without_timestamp() {
-        let s = BulkServer::with_defaults().await;
-        let body = concat!(
-            "{\"index\":{\"_index\":\"logs-a-default\",\"_id\":\"1\"}}\n{\"@timestamp\":\"2026-11-24T09:00:00Z\"}\n",
-            "{\"create\":{\"_index\":\"logs-a-default\",\"_id\":\"2\"}}\n{\"message\":\"no timestamp\"}\n",
-            "{\"index\":{\"_index\":\"logs-nodash\",\"_id\":\"3\"}}\n{\"message\":\"not a data stream name\"}\n",
-        );
-        let (_, _, v) = post_ndjson(s.url(), "/_bulk", body).await;
-        assert_eq!(statuses(&v), vec![400, 400, 201]);
-        assert_eq!(item(&v, 0)["error"]["type"], "illegal_argument_exception");
-        assert_eq!(
-            item(&v, 0)["error"]["reason"],
-            "only write ops with an op_type of create are allowed in data streams"
-        );
-        assert_eq!(item(&v, 1)["error"]["type"], "document_parsing_exception");
-        assert!(
-            item(&v, 1)["error"]["reason"]
-                .as_str()
-                .unwrap()
-                .contains("[@timestamp] is missing")
-        );
-    }
-
-    #[tokio::test]
-    async fn the_first_type_of_a_field_fixes_it_and_a_conflict_is_an_item_400_but_never_under_app()
+    };
+    if let Some(index) = default_index
+        && !g.indices.contains_key(index)
+        && !g.data_streams.contains_key(index)
     {
-        let s = BulkServer::with_defaults().await;
-        let t = "logs-m-default";
-        let doc = |id: &str, src: &str| {
-            format!("{{\"create\":{{\"_index\":\"{t}\",\"_id\":\"{id}\"}}}}\n{src}\n")
-        };
-        let ts = "\"@timestamp\":\"2026-11-24T09:00:00Z\"";
-        let body = [
-            doc("1", &format!("{{{ts},\"http\":{{\"response\":{{\"status_code\":200}}}},\"app\":{{\"status\":200}}}}")),
-            // Coerced: a numeric string into a long is fine.
-            doc("2", &format!("{{{ts},\"http\":{{\"response\":{{\"status_code\":\"201\"}}}}}}")),
-            doc("3", &format!("{{{ts},\"http\":{{\"response\":{{\"status_code\":\"ok\"}}}}}}")),
-            // The same conflict, written as a dotted key.
-            doc("4", &format!("{{{ts},\"http.response.status_code\":\"nope\"}}")),
-            // An object field receiving a scalar.
-            doc("5", &format!("{{{ts},\"http\":\"flat\"}}")),
-            // Under the flattened `app`, any type goes.
-            doc("6", &format!("{{{ts},\"app\":{{\"status\":\"ok\",\"nested\":{{\"x\":[1,\"a\",true]}}}}}}")),
-            doc("7", &format!("{{{ts},\"app\":\"even a scalar\"}}")),
-            // constant_keyword: the first dataset value fixes it.
-            doc("8", &format!("{{{ts},\"data_stream\":{{\"dataset\":\"m\"}}}}")),
-            doc("9", &format!("{{{ts},\"data_stream\":{{\"dataset\":\"other\"}}}}")),
-        ]
-        .concat();
-        let (_, _, v) = post_ndjson(s.url(), "/_bulk", &body).await;
-        assert_eq!(
-            statuses(&v),
-            vec![201, 201, 400, 400, 400, 201, 201, 201, 400],
-            "{v}"
-        );
-        let e3 = &item(&v, 2)["error"];
-        assert_eq!(e3["type"], "document_parsing_exception");
-        assert_eq!(
-            e3["reason"],
-            "failed to parse field [http.response.status_code] of type [long] in document with id '3'. Preview of field's value: 'ok'"
-        );
-        assert_eq!(e3["caused_by"]["type"], "number_format_exception");
-        assert!(
-            item(&v, 4)["error"]["reason"]
-                .as_str()
-                .unwrap()
-                .starts_with("object mapping for [http] tried to parse field [http] as object")
-        );
-        assert!(
-            item(&v, 8)["error"]["reason"]
-                .as_str()
-                .unwrap()
-                .contains("[constant_keyword] field [data_stream.dataset]")
-        );
-        assert_eq!(s.field_type(t, "http.response.status_code"), Some("long"));
-        assert_eq!(s.field_type(t, "app"), Some("flattened"));
-        assert_eq!(s.count(t), 5);
-        // A refused document adds no mapping.
-        let (_, _, v) = post_ndjson(
-            s.url(),
-            "/_bulk",
-            &doc("10", &format!("{{{ts},\"new\":1,\"http\":5}}")),
-        )
-        .await;
-        assert_eq!(statuses(&v), vec![400]);
-        assert_eq!(s.field_type(t, "new"), None);
+        return index_not_found(index);
     }
-
-    #[tokio::test]
-    async fn a_malformed_action_line_fails_the_whole_request_with_400() {
-        let s = BulkServer::with_defaults().await;
-        let cases = [
-            (
-                "{\"upsert\":{\"_id\":\"1\"}}\n{}\n",
-                "illegal_argument_exception",
-                "expected field [create], [delete], [index] or [update] but found [upsert]",
-            ),
-            (
-                "[1]\n",
-                "illegal_argument_exception",
-                "Malformed action/metadata line [1], expected START_OBJECT or END_OBJECT but found [START_ARRAY]",
-            ),
-            (
-                "{\"create\":{\"_index\":\"i\"}}\n{}\n\n",
-                "illegal_argument_exception",
-                "Malformed action/metadata line [3]",
-            ),
-            (
-                "{\"create\":{\"_index\":\"i\",\"bogus\":1}}\n{}\n",
-                "illegal_argument_exception",
-                "contains an unknown parameter [bogus]",
-            ),
-            (
-                "{\"create\":{\"_index\":\"i\"}}\n{}",
-                "illegal_argument_exception",
-                "The bulk request must be terminated by a newline [\\n]",
-            ),
-            ("not json\n", "x_content_parse_exception", "[1:"),
-            (
-                "{\"create\":{}}\n{}\n",
-                "action_request_validation_exception",
-                "index is missing",
-            ),
-        ];
-        for (body, etype, reason) in cases {
-            // With the shipper's filter_path: error answers are never filtered.
-            let (status, _, v) =
-                post_ndjson(s.url(), &format!("/_bulk?filter_path={FP}"), body).await;
-            assert_eq!(status, 400, "{body:?}: {v}");
-            assert_eq!(v["status"], 400);
-            assert_eq!(v["error"]["type"], etype, "{body:?}: {v}");
-            assert!(
-                v["error"]["reason"].as_str().unwrap().contains(reason),
-                "{body:?}: {v}"
-            );
-            assert_eq!(v["error"]["root_cause"][0]["type"], etype);
-        }
-        assert!(
-            s.targets().is_empty(),
-            "nothing of a refused request is applied"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_bulk_without_an_ndjson_or_json_content_type_is_406() {
-        let s = BulkServer::with_defaults().await;
-        let body = "{\"create\":{\"_index\":\"i\",\"_id\":\"1\"}}\n{}\n";
-        let r = client()
-            .post(format!("{}/_bulk", s.url()))
-            .header("content-type", "text/plain")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 406);
-        let r = client()
-            .post(format!("{}/_bulk", s.url()))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 406);
-        let r = client()
-            .post(format!("{}/_bulk", s.url()))
-            .header("content-type", "application/json; charset=UTF-8")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-    }
-
-    fn gzip(b: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(b).unwrap();
-        e.finish().unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_gzipped_body_is_inflated_and_filter_path_keeps_only_what_the_shipper_asks_for() {
-        let s = BulkServer::with_defaults().await;
-        let body = concat!(
-            "{\"create\":{\"_index\":\"logs-g-default\",\"_id\":\"1\"}}\n{\"@timestamp\":\"2026-11-24T09:00:00Z\",\"n\":1}\n",
-            "{\"create\":{\"_index\":\"logs-g-default\",\"_id\":\"2\"}}\n{\"@timestamp\":\"2026-11-24T09:00:00Z\",\"n\":\"x\"}\n",
-        );
-        let r = client()
-            .post(format!("{}/_bulk", s.url()))
-            .query(&[("filter_path", FP)])
-            .header("content-type", "application/x-ndjson")
-            .header("content-encoding", "gzip")
-            .body(gzip(body.as_bytes()))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let v: Value = r.json().await.unwrap();
-        let reason = "failed to parse field [n] of type [long] in document with id '2'. Preview of field's value: 'x'";
-        assert_eq!(
-            v,
-            json!({"errors": true, "items": [
-                {"create": {"status": 201}},
-                {"create": {"status": 400, "error": {"type": "document_parsing_exception", "reason": reason}}}
-            ]})
-        );
-        assert_eq!(s.count("logs-g-default"), 1);
-        // A corrupt gzip body is a 400, not a crash.
-        let r = client()
-            .post(format!("{}/_bulk", s.url()))
-            .header("content-type", "application/x-ndjson")
-            .header("content-encoding", "gzip")
-            .body(b"\x1f\x8bnot gzip".to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400);
-    }
-
-    #[test]
-    fn filter_path_supports_wildcards_double_wildcards_and_drops_empty_branches() {
-        let v = json!({"took": 3, "errors": false, "items": [{"create": {"_id": "1", "status": 201}}, {"index": {"status": 200, "error": {"type": "t", "reason": "r", "x": 1}}}], "a": {"b": {"c": 1, "d": 2}}});
-        assert_eq!(filter_path(&v, "errors"), json!({"errors": false}));
-        assert_eq!(
-            filter_path(&v, "items.*.status"),
-            json!({"items": [{"create": {"status": 201}}, {"index": {"status": 200}}]})
-        );
-        assert_eq!(
-            filter_path(&v, "items.*.error.type"),
-            json!({"items": [{"index": {"error": {"type": "t"}}}]})
-        );
-        assert_eq!(filter_path(&v, "**.c"), json!({"a": {"b": {"c": 1}}}));
-        assert_eq!(
-            filter_path(&v, "a.*.d,took"),
-            json!({"took": 3, "a": {"b": {"d": 2}}})
-        );
-        assert_eq!(filter_path(&v, "nothing.here"), json!({}));
-        assert_eq!(
-            filter_path(&v, "ite*.create._id"),
-            json!({"items": [{"create": {"_id": "1"}}]})
-        );
-    }
-
-    #[tokio::test]
-    async fn a_body_over_http_max_content_length_after_inflating_is_413_for_the_whole_request() {
-        let s = BulkServer::start(Settings {
-            max_content_length: 4096,
-            ..Settings::default()
-        })
-        .await;
-        let one = "{\"create\":{\"_index\":\"logs-l-default\",\"_id\":\"ID\"}}\n{\"@timestamp\":\"2026-11-24T09:00:00Z\",\"message\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}\n";
-        let body: String = (0..60).map(|i| one.replace("ID", &i.to_string())).collect();
-        let small: String = (0..10).map(|i| one.replace("ID", &i.to_string())).collect();
-        assert!(body.len() > 4096 && small.len() < 4096);
-        let z = gzip(body.as_bytes());
-        assert!(
-            z.len() < 4096,
-            "compressed it fits, but the limit is on the inflated body"
-        );
-        let r = client()
-            .post(format!("{}/_bulk", s.url()))
-            .header("content-type", "application/x-ndjson")
-            .header("content-encoding", "gzip")
-            .body(z)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 413);
-        let (status, _, _) = post_ndjson(s.url(), "/_bulk", &body).await;
-        assert_eq!(status, 413);
-        assert_eq!(
-            s.count("logs-l-default"),
-            0,
-            "nothing of a 413 request is applied"
-        );
-        let (status, _, v) = post_ndjson(s.url(), "/_bulk", &small).await;
-        assert_eq!(status, 200, "{v}");
-        assert_eq!(s.stats().bulk(413), 2);
-    }
-
-    #[tokio::test]
-    async fn with_security_on_missing_or_wrong_credentials_get_401_with_www_authenticate() {
-        let s = BulkServer::start(Settings {
-            credentials: vec![
-                Credential::Basic {
-                    user: "elastic".into(),
-                    password: "s3cret".into(),
+    let docs: Vec<Value> = wanted
+        .into_iter()
+        .map(|(index, id)| {
+            if g.data_streams.contains_key(&index) {
+                return json!({"_index": index, "_id": id, "error": {"type": "illegal_argument_exception",
+                    "reason": format!("[{index}] is a data stream: get its documents from its backing indices")}});
+            }
+            match g.indices.get(&index) {
+                None => json!({"_index": index, "_id": id, "error": {"type": "index_not_found_exception", "reason": format!("no such index [{index}]")}}),
+                Some(i) => match i.docs.get(&id) {
+                    Some(d) => json!({"_index": index, "_id": id, "_version": i.versions.get(&id).copied().unwrap_or(1), "found": true, "_source": d.source}),
+                    None => json!({"_index": index, "_id": id, "found": false}),
                 },
-                Credential::ApiKey("a2V5aWQ6a2V5".into()),
-            ],
-            ..Settings::default()
-        })
-        .await;
-        let body = "{\"create\":{\"_index\":\"logs-s-default\",\"_id\":\"1\"}}\n{\"@timestamp\":\"2026-11-24T09:00:00Z\"}\n";
-        let send = |auth: Option<(&'static str, String)>| {
-            let mut r = client()
-                .post(format!("{}/_bulk", s.url()))
-                .header("content-type", "application/x-ndjson")
-                .body(body);
-            if let Some((k, v)) = auth {
-                r = r.header(k, v);
             }
-            r.send()
+        })
+        .collect();
+    filtered(uri, json!({ "docs": docs }))
+}
+
+async fn mget_all(State(sh): State<Arc<Shared>>, uri: Uri, body: Bytes) -> Response {
+    mget(&mut sh.lock(), None, &uri, &body)
+}
+
+async fn mget_target(
+    State(sh): State<Arc<Shared>>,
+    Path(target): Path<String>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    mget(&mut sh.lock(), Some(&target), &uri, &body)
+}
+
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-get-settings
+/// (`flat_settings`, `ignore_unavailable`, `allow_no_indices`; a data stream stands for its
+/// backing indices; `{names}` filters settings by pattern).
+fn settings(g: &mut Inner, target: &str, names: Option<&str>, uri: &Uri) -> Response {
+    count_read(g, "settings");
+    if let Some(r) = read_forbidden(g, "indices:monitor/settings/get", target) {
+        return r;
+    }
+    let indices = match g.resolve_read(target, flag(uri, "ignore_unavailable")) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let flat = flag(uri, "flat_settings");
+    let mut out = Map::new();
+    for n in indices {
+        let i = &g.indices[&n];
+        let mut s = Map::new();
+        for (k, v) in &i.settings {
+            if names.is_none_or(|ns| ns.split(',').any(|p| glob(p, k))) {
+                s.insert(k.clone(), v.clone());
+            }
+        }
+        let settings = if flat {
+            Value::Object(s)
+        } else {
+            let mut nested = json!({});
+            for (k, v) in s {
+                let mut cur = &mut nested;
+                let parts: Vec<&str> = k.split('.').collect();
+                for (j, p) in parts.iter().enumerate() {
+                    if j + 1 == parts.len() {
+                        cur[*p] = v.clone();
+                    } else {
+                        if cur.get(*p).is_none() {
+                            cur[*p] = json!({});
+                        }
+                        cur = &mut cur[*p];
+                    }
+                }
+            }
+            nested
         };
-        for (auth, reason) in [
-            (
-                None,
-                "missing authentication credentials for REST request [/_bulk]",
-            ),
-            (
-                Some((
-                    "authorization",
-                    format!(
-                        "Basic {}",
-                        base64::engine::general_purpose::STANDARD.encode("elastic:wrong")
-                    ),
-                )),
-                "unable to authenticate user [elastic] for REST request [/_bulk]",
-            ),
-            (
-                Some(("authorization", "ApiKey bm9wZTpub3Bl".to_owned())),
-                "unable to authenticate with provided credentials",
-            ),
-        ] {
-            let r = send(auth).await.unwrap();
-            assert_eq!(r.status(), 401);
-            let schemes: Vec<_> = r
-                .headers()
-                .get_all("www-authenticate")
-                .iter()
-                .map(|v| v.to_str().unwrap().to_owned())
-                .collect();
-            assert_eq!(
-                schemes,
-                vec![
-                    r#"Basic realm="security", charset="UTF-8""#.to_owned(),
-                    "ApiKey".to_owned()
-                ]
+        out.insert(n, json!({ "settings": settings }));
+    }
+    json_response(StatusCode::OK, &Value::Object(out))
+}
+
+async fn get_settings_all(
+    State(sh): State<Arc<Shared>>,
+    Path(target): Path<String>,
+    uri: Uri,
+) -> Response {
+    settings(&mut sh.lock(), &target, None, &uri)
+}
+
+async fn get_settings(
+    State(sh): State<Arc<Shared>>,
+    Path((target, names)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    settings(&mut sh.lock(), &target, Some(&names), &uri)
+}
+
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-rollover
+async fn rollover(State(sh): State<Arc<Shared>>, Path(target): Path<String>) -> Response {
+    let mut g = sh.lock();
+    count_read(&mut g, "rollover");
+    let old = g
+        .data_streams
+        .get(&target)
+        .map(|d| d.write_index().to_owned());
+    match g.rollover(&target, now_ms()) {
+        Ok(new) => json_response(
+            StatusCode::OK,
+            &json!({"acknowledged": true, "shards_acknowledged": true, "old_index": old, "new_index": new,
+                    "rolled_over": true, "dry_run": false, "lazy": false, "conditions": {}}),
+        ),
+        Err(e) if e.starts_with("no such index") => index_not_found(&target),
+        Err(e) => es_error(StatusCode::BAD_REQUEST, "illegal_argument_exception", &e),
+    }
+}
+
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-get-data-stream
+async fn get_data_stream(State(sh): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+    let mut g = sh.lock();
+    count_read(&mut g, "data_stream");
+    let found: Vec<Value> = g
+        .data_streams
+        .values()
+        .filter(|d| name.split(',').any(|p| glob(p, &d.name)))
+        .map(|d| {
+            let idx = |n: &String| json!({"index_name": n, "index_uuid": format!("uuid-{n}")});
+            json!({"name": d.name, "timestamp_field": {"name": "@timestamp"},
+                   "indices": d.indices.iter().map(idx).collect::<Vec<_>>(),
+                   "generation": d.generation, "status": "GREEN", "template": d.template,
+                   "hidden": false, "system": false,
+                   "failure_store": {"enabled": d.failure_store, "indices": d.failure_indices.iter().map(idx).collect::<Vec<_>>()}})
+        })
+        .collect();
+    if found.is_empty() && !name.contains('*') {
+        return index_not_found(&name);
+    }
+    json_response(StatusCode::OK, &json!({ "data_streams": found }))
+}
+
+fn acknowledged() -> Response {
+    json_response(StatusCode::OK, &json!({"acknowledged": true}))
+}
+
+fn json_body(body: &[u8]) -> Result<Value, Response> {
+    serde_json::from_slice(body).map_err(|e| {
+        es_error(
+            StatusCode::BAD_REQUEST,
+            "x_content_parse_exception",
+            &format!("[1:{}] {e}", e.column()),
+        )
+    })
+}
+
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-put-index-template
+async fn put_index_template(
+    State(sh): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let v = match json_body(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let t = match Template::from_json(&name, &v) {
+        Ok(t) => t,
+        Err(e) => {
+            return es_error(
+                StatusCode::BAD_REQUEST,
+                "action_request_validation_exception",
+                &format!("Validation Failed: 1: {e};"),
             );
-            let v: Value = r.json().await.unwrap();
-            assert_eq!(v["status"], 401);
-            assert_eq!(v["error"]["type"], "security_exception");
-            assert!(
-                v["error"]["reason"].as_str().unwrap().starts_with(reason),
-                "{v}"
-            );
         }
-        assert_eq!(s.count("logs-s-default"), 0);
-        let r = client()
-            .get(s.url())
-            .basic_auth("elastic", Some("s3cret"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let r = send(Some(("authorization", "ApiKey a2V5aWQ6a2V5".to_owned())))
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(s.count("logs-s-default"), 1);
-    }
-
-    fn docs_body(target: &str, n: usize) -> String {
-        (0..n).map(|i| format!("{{\"create\":{{\"_index\":\"{target}\",\"_id\":\"{i}\"}}}}\n{{\"@timestamp\":\"2026-11-24T09:00:00Z\",\"i\":{i}}}\n")).collect()
-    }
-
-    #[tokio::test]
-    async fn injected_faults_are_deterministic_by_seed() {
-        let faults = Faults {
-            seed: 42,
-            item_429_rate: 0.2,
-            item_400_rate: 0.1,
-            burst_503_rate: 0.2,
-            burst_503_len: 2,
-            ..Faults::default()
-        };
-        let mut runs = Vec::new();
-        for _ in 0..2 {
-            let s = BulkServer::start(Settings {
-                faults: faults.clone(),
-                ..Settings::default()
-            })
-            .await;
-            let mut seen = Vec::new();
-            for round in 0..8 {
-                let (status, _, v) = post_ndjson(
-                    s.url(),
-                    "/_bulk",
-                    &docs_body(&format!("logs-f{round}-default"), 50),
-                )
-                .await;
-                seen.push((status, if status == 200 { statuses(&v) } else { vec![] }));
-            }
-            runs.push((seen, s.stats().injected_400));
-        }
-        assert_eq!(runs[0], runs[1]);
-        let all: Vec<u64> = runs[0].0.iter().flat_map(|(_, s)| s.clone()).collect();
-        assert!(
-            all.contains(&429) && all.contains(&400) && all.contains(&201),
-            "{all:?}"
-        );
-        assert!(runs[0].0.iter().any(|(s, _)| *s == 503));
-    }
-
-    #[tokio::test]
-    async fn an_injected_400_is_permanent_for_that_document_and_never_hits_a_stored_id() {
-        let s = BulkServer::start(Settings {
-            faults: Faults {
-                seed: 3,
-                item_400_rate: 0.3,
-                ..Faults::default()
-            },
-            ..Settings::default()
-        })
-        .await;
-        let body = docs_body("logs-p-default", 40);
-        let (_, _, first) = post_ndjson(s.url(), "/_bulk", &body).await;
-        let (_, _, second) = post_ndjson(s.url(), "/_bulk", &body).await;
-        let (a, b) = (statuses(&first), statuses(&second));
-        assert!(a.contains(&400));
-        for (x, y) in a.iter().zip(&b) {
-            match x {
-                201 => assert_eq!(*y, 409),
-                400 => assert_eq!(*y, 400),
-                other => panic!("unexpected {other}"),
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn a_dropped_connection_gets_no_answer_and_a_drop_after_the_writes_keeps_them() {
-        let s = BulkServer::start(Settings {
-            faults: Faults {
-                seed: 1,
-                drop_after_rate: 1.0,
-                ..Faults::default()
-            },
-            ..Settings::default()
-        })
-        .await;
-        let r = client()
-            .post(format!("{}/_bulk", s.url()))
-            .header("content-type", "application/x-ndjson")
-            .body(docs_body("logs-d-default", 3))
-            .send()
-            .await;
-        assert!(r.is_err(), "expected no answer, got {r:?}");
-        assert_eq!(s.count("logs-d-default"), 3);
-        s.set_faults(Faults {
-            seed: 1,
-            drop_before_rate: 1.0,
-            ..Faults::default()
-        });
-        let r = client()
-            .post(format!("{}/_bulk", s.url()))
-            .header("content-type", "application/x-ndjson")
-            .body(docs_body("logs-e-default", 3))
-            .send()
-            .await;
-        assert!(r.is_err());
-        assert_eq!(s.count("logs-e-default"), 0);
-        assert_eq!(s.stats().dropped, 2);
-        // The server still answers afterwards, on a new connection.
-        s.set_faults(Faults::default());
-        let (status, _, _) = post_ndjson(s.url(), "/_bulk", &docs_body("logs-e-default", 3)).await;
-        assert_eq!(status, 200);
-    }
-
-    #[tokio::test]
-    async fn a_slow_answer_arrives_after_the_configured_delay_with_the_writes_applied() {
-        let s = BulkServer::start(Settings {
-            faults: Faults {
-                slow_rate: 1.0,
-                slow: Duration::from_millis(300),
-                ..Faults::default()
-            },
-            ..Settings::default()
-        })
-        .await;
-        let t0 = Instant::now();
-        let r = client()
-            .post(format!("{}/_bulk", s.url()))
-            .header("content-type", "application/x-ndjson")
-            .timeout(Duration::from_millis(100))
-            .body(docs_body("logs-w-default", 2))
-            .send()
-            .await;
-        assert!(r.unwrap_err().is_timeout());
-        assert!(t0.elapsed() < Duration::from_millis(300));
-        assert_eq!(s.count("logs-w-default"), 2);
-        let t0 = Instant::now();
-        let (status, _, v) = post_ndjson(s.url(), "/_bulk", &docs_body("logs-w-default", 2)).await;
-        assert!(t0.elapsed() >= Duration::from_millis(300));
-        assert_eq!((status, statuses(&v)), (200, vec![409, 409]));
-    }
-
-    #[tokio::test]
-    async fn a_503_burst_lasts_exactly_its_length() {
-        let s = BulkServer::start(Settings {
-            faults: Faults {
-                burst_503_rate: 1.0,
-                burst_503_len: 3,
-                ..Faults::default()
-            },
-            ..Settings::default()
-        })
-        .await;
-        for _ in 0..3 {
-            let (status, _, v) =
-                post_ndjson(s.url(), "/_bulk", &docs_body("logs-u-default", 1)).await;
-            assert_eq!(status, 503);
-            assert_eq!(v["error"]["type"], "cluster_block_exception");
-        }
-        s.set_faults(Faults {
-            burst_503_rate: 0.0,
-            ..Faults::default()
-        });
-        let (status, _, _) = post_ndjson(s.url(), "/_bulk", &docs_body("logs-u-default", 1)).await;
-        assert_eq!(status, 200);
-        assert_eq!(s.stats().bulk(503), 3);
-    }
-
-    #[tokio::test]
-    async fn count_and_refresh_answer_for_existing_targets_and_404_for_unknown_ones() {
-        let s = BulkServer::with_defaults().await;
-        post_ndjson(s.url(), "/_bulk", &docs_body("logs-c-default", 4)).await;
-        let conn = crate::support::connection(s.url());
-        assert_eq!(
-            crate::support::count(&conn, "logs-c-default", None).await,
-            4
-        );
-        assert_eq!(crate::support::count(&conn, "logs-c-*", None).await, 4);
-        let (status, v) =
-            crate::support::es_json(&conn, reqwest::Method::GET, "nope/_count", None).await;
-        assert_eq!(
-            (status, v["error"]["type"].as_str()),
-            (404, Some("index_not_found_exception"))
+    };
+    let mut g = sh.lock();
+    if let Err(e) = g.templates.check(&t) {
+        return es_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_index_template_exception",
+            &e,
         );
     }
+    g.templates.index.insert(name, t);
+    acknowledged()
+}
+
+async fn get_index_template(State(sh): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+    let g = sh.lock();
+    let found: Vec<Value> = g
+        .templates
+        .index
+        .values()
+        .filter(|t| glob(&name, &t.name))
+        .map(|t| json!({"name": t.name, "index_template": t.raw}))
+        .collect();
+    if found.is_empty() {
+        return es_error(
+            StatusCode::NOT_FOUND,
+            "resource_not_found_exception",
+            &format!("index template matching [{name}] not found"),
+        );
+    }
+    json_response(StatusCode::OK, &json!({ "index_templates": found }))
+}
+
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-cluster-put-component-template
+async fn put_component_template(
+    State(sh): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let v = match json_body(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if v.get("template").is_none() {
+        return es_error(
+            StatusCode::BAD_REQUEST,
+            "x_content_parse_exception",
+            "[1:2] [component_template] failed to parse field [template]: Required [template]",
+        );
+    }
+    sh.lock().templates.components.insert(name, v);
+    acknowledged()
+}
+
+async fn get_component_template(
+    State(sh): State<Arc<Shared>>,
+    Path(name): Path<String>,
+) -> Response {
+    let g = sh.lock();
+    let found: Vec<Value> = g
+        .templates
+        .components
+        .iter()
+        .filter(|(n, _)| glob(&name, n))
+        .map(|(n, v)| json!({"name": n, "component_template": v}))
+        .collect();
+    if found.is_empty() {
+        return es_error(
+            StatusCode::NOT_FOUND,
+            "resource_not_found_exception",
+            &format!("component template matching [{name}] not found"),
+        );
+    }
+    json_response(StatusCode::OK, &json!({ "component_templates": found }))
+}
+
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-ilm-put-lifecycle
+/// (stored, not run: the tests roll over by hand or by fault).
+async fn put_ilm_policy(
+    State(sh): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let v = match json_body(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if v.get("policy").is_none() {
+        return es_error(
+            StatusCode::BAD_REQUEST,
+            "x_content_parse_exception",
+            "[1:2] [put_lifecycle_request] policy is required",
+        );
+    }
+    sh.lock().templates.ilm.insert(name, v);
+    acknowledged()
+}
+
+async fn get_ilm_policy(State(sh): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+    let g = sh.lock();
+    match g.templates.ilm.get(&name) {
+        Some(p) => json_response(StatusCode::OK, &json!({ name: p })),
+        None => es_error(
+            StatusCode::NOT_FOUND,
+            "resource_not_found_exception",
+            &format!("Lifecycle policy not found: {name}"),
+        ),
+    }
+}
+
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-close
+/// (a data stream's write index can't be closed).
+async fn close_index(State(sh): State<Arc<Shared>>, Path(index): Path<String>) -> Response {
+    let mut g = sh.lock();
+    if let Some(ds) = g.data_streams.values().find(|d| d.write_index() == index) {
+        let reason = format!(
+            "cannot close the write index [{index}] of data stream [{}]",
+            ds.name
+        );
+        return es_error(
+            StatusCode::BAD_REQUEST,
+            "illegal_argument_exception",
+            &reason,
+        );
+    }
+    match g.indices.get_mut(&index) {
+        Some(i) => {
+            i.closed = true;
+            json_response(
+                StatusCode::OK,
+                &json!({"acknowledged": true, "shards_acknowledged": true, "indices": {index: {"closed": true}}}),
+            )
+        }
+        None => index_not_found(&index),
+    }
+}
+
+/// https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-delete
+/// (what a lifecycle's delete phase does; a data stream's write index can't be deleted).
+async fn delete_index(State(sh): State<Arc<Shared>>, Path(index): Path<String>) -> Response {
+    let mut g = sh.lock();
+    if let Some(ds) = g.data_streams.values().find(|d| d.write_index() == index) {
+        let reason = format!(
+            "index [{index}] is the write index for data stream [{}] and cannot be deleted",
+            ds.name
+        );
+        return es_error(
+            StatusCode::BAD_REQUEST,
+            "illegal_argument_exception",
+            &reason,
+        );
+    }
+    if g.indices.remove(&index).is_none() {
+        return index_not_found(&index);
+    }
+    for ds in g.data_streams.values_mut() {
+        ds.indices.retain(|n| *n != index);
+        ds.failure_indices.retain(|n| *n != index);
+    }
+    acknowledged()
+}
+
+/// https://www.elastic.co/docs/reference/elasticsearch/rest-apis/api-conventions
+/// An unknown route → 400 `no handler found for uri [...] and method [...]`.
+async fn no_handler(req: Request) -> Response {
+    let reason = format!(
+        "no handler found for uri [{}] and method [{}]",
+        req.uri(),
+        req.method()
+    );
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({"error": reason, "status": 400}),
+    )
 }

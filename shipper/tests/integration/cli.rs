@@ -308,3 +308,48 @@ print(arn)
     assert!(err.contains("ELASTICSEARCH_SECRET_ARN"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Routing rules kept in an SSM parameter (the AWS emulator's), read through the same AWS
+/// SDK set-up as the connection's secret: one TLS stack, the HTTP client given explicitly.
+#[test]
+fn transform_reads_its_routing_rules_from_an_ssm_parameter() {
+    let moto = support::moto();
+    let name = format!("/shipper-routes-{}", support::free_port());
+    let rules = r#"[{"name":"all","log_group":"*","dataset":"routed.by_ssm"}]"#;
+    let script = r#"
+import boto3, sys
+boto3.client("ssm", endpoint_url=sys.argv[1], region_name="ap-northeast-2", aws_access_key_id="t",
+             aws_secret_access_key="t").put_parameter(Name=sys.argv[2], Value=sys.argv[3], Type="String")
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, moto.url(), &name, rules])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut c = shipper();
+    c.args(["transform"])
+        .arg(support::data_file("aws-lambda-events-example.json"))
+        .env("SHIPPER_ROUTES_SSM_PARAMETER", &name)
+        .env("AWS_ENDPOINT_URL", moto.url())
+        .env("AWS_REGION", "ap-northeast-2")
+        .env("AWS_ACCESS_KEY_ID", "t")
+        .env("AWS_SECRET_ACCESS_KEY", "t");
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let first: Value = serde_json::from_str(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default(),
+    )
+    .unwrap();
+    assert_eq!(
+        first["create"]["_index"], "logs-routed.by_ssm-default",
+        "{first}"
+    );
+}

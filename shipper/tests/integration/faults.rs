@@ -1,7 +1,8 @@
-//! Fault injection against the project's own `_bulk` server (`bulk_server.rs`): item 429s,
-//! item 400s, 503 bursts, dropped connections, slow answers, 413s, 401s and mapping conflicts.
-//! Each test shows where every event went: events in = documents indexed + dead-lettered,
-//! nothing twice, and the invocation's result says the truth.
+//! Fault injection against the project's own `_bulk` server (`bulk_server.rs`): request and
+//! item 429s, per-shard 429s and 503s, item 400s, 503 bursts, answers without items, dropped
+//! connections, slow answers, rollovers, 413s, 401s and mapping conflicts. Each test shows
+//! where every event went: events in = documents indexed + dead-lettered, nothing twice, and
+//! the invocation's result says the truth.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -14,31 +15,31 @@ use shipper::target::Naming;
 use crate::bulk_server::{BulkServer, Credential, Faults, Settings};
 use crate::support;
 
-fn naming(ns: &str) -> Naming {
+pub(crate) fn naming(ns: &str) -> Naming {
     Naming {
         namespace: ns.into(),
         ..Naming::default()
     }
 }
 
-fn dead_letter_target(ns: &str) -> String {
+pub(crate) fn dead_letter_target(ns: &str) -> String {
     format!("logs-shipper.deadletter-{ns}")
 }
 
 /// The data streams the events themselves went to (not dead letters, not health docs).
-fn log_targets(s: &BulkServer) -> Vec<String> {
+pub(crate) fn log_targets(s: &BulkServer) -> Vec<String> {
     s.targets()
         .into_iter()
         .filter(|t| t.starts_with("logs-cloudwatch."))
         .collect()
 }
 
-fn log_docs(s: &BulkServer) -> usize {
+pub(crate) fn log_docs(s: &BulkServer) -> usize {
     log_targets(s).iter().map(|t| s.count(t)).sum()
 }
 
 /// A decoded (inner JSON) subscription payload with these `(id, message)` events.
-fn inner_payload(log_group: &str, events: &[(&str, &str)]) -> RawPayload {
+pub(crate) fn inner_payload(log_group: &str, events: &[(&str, &str)]) -> RawPayload {
     let events: Vec<Value> = events
         .iter()
         .enumerate()
@@ -55,40 +56,56 @@ fn inner_payload(log_group: &str, events: &[(&str, &str)]) -> RawPayload {
     RawPayload::Bytes(serde_json::to_vec(&v).expect("JSON"))
 }
 
-fn far() -> Instant {
+pub(crate) fn far() -> Instant {
     Instant::now() + Duration::from_secs(120)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn under_429s_400s_503_bursts_dropped_connections_and_timeouts_every_event_is_indexed_or_dead_lettered_exactly_once()
+async fn under_429s_400s_503s_empty_answers_dropped_connections_timeouts_and_rollovers_every_event_is_indexed_or_dead_lettered_exactly_once_issue_10()
  {
-    let s = BulkServer::start(Settings {
-        faults: Faults {
-            seed: 2026,
-            item_429_rate: 0.10,
-            item_400_rate: 0.01,
-            item_400_target_prefix: Some("logs-cloudwatch.".into()),
-            burst_503_rate: 0.15,
-            burst_503_len: 3,
-            drop_before_rate: 0.05,
-            drop_after_rate: 0.05,
-            slow_rate: 0.05,
-            slow: Duration::from_millis(1200),
-            ..Faults::default()
-        },
+    // Elasticsearch before 9.2 (no failure store), so refused events are dead-lettered.
+    let s = BulkServer::with_setup(Settings {
+        logs_failure_store: false,
         ..Settings::default()
     })
     .await;
+    s.set_faults(Faults {
+        seed: 2026,
+        item_429_rate: 0.10,
+        item_400_rate: 0.01,
+        item_400_target_prefix: Some("logs-cloudwatch.".into()),
+        burst_503_rate: 0.10,
+        burst_503_len: 3,
+        request_429_rate: 0.05,
+        shard_429_rate: 0.05,
+        shard_503_rate: 0.05,
+        empty_200_rate: 0.05,
+        rollover_rate: 0.08,
+        drop_before_rate: 0.05,
+        drop_after_rate: 0.05,
+        slow_rate: 0.05,
+        slow: Duration::from_millis(2500),
+        ..Faults::default()
+    });
     // The server is this test's own: a fixed namespace keeps the injected faults identical
     // from run to run (they hash the target name).
     let ns = "faults".to_owned();
     let payloads = support::generate_data(2000, 4, 7, &[]);
     let mut sh = support::shipper(&support::connection(&s.url), naming(&ns));
     // A slow answer outlives the request: the client gives up after the writes were applied.
-    // (1 s: far above this server's real latency, so only injected slowness times out.)
-    sh.opts.request_timeout = Duration::from_secs(1);
+    // (2 s: far above this server's real latency, even on a loaded machine, so only injected
+    // slowness times out.)
+    sh.opts.request_timeout = Duration::from_secs(2);
+    // Small requests: many of them, so every kind of fault happens.
+    sh.opts.limits.max_docs = 200;
 
-    let out = sh.ship(payloads, far(), "faults-main").await;
+    let out = sh
+        .ship(
+            payloads,
+            Instant::now() + Duration::from_secs(300),
+            "faults-main",
+        )
+        .await;
 
     let st = s.stats();
     assert!(out.fatal.is_none(), "{:?}", out.fatal);
@@ -125,8 +142,14 @@ async fn under_429s_400s_503_bursts_dropped_connections_and_timeouts_every_event
         assert_eq!(doc["error"]["type"], "document_parsing_exception");
         assert_eq!(doc["deadletter"]["status"], 400);
     }
-    // Nothing twice: no id written twice, and no event both indexed and dead-lettered.
+    // Nothing twice: no id stored twice in any data stream (across its backing indices), no
+    // event both indexed and dead-lettered; a copy a rollover let in for a moment was removed.
     assert!(s.duplicates().is_empty(), "{:?}", s.duplicates());
+    assert_eq!(
+        s.created_twice().len() as u64,
+        out.summary.stats.duplicates_removed,
+        "every copy created after a rollover was found and removed"
+    );
     for t in log_targets(&s) {
         for id in s.ids(&t) {
             assert!(
@@ -137,14 +160,39 @@ async fn under_429s_400s_503_bursts_dropped_connections_and_timeouts_every_event
     }
     // The faults did happen.
     assert!(st.items(429) > 0, "{st:?}");
+    assert!(st.items(503) > 0, "{st:?}");
+    assert!(st.bulk(429) > 0, "{st:?}");
     assert!(st.bulk(503) >= 3, "{st:?}");
+    assert!(st.empty_200 > 0, "{st:?}");
+    assert!(st.rollovers > 0, "{st:?}");
     assert!(st.dropped > 0, "{st:?}");
     assert!(st.slowed > 0, "{st:?}");
+    // A drop or timeout after the writes shows up on resend as a 409, or is found by a
+    // lookup before the resend (a rollover in between would let the resend in twice).
     assert!(
-        st.items(409) > 0,
-        "a drop or timeout after the writes shows up as 409s on resend: {st:?}"
+        out.summary.stats.already_present > 0,
+        "{:?} {st:?}",
+        out.summary
     );
     assert!(out.summary.stats.retried > 0);
+    eprintln!(
+        "faults: {received} events in = {logs} indexed + {dead} dead-lettered; duplicates {}; \
+         copies created after a rollover and removed {}; requests {} (bulk {}, lookups {}); server: {} rollovers, \
+         {} request 503, {} request 429, {} empty 200, {} dropped, {} slowed, item 429 {}, item 503 {}",
+        s.duplicates().len(),
+        out.summary.stats.duplicates_removed,
+        st.requests,
+        st.bulk_requests,
+        out.summary.stats.lookups,
+        st.rollovers,
+        st.bulk(503),
+        st.bulk(429),
+        st.empty_200,
+        st.dropped,
+        st.slowed,
+        st.items(429),
+        st.items(503),
+    );
     let summary = out.into_result().expect("everything was delivered");
     assert_eq!(summary.received as usize, received);
 }
@@ -165,7 +213,11 @@ async fn a_deadline_too_short_for_a_cluster_that_stays_503_fails_every_payload_a
     let t0 = Instant::now();
 
     let out = sh
-        .ship(payloads, t0 + Duration::from_millis(700), "faults-deadline")
+        .ship(
+            payloads,
+            t0 + Duration::from_millis(1500),
+            "faults-deadline",
+        )
         .await;
 
     assert!(
@@ -228,7 +280,8 @@ async fn wrong_or_missing_credentials_are_fatal_at_the_first_401_with_no_retry_a
         assert_eq!(
             s.stats().requests,
             n as u64 + 1,
-            "one request per attempt, no retries, no health doc"
+            "one request per attempt, no retries, no health doc: {:?}",
+            s.stats()
         );
         assert!(matches!(out.into_result(), Err(ShipError::Fatal(_))));
     }
@@ -365,14 +418,12 @@ async fn a_single_document_over_http_max_content_length_is_dead_lettered_as_requ
     assert_eq!(doc["message"].as_str().unwrap(), big.trim_end());
 }
 
-#[tokio::test]
-async fn a_mapping_conflict_dead_letters_exactly_that_event_with_a_replayable_payload() {
-    let s = BulkServer::with_defaults().await;
-    let ns = support::unique_namespace("conflict");
-    let target = format!("logs-cloudwatch.orders-{ns}");
-    // Another writer got there first and `user.id` became a long.
+/// Another writer got to a data stream first (here `shipper setup` was not run, so only the
+/// built-in `logs` template applies) and made `user` a keyword: the shipper's `user.id` can't
+/// be indexed there, whatever `ignore_malformed` says (it doesn't cover objects).
+pub(crate) async fn conflicting_writer(s: &BulkServer, target: &str) {
     let first = format!(
-        "{{\"create\":{{\"_index\":\"{target}\",\"_id\":\"other\"}}}}\n{{\"@timestamp\":\"2026-11-24T08:00:00Z\",\"user\":{{\"id\":7}}}}\n"
+        "{{\"create\":{{\"_index\":\"{target}\",\"_id\":\"other\"}}}}\n{{\"@timestamp\":\"2026-11-24T08:00:00Z\",\"user\":\"bob\"}}\n"
     );
     let r = reqwest::Client::new()
         .post(format!("{}/_bulk", s.url))
@@ -382,7 +433,20 @@ async fn a_mapping_conflict_dead_letters_exactly_that_event_with_a_replayable_pa
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(s.field_type(&target, "user.id"), Some("long"));
+    assert_eq!(s.field_type(target, "user").as_deref(), Some("keyword"));
+}
+
+#[tokio::test]
+async fn a_mapping_conflict_dead_letters_exactly_that_event_with_a_replayable_payload() {
+    // Elasticsearch before 9.2: no failure store.
+    let s = BulkServer::start(Settings {
+        logs_failure_store: false,
+        ..Settings::default()
+    })
+    .await;
+    let ns = support::unique_namespace("conflict");
+    let target = format!("logs-cloudwatch.orders-{ns}");
+    conflicting_writer(&s, &target).await;
     let sh = support::shipper(&support::connection(&s.url), naming(&ns));
     let bad = r#"{"level":"INFO","message":"order placed","user_id":"alice","status":201}"#;
     let payload = inner_payload(
@@ -390,7 +454,7 @@ async fn a_mapping_conflict_dead_letters_exactly_that_event_with_a_replayable_pa
         &[
             (
                 "e1",
-                r#"{"level":"INFO","message":"order placed","user_id":"42","status":201}"#,
+                r#"{"level":"INFO","message":"order listed","status":200}"#,
             ),
             ("e2", bad),
             ("e3", "plain text line"),
@@ -422,7 +486,7 @@ async fn a_mapping_conflict_dead_letters_exactly_that_event_with_a_replayable_pa
         dl["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("failed to parse field [user.id] of type [long]"),
+            .contains("failed to parse field [user] of type [keyword]"),
         "{dl}"
     );
     assert_eq!(dl["deadletter"]["status"], 400);
@@ -450,9 +514,43 @@ async fn a_mapping_conflict_dead_letters_exactly_that_event_with_a_replayable_pa
 }
 
 #[tokio::test]
-async fn a_status_that_turns_from_number_to_text_stays_under_the_flattened_app_and_never_conflicts()
+async fn from_elasticsearch_9_2_a_mapping_conflict_goes_to_the_failure_store_and_is_counted_there()
 {
     let s = BulkServer::with_defaults().await;
+    let ns = support::unique_namespace("fstore");
+    let target = format!("logs-cloudwatch.orders-{ns}");
+    conflicting_writer(&s, &target).await;
+    let sh = support::shipper(&support::connection(&s.url), naming(&ns));
+    let payload = inner_payload(
+        "/aws/lambda/orders",
+        &[
+            ("e1", "plain text line"),
+            (
+                "e2",
+                r#"{"level":"INFO","message":"order placed","user_id":"alice"}"#,
+            ),
+        ],
+    );
+
+    let summary = sh
+        .ship(vec![payload], far(), "faults-fstore")
+        .await
+        .into_result()
+        .expect("kept by the cluster: not a failure");
+
+    assert_eq!((summary.stats.indexed, summary.dead_lettered), (2, 0));
+    assert_eq!(summary.stats.failure_store, 1);
+    let kept = s.failure_store_docs(&target);
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["document"]["id"], "e2");
+    assert_eq!(kept[0]["document"]["source"]["user"]["id"], "alice");
+    assert_eq!(s.count(&dead_letter_target(&ns)), 0);
+}
+
+#[tokio::test]
+async fn a_status_that_turns_from_number_to_text_stays_under_the_flattened_app_and_never_conflicts()
+{
+    let s = BulkServer::with_setup(Settings::default()).await;
     let ns = support::unique_namespace("flat");
     let sh = support::shipper(&support::connection(&s.url), naming(&ns));
     let payload = inner_payload(
@@ -479,10 +577,11 @@ async fn a_status_that_turns_from_number_to_text_stays_under_the_flattened_app_a
     assert_eq!((summary.stats.indexed, summary.dead_lettered), (3, 0));
     let target = format!("logs-cloudwatch.orders-{ns}");
     assert_eq!(
-        s.field_type(&target, "http.response.status_code"),
+        s.field_type(&target, "http.response.status_code")
+            .as_deref(),
         Some("long")
     );
-    assert_eq!(s.field_type(&target, "app"), Some("flattened"));
+    assert_eq!(s.field_type(&target, "app").as_deref(), Some("flattened"));
     assert_eq!(s.doc(&target, "e2").unwrap()["app"]["status"], "teapot");
     assert_eq!(
         s.doc(&target, "e3").unwrap()["app"]["http.response.status_code"],
@@ -519,5 +618,109 @@ async fn in_dated_index_mode_generated_batches_land_without_a_mapping_conflict_d
     assert!(!indices.is_empty(), "{:?}", s.targets());
     let stored: usize = indices.iter().map(|t| s.count(t)).sum();
     assert_eq!(stored as u64, summary.received);
-    assert_eq!(s.field_type(&indices[0], "@timestamp"), Some("date"));
+    assert_eq!(
+        s.field_type(&indices[0], "@timestamp").as_deref(),
+        Some("date")
+    );
+}
+
+/// Credentials as a secret holds them, changed by the test ("rotation").
+struct SecretLike {
+    conn: std::sync::Mutex<Connection>,
+    reads: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl shipper::rotation::ClientSource for SecretLike {
+    async fn connect(&self) -> Result<shipper::rotation::Clients, String> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let conn = self.conn.lock().unwrap().clone();
+        shipper::rotation::clients(&conn).map_err(|e| e.to_string())
+    }
+}
+
+fn with_password(url: &str, password: &str) -> Connection {
+    Connection {
+        username: Some("elastic".into()),
+        password: Some(password.into()),
+        ..support::connection(url)
+    }
+}
+
+#[tokio::test]
+async fn after_a_401_the_credentials_are_read_again_once_so_a_rotated_secret_delivers_issue_10() {
+    let s = BulkServer::start(Settings {
+        credentials: vec![Credential::Basic {
+            user: "elastic".into(),
+            password: "rotated".into(),
+        }],
+        ..Settings::default()
+    })
+    .await;
+    let ns = support::unique_namespace("rotate");
+    // Started with the old password; the secret has been rotated since.
+    let source = std::sync::Arc::new(SecretLike {
+        conn: std::sync::Mutex::new(with_password(&s.url, "rotated")),
+        reads: Default::default(),
+    });
+    let old = shipper::rotation::clients(&with_password(&s.url, "old")).unwrap();
+    let r = std::sync::Arc::new(shipper::rotation::Rotating::new(old, source.clone()));
+    let mut sh = support::shipper(&with_password(&s.url, "old"), naming(&ns));
+    sh.client = r.clone();
+    sh.lookup = Some(r);
+
+    let summary = sh
+        .ship(support::generate_data(300, 1, 31, &[]), far(), "rotated")
+        .await
+        .into_result()
+        .expect("delivered with the rotated password");
+
+    assert_eq!(summary.stats.indexed, summary.received);
+    assert_eq!(source.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        s.stats()
+            .log
+            .iter()
+            .filter(|l| l.starts_with("POST /_bulk"))
+            .count(),
+        2,
+        "events, health"
+    );
+}
+
+#[tokio::test]
+async fn a_401_that_reading_the_secret_again_does_not_cure_is_fatal_after_one_read_issue_10() {
+    let s = BulkServer::start(Settings {
+        credentials: vec![Credential::Basic {
+            user: "elastic".into(),
+            password: "rotated".into(),
+        }],
+        ..Settings::default()
+    })
+    .await;
+    let ns = support::unique_namespace("rotate2");
+    let source = std::sync::Arc::new(SecretLike {
+        conn: std::sync::Mutex::new(with_password(&s.url, "stale")),
+        reads: Default::default(),
+    });
+    let old = shipper::rotation::clients(&with_password(&s.url, "stale")).unwrap();
+    let r = std::sync::Arc::new(shipper::rotation::Rotating::new(old, source.clone()));
+    let mut sh = support::shipper(&with_password(&s.url, "stale"), naming(&ns));
+    sh.client = r.clone();
+    sh.lookup = Some(r);
+    for attempt in 0..2 {
+        let out = sh
+            .ship(support::generate_data(100, 1, 32, &[]), far(), "stale")
+            .await;
+        assert!(
+            matches!(out.into_result(), Err(ShipError::Fatal(f)) if f.contains("401")),
+            "attempt {attempt}"
+        );
+    }
+    assert_eq!(
+        source.reads.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "read again at most once per interval"
+    );
+    assert!(s.all_ids().is_empty());
 }

@@ -105,10 +105,11 @@ async fn ship_goes_through_the_proxy_named_by_https_proxy_and_http_proxy() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert_eq!(log_docs(&plain), 200);
-    let forwarded = carried(&log, &format!("POST {}/_bulk", host_port(plain.url())));
+    // The first request of the connection is logged: the write-index lookup or `_bulk`.
+    let forwarded = carried(&log, &format!(" {}/", host_port(plain.url())));
     assert!(
         !forwarded.is_empty(),
-        "no POST to the cluster in the proxy log"
+        "no request to the cluster in the proxy log"
     );
 }
 

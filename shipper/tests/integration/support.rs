@@ -334,7 +334,9 @@ pub fn connection(url: &str) -> Connection {
 pub fn shipper(conn: &Connection, naming: Naming) -> Shipper {
     let client = service::build_client(conn).unwrap();
     Shipper {
-        client: Arc::new(EsBulkClient::new(client)),
+        client: Arc::new(EsBulkClient::new(client.clone())),
+        lookup: Some(Arc::new(shipper::lookup::EsLookup::new(client))),
+        rollovers: Arc::default(),
         naming,
         region: Some("ap-northeast-2".into()),
         opts: shipper::deliver::DeliverOptions {

@@ -150,6 +150,7 @@ async fn client_at(url: String, emulator: bool) -> aws_sdk_dynamodb::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .endpoint_url(url)
+        .http_client(vocab_api::dynamo::http_client())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }

@@ -684,7 +684,9 @@ pub async fn import_saved_objects(
     let reply = loop {
         let sent = client.send(request.clone()).await;
         let not_ready = match &sent {
-            Err(e @ (TransportError::Connection(_) | TransportError::Timeout)) => Some(e.to_string()),
+            Err(e @ (TransportError::Connection(_) | TransportError::Timeout)) => {
+                Some(e.to_string())
+            }
             Ok(r) if matches!(r.status, 502..=504) => Some(format!("HTTP {}", r.status)),
             _ => None,
         };

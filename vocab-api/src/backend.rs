@@ -77,7 +77,12 @@ pub async fn mongodb_uri(
         .map_err(|e| {
             use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
             let code = e.code().unwrap_or("request failed").to_owned();
-            let message = e.message().unwrap_or_default().chars().take(160).collect::<String>();
+            let message = e
+                .message()
+                .unwrap_or_default()
+                .chars()
+                .take(160)
+                .collect::<String>();
             fail(format!("GetSecretValue failed: {code}: {message}"))
         })?;
     let value = out

@@ -17,9 +17,7 @@ impl std::str::FromStr for StoreKind {
         match s.trim().to_ascii_lowercase().as_str() {
             "dynamodb" => Ok(StoreKind::DynamoDb),
             "mongodb" => Ok(StoreKind::MongoDb),
-            other => Err(format!(
-                "{other:?} is not a store: use dynamodb or mongodb"
-            )),
+            other => Err(format!("{other:?} is not a store: use dynamodb or mongodb")),
         }
     }
 }
@@ -103,10 +101,12 @@ impl Config {
             });
         }
         let deadline_margin = match var("VOCAB_DEADLINE_MARGIN_MS") {
-            Some(v) => Duration::from_millis(v.trim().parse().map_err(|e| ConfigError::Invalid {
-                name: "VOCAB_DEADLINE_MARGIN_MS",
-                reason: format!("{e}"),
-            })?),
+            Some(v) => {
+                Duration::from_millis(v.trim().parse().map_err(|e| ConfigError::Invalid {
+                    name: "VOCAB_DEADLINE_MARGIN_MS",
+                    reason: format!("{e}"),
+                })?)
+            }
             None => Duration::from_millis(500),
         };
         Ok(Config {

@@ -244,7 +244,10 @@ async fn commit(s: &mut ClientSession) -> Result<(), MongoError> {
 
 /// The connection string's database, or [`DEFAULT_DATABASE`].
 pub fn database_name(options: &ClientOptions) -> &str {
-    options.default_database.as_deref().unwrap_or(DEFAULT_DATABASE)
+    options
+        .default_database
+        .as_deref()
+        .unwrap_or(DEFAULT_DATABASE)
 }
 
 impl MongoStore {
@@ -255,8 +258,12 @@ impl MongoStore {
         let mut options = ClientOptions::parse(uri)
             .await
             .map_err(|e| backend("connect", e))?;
-        options.app_name.get_or_insert_with(|| "vocab-api".to_owned());
-        options.server_selection_timeout.get_or_insert(SERVER_SELECTION);
+        options
+            .app_name
+            .get_or_insert_with(|| "vocab-api".to_owned());
+        options
+            .server_selection_timeout
+            .get_or_insert(SERVER_SELECTION);
         let name = database
             .map(str::to_owned)
             .unwrap_or_else(|| database_name(&options).to_owned());
@@ -1089,7 +1096,10 @@ fn backend(op: &'static str, e: MongoError) -> StoreError {
         }
     };
     if matches!(code.as_str(), "BsonDeserialization") {
-        return StoreError::Corrupt(format!("{op}: {}", message.chars().take(160).collect::<String>()));
+        return StoreError::Corrupt(format!(
+            "{op}: {}",
+            message.chars().take(160).collect::<String>()
+        ));
     }
     StoreError::Backend {
         op,

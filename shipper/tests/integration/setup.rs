@@ -491,9 +491,15 @@ async fn kibana_import_waits_for_a_kibana_that_is_still_starting() {
     let target = KibanaTarget::new(url);
     let mut out = Vec::new();
     let mut report = SetupReport::default();
-    import_saved_objects(&target, &embedded_saved_objects(), false, &mut out, &mut report)
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", as_text(&out)));
+    import_saved_objects(
+        &target,
+        &embedded_saved_objects(),
+        false,
+        &mut out,
+        &mut report,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", as_text(&out)));
     let text = as_text(&out);
     assert!(report.kibana.is_some_and(|k| k.success), "{text}");
     assert!(text.contains("is not ready (connection failed"), "{text}");

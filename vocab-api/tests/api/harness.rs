@@ -164,7 +164,9 @@ pub enum Backend {
 
 /// The MongoDB server of the MongoDB runs (`MONGODB_URI`), if any.
 pub fn mongodb_uri() -> Option<String> {
-    std::env::var("MONGODB_URI").ok().filter(|u| !u.trim().is_empty())
+    std::env::var("MONGODB_URI")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
 }
 
 /// Whether the MongoDB runs are skipped (no server); says so on stderr.

@@ -14,7 +14,7 @@ use tower::ServiceExt;
 use vocab_api::store::WordFilter;
 
 use super::fault_proxy::Fault;
-use super::harness::{Backend, per_store, TestApp, assert_error, send};
+use super::harness::{Backend, TestApp, assert_error, per_store, send};
 
 fn items(n: usize, tag: &str) -> Value {
     let words: Vec<Value> = (0..n)
@@ -188,7 +188,10 @@ async fn issue_14_a_bulk_add_refused_in_the_middle_stores_none_of_its_words(b: B
     assert_eq!(word_count(&t, &list).await, 1, "the list's counter is back");
     let stored = t.store.words("alice", &list).await.expect("words");
     assert_eq!(stored.len(), 1, "none of the add's words stayed");
-    assert_eq!((stored[0].word.as_str(), stored[0].meaning.as_str()), ("물", "water"));
+    assert_eq!(
+        (stored[0].word.as_str(), stored[0].meaning.as_str()),
+        ("물", "water")
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::harness::{Backend, per_store, TestApp, assert_error};
+use super::harness::{Backend, TestApp, assert_error, per_store};
 
 async fn create_get_rename_delete_a_list(b: Backend) {
     let t = TestApp::on(b).await;

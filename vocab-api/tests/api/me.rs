@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::harness::{Backend, per_store, TestApp, assert_error};
+use super::harness::{Backend, TestApp, assert_error, per_store};
 
 async fn me_reports_the_callers_own_stats(b: Backend) {
     let t = TestApp::on(b).await;
@@ -40,6 +40,4 @@ async fn me_reports_the_callers_own_stats(b: Backend) {
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
-per_store!(
-    me_reports_the_callers_own_stats,
-);
+per_store!(me_reports_the_callers_own_stats,);

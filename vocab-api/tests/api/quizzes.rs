@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 
-use super::harness::{Backend, per_store, TestApp, assert_error, ko_en, send};
+use super::harness::{Backend, TestApp, assert_error, ko_en, per_store, send};
 
 /// A list of the Korean–English fixture words; returns (list id, meaning by word id).
 async fn fixture_list(t: &TestApp, user: &str) -> (String, HashMap<String, (String, String)>) {

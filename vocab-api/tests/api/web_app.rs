@@ -13,7 +13,7 @@ use tower::ServiceExt;
 use vocab_api::AppState;
 use vocab_api::web::{Frontend, dev_config};
 
-use super::harness::{Backend, per_store, TestApp, assert_error};
+use super::harness::{Backend, TestApp, assert_error, per_store};
 
 async fn lists_have_a_favourite_flag_and_words_a_memo(b: Backend) {
     let t = TestApp::on(b).await;

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::harness::{Backend, per_store, TestApp, assert_error, ko_en};
+use super::harness::{Backend, TestApp, assert_error, ko_en, per_store};
 
 async fn list_counts(t: &TestApp, user: &str, list: &str) -> (i64, i64) {
     let (s, l) = t

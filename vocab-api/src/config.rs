@@ -66,13 +66,19 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 impl Config {
     /// Reads the environment; `VOCAB_TABLE` falls back to `default_table` when given.
     pub fn from_env(default_table: Option<&str>) -> Result<Self, ConfigError> {
+        Self::from_vars(default_table, |name| std::env::var(name).ok())
+    }
+
+    /// [`Config::from_env`] over any source of variables (`lookup` gives a variable's value);
+    /// an empty or blank value counts as unset.
+    pub fn from_vars(
+        default_table: Option<&str>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let store = match var("VOCAB_STORE") {
             Some(v) => v.parse().map_err(|reason| ConfigError::Invalid {
                 name: "VOCAB_STORE",
@@ -116,5 +122,97 @@ impl Config {
             mongodb_uri,
             deadline_margin,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(None, |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn the_store_is_dynamodb_unless_vocab_store_says_mongodb() {
+        let c = config(&[("VOCAB_TABLE", "t")]).expect("config");
+        assert_eq!((c.store, c.table.as_str()), (StoreKind::DynamoDb, "t"));
+        let c = config(&[
+            ("VOCAB_STORE", " MongoDB "),
+            ("MONGODB_URI", "mongodb://h/db"),
+        ])
+        .expect("config");
+        assert_eq!(c.store, StoreKind::MongoDb);
+        assert_eq!(
+            c.mongodb_uri,
+            Some(MongoUri::Value("mongodb://h/db".into()))
+        );
+        // MongoDB needs no table; DynamoDB does.
+        assert!(matches!(
+            config(&[("VOCAB_STORE", "dynamodb")]),
+            Err(ConfigError::Missing("VOCAB_TABLE"))
+        ));
+    }
+
+    #[test]
+    fn an_unknown_store_is_a_clear_error_naming_the_choices() {
+        let e = config(&[("VOCAB_STORE", "postgres"), ("VOCAB_TABLE", "t")])
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("VOCAB_STORE") && e.contains("dynamodb or mongodb"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_uri_comes_from_the_environment_before_the_secret() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mongo-AbCdEf";
+        let c =
+            config(&[("VOCAB_STORE", "mongodb"), ("MONGODB_URI_SECRET_ARN", arn)]).expect("config");
+        assert_eq!(c.mongodb_uri, Some(MongoUri::Secret(arn.into())));
+        let c = config(&[
+            ("VOCAB_STORE", "mongodb"),
+            ("MONGODB_URI_SECRET_ARN", arn),
+            (
+                "MONGODB_URI",
+                "mongodb+srv://u:p@cluster0.example.net/vocab",
+            ),
+        ])
+        .expect("config");
+        assert!(matches!(c.mongodb_uri, Some(MongoUri::Value(_))));
+    }
+
+    #[test]
+    fn a_uri_that_is_not_one_is_refused_without_echoing_it() {
+        let e = config(&[
+            ("VOCAB_STORE", "mongodb"),
+            ("MONGODB_URI", "hunter2-secret"),
+        ])
+        .expect_err("refused")
+        .to_string();
+        assert!(e.contains("MONGODB_URI") && e.contains("mongodb://"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn the_config_never_prints_the_connection_string() {
+        let c = config(&[
+            ("VOCAB_STORE", "mongodb"),
+            (
+                "MONGODB_URI",
+                "mongodb+srv://u:s3cret@cluster0.example.net/vocab",
+            ),
+        ])
+        .expect("config");
+        let printed = format!("{c:?}");
+        assert!(
+            !printed.contains("s3cret") && printed.contains("redacted"),
+            "{printed}"
+        );
     }
 }

@@ -561,7 +561,7 @@ impl MongoStore {
 
     /// Puts the words `ids` into the list's notebook (those not yet in it) and counts them
     /// on the list, in one transaction.
-    async fn into_notebook_txn(
+    async fn add_to_notebook_txn(
         &self,
         s: &mut ClientSession,
         user: &str,
@@ -914,7 +914,7 @@ impl Store for MongoStore {
         }
         if !wrong.is_empty() {
             transaction!(self, "notebook", |s| self
-                .into_notebook_txn(s, user, &quiz.list_id, &wrong)
+                .add_to_notebook_txn(s, user, &quiz.list_id, &wrong)
                 .await)?;
         }
         let count = |v: &[&str]| i64::try_from(v.len()).unwrap_or(i64::MAX);

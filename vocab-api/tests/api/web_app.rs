@@ -672,7 +672,7 @@ async fn get(t: &TestApp, uri: &str, accept: Option<&str>) -> (StatusCode, Strin
 async fn vocab_local_serves_the_api_under_api_the_config_and_the_app_with_its_cache_headers() {
     let dir = temp_web_dir();
     let t = TestApp::local(
-        |s| AppState::local(s),
+        AppState::local,
         Frontend {
             dir: Some(dir.clone()),
             config: dev_config(),

@@ -17,7 +17,10 @@
 //! 4. the Kibana saved objects of `dashboards/kibana/*.ndjson`, one
 //!    `POST {kibana}/api/saved_objects/_import?overwrite=true` (multipart field `file`,
 //!    `kbn-xsrf: true`); the answer's `success`, `successCount` and `errors` are checked, not
-//!    only the HTTP status.
+//!    only the HTTP status. A Kibana that doesn't answer yet (connection refused or timed
+//!    out, or `503` "Kibana server is not ready yet" while it starts, `502`/`504` from a
+//!    proxy in front of it) is asked again, with a line per try, for up to
+//!    [`KibanaTarget::ready_timeout`].
 //!
 //! OpenSearch (index mode only, detected from `GET /` or forced with [`Flavor::OpenSearch`]):
 //! the same mappings with `flattened` → `flat_object` (OpenSearch 2.7+), `match_only_text` →
@@ -200,7 +203,13 @@ pub struct KibanaTarget {
     pub space: Option<String>,
     /// PEM CA bundle to trust in addition to the system roots.
     pub ca_cert_pem: Option<Vec<u8>>,
+    /// How long to keep trying while Kibana doesn't answer yet (it is starting: a compose
+    /// stack, a fresh deployment). Default [`KIBANA_READY_TIMEOUT`].
+    pub ready_timeout: std::time::Duration,
 }
+
+/// How long `setup` waits for a Kibana that is still starting.
+pub const KIBANA_READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
 
 impl KibanaTarget {
     pub fn new(url: impl Into<String>) -> Self {
@@ -209,6 +218,7 @@ impl KibanaTarget {
             auth: KibanaAuth::None,
             space: None,
             ca_cert_pem: None,
+            ready_timeout: KIBANA_READY_TIMEOUT,
         }
     }
 
@@ -659,19 +669,42 @@ pub async fn import_saved_objects(
             url: url.clone(),
             why: "multipart boundary is not a header value".into(),
         })?;
-    let reply = client
-        .send(
-            HttpRequest::new(Method::POST, kibana.import_path())
-                .query("overwrite", "true")
-                .header(
-                    HeaderName::from_static("kbn-xsrf"),
-                    HeaderValue::from_static("true"),
-                )
-                .header(reqwest::header::CONTENT_TYPE, content_type)
-                .body(body),
+    let request = HttpRequest::new(Method::POST, kibana.import_path())
+        .query("overwrite", "true")
+        .header(
+            HeaderName::from_static("kbn-xsrf"),
+            HeaderValue::from_static("true"),
         )
-        .await
-        .map_err(err)?;
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body);
+    // Until Kibana answers: it refuses connections while it starts, then answers 503 "Kibana
+    // server is not ready yet" until its plugins (saved objects among them) are up.
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(500);
+    let reply = loop {
+        let sent = client.send(request.clone()).await;
+        let not_ready = match &sent {
+            Err(e @ (TransportError::Connection(_) | TransportError::Timeout)) => {
+                Some(e.to_string())
+            }
+            Ok(r) if matches!(r.status, 502..=504) => Some(format!("HTTP {}", r.status)),
+            _ => None,
+        };
+        match not_ready {
+            Some(why) if started.elapsed() + pause <= kibana.ready_timeout => {
+                writeln!(
+                    out,
+                    "Kibana {url} is not ready ({why}): trying again in {:.1} s ({} s of {} s waited)",
+                    pause.as_secs_f64(),
+                    started.elapsed().as_secs(),
+                    kibana.ready_timeout.as_secs()
+                )?;
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(5));
+            }
+            _ => break sent.map_err(err)?,
+        }
+    };
     let status = reply.status;
     let text = String::from_utf8_lossy(&reply.body).into_owned();
     report.steps.push(Step {

@@ -243,6 +243,46 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Loads words into an existing list in bulk: `BatchWriteItem` (25 puts a call) and
+    /// one `ADD` of their number to the list's counter. Not a transaction, so not for a list
+    /// in use (the API's adds go through [`Store::add_words`]); for seeding data and the
+    /// 5,000-word bench, where a transaction per 99 words is slow on an emulator.
+    pub async fn import_words(
+        &self,
+        user: &str,
+        list_id: &str,
+        words: &[Word],
+    ) -> Result<(), StoreError> {
+        for chunk in words.chunks(BATCH_MAX) {
+            let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
+            for w in chunk {
+                let mut item = word_item(w);
+                item.insert("pk".into(), pk(user));
+                let put = aws_sdk_dynamodb::types::PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| build_err("BatchWriteItem", e))?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            self.batch_write(requests).await?;
+        }
+        let n = i64::try_from(words.len()).unwrap_or(i64::MAX);
+        let learned = words.iter().filter(|w| w.learned).count();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk(user))
+            .key("sk", s(list_sk(list_id)))
+            .update_expression("ADD word_count :n, learned_count :l")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":n", num(n))
+            .expression_attribute_values(":l", num(i64::try_from(learned).unwrap_or(i64::MAX)))
+            .send()
+            .await
+            .map_err(|e| backend("UpdateItem", e))?;
+        Ok(())
+    }
+
     async fn batch_delete(&self, keys: Vec<Item>) -> Result<(), StoreError> {
         for chunk in keys.chunks(BATCH_MAX) {
             let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
@@ -253,27 +293,33 @@ impl DynamoStore {
                     .map_err(|e| build_err("BatchWriteItem", e))?;
                 requests.push(WriteRequest::builder().delete_request(delete).build());
             }
-            let mut attempt = 0u32;
-            while !requests.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(|e| backend("BatchWriteItem", e))?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                attempt += 1;
-                if attempt > 8 {
-                    return Err(StoreError::Contention("BatchWriteItem"));
-                }
-                if !requests.is_empty() {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5)))
-                        .await;
-                }
+            self.batch_write(requests).await?;
+        }
+        Ok(())
+    }
+
+    /// One `BatchWriteItem` of at most 25 requests, sending the unprocessed ones again with
+    /// backoff (what DynamoDB asks of a caller).
+    async fn batch_write(&self, mut requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        let mut attempt = 0u32;
+        while !requests.is_empty() {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+                .map_err(|e| backend("BatchWriteItem", e))?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(&self.table))
+                .unwrap_or_default();
+            attempt += 1;
+            if attempt > 8 {
+                return Err(StoreError::Contention("BatchWriteItem"));
+            }
+            if !requests.is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5))).await;
             }
         }
         Ok(())

@@ -1,13 +1,11 @@
 //! The `main` of the four Lambda binaries (one function per area behind API Gateway; each
 //! serves the same router, API Gateway sends it its area's routes).
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 
 use crate::config::Config;
-use crate::dynamo::{DynamoStore, connect};
 use crate::state::AppState;
 
 /// Logging, config, store, cold-start line, then the Lambda runtime loop serving the router
@@ -16,8 +14,8 @@ pub async fn run(binary: &str, app: fn(AppState) -> Router) -> Result<(), lambda
     let started = Instant::now();
     crate::telemetry::init();
     let config = Config::from_env(None)?;
-    let store = DynamoStore::new(connect(&config).await, config.table.clone());
-    let state = AppState::lambda(Arc::new(store), config.deadline_margin);
+    let store = crate::backend::open(&config, false).await?;
+    let state = AppState::lambda(store, config.deadline_margin);
     crate::telemetry::cold_start(binary, started.elapsed());
     lambda_http::run(app(state)).await
 }

@@ -8,10 +8,12 @@
 //! Modules, from the bottom of the (one-way) import graph up; a module imports only modules
 //! above it in this list (`tests/api/layering.rs` checks there is no cycle):
 
-pub mod config; // settings from the environment: table name, endpoint, deadline margin
+pub mod config; // settings from the environment: which store and where, deadline margin
 pub mod model; // domain types as the API returns them
 pub mod store; // the narrow storage trait
 pub mod dynamo; // its DynamoDB implementation (single table) and `create_table`
+pub mod mongo; // its MongoDB implementation (the original app's database)
+pub mod backend; // opens the store `VOCAB_STORE` names (MongoDB URI from env or Secrets Manager)
 pub mod error; // ApiError → JSON error response (one IntoResponse impl)
 pub mod validate; // input limits and per-field checks
 pub mod quiz; // quiz generation and answer checking (pure functions)

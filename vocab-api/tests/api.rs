@@ -1,6 +1,7 @@
 //! The vocab API's integration tests: one test binary (so the crate links once), one module
 //! per area. Storage is a real DynamoDB-compatible HTTP endpoint (moto's server, started by
-//! the harness; or `MOTO_URL` / `DYNAMODB_ENDPOINT`), one fresh table per test.
+//! the harness; or `MOTO_URL` / `DYNAMODB_ENDPOINT`), one fresh table per test; the tests
+//! of the shared store suite also run on MongoDB when `MONGODB_URI` is set (`per_store!`).
 
 mod api {
     pub mod fault_proxy; // DynamoDB's documented errors injected in front of the emulator
@@ -16,5 +17,6 @@ mod api {
     mod web_app; // contract A: favourites, memos, notebooks, batch deletes, client events, front door
     mod quiz_props; // quiz generation properties (proptest, no storage)
     mod quizzes; // quiz routes, counters under concurrent answers
+    mod store_config; // VOCAB_STORE: the MongoDB URI from Secrets Manager, a store that can't open
     mod words; // /lists/{id}/words routes, bulk paste, filters, review
 }

@@ -53,11 +53,17 @@ async fn post_ndjson(url: &str, body: &str) -> Value {
 // - 200 with `{"success", "successCount", "errors"?, "successResults"?}`; an object whose
 //   references are missing is reported in `errors` with `error.type: missing_references`
 //   while the HTTP status stays 200.
+// - while it starts, Kibana answers every request 503 "Kibana server is not ready yet"
+//   (Kibana docs, "Kibana not ready": docs/setup/access.asciidoc, elastic/kibana#111230).
 
 #[derive(Default)]
 struct FakeKibana {
     /// Answer `success:false` with a missing_references error for the first object.
     fail: bool,
+    /// Answer this many more requests 503 "not ready yet", as a starting Kibana does.
+    not_ready: usize,
+    /// How many requests were answered 503.
+    answered_not_ready: usize,
     /// (query string, objects received) per accepted request.
     imports: Vec<(String, Vec<Value>)>,
 }
@@ -98,6 +104,19 @@ async fn fake_import(
     body: axum::body::Bytes,
 ) -> (axum::http::StatusCode, axum::Json<Value>) {
     use axum::http::StatusCode;
+    {
+        let mut st = state.lock().expect("lock");
+        if st.not_ready > 0 {
+            st.not_ready -= 1;
+            st.answered_not_ready += 1;
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(
+                    json!({"statusCode": 503, "error": "Service Unavailable", "message": "Kibana server is not ready yet"}),
+                ),
+            );
+        }
+    }
     let bad = |msg: &str| {
         (
             StatusCode::BAD_REQUEST,
@@ -166,8 +185,21 @@ async fn fake_import(
 }
 
 async fn fake_kibana(fail: bool) -> (String, Shared) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    fake_kibana_on(listener, fail, 0)
+}
+
+/// The fake Kibana on `listener`, answering its first `not_ready` requests 503.
+fn fake_kibana_on(
+    listener: tokio::net::TcpListener,
+    fail: bool,
+    not_ready: usize,
+) -> (String, Shared) {
     let state: Shared = Arc::new(Mutex::new(FakeKibana {
         fail,
+        not_ready,
         ..Default::default()
     }));
     let app = axum::Router::new()
@@ -180,9 +212,6 @@ async fn fake_kibana(fail: bool) -> (String, Shared) {
             axum::routing::post(fake_import),
         )
         .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -440,4 +469,66 @@ async fn full_setup_on_noida_with_fake_kibana() {
     .unwrap_or_else(|e| panic!("{e}\n{}", as_text(&out)));
     assert!(report.kibana.is_some_and(|k| k.success));
     assert_eq!(state.lock().unwrap().imports.len(), 1);
+}
+
+#[tokio::test]
+async fn kibana_import_waits_for_a_kibana_that_is_still_starting() {
+    // Nothing listens on the port at first (connection refused), then Kibana comes up and
+    // answers 503 "not ready yet" twice before the import goes through.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind the reserved port");
+        let _ = ready_tx.send(fake_kibana_on(listener, false, 2).1);
+    });
+    let target = KibanaTarget::new(url);
+    let mut out = Vec::new();
+    let mut report = SetupReport::default();
+    import_saved_objects(
+        &target,
+        &embedded_saved_objects(),
+        false,
+        &mut out,
+        &mut report,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", as_text(&out)));
+    let text = as_text(&out);
+    assert!(report.kibana.is_some_and(|k| k.success), "{text}");
+    assert!(text.contains("is not ready (connection failed"), "{text}");
+    assert!(text.contains("is not ready (HTTP 503)"), "{text}");
+    let state = ready_rx.await.expect("Kibana started");
+    let st = state.lock().unwrap();
+    assert_eq!((st.answered_not_ready, st.imports.len()), (2, 1));
+}
+
+#[tokio::test]
+async fn kibana_import_gives_up_when_kibana_is_not_ready_in_time() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let (url, state) = fake_kibana_on(listener, false, usize::MAX);
+    let mut target = KibanaTarget::new(url);
+    target.ready_timeout = std::time::Duration::from_secs(2);
+    let mut out = Vec::new();
+    let mut report = SetupReport::default();
+    let started = std::time::Instant::now();
+    let err = import_saved_objects(&target, "{}\n", false, &mut out, &mut report)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SetupError::KibanaRejected { status: 503, .. }),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let st = state.lock().unwrap();
+    assert!(st.answered_not_ready >= 2, "tried again before giving up");
+    assert!(st.imports.is_empty());
 }

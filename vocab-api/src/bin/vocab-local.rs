@@ -2,8 +2,9 @@
 //! with `GET /config.json` and optionally the built web app (`--web DIR`). The caller comes
 //! from the `x-dev-user` header (`--auth dev`) or from `Authorization: Bearer` tokens
 //! verified as API Gateway's JWT authorizer does (`--auth jwt`). The store is DynamoDB at
-//! `DYNAMODB_ENDPOINT` / `VOCAB_TABLE` (the table is created if missing). Log lines go to
-//! stdout, exactly as in Lambda.
+//! `DYNAMODB_ENDPOINT` / `VOCAB_TABLE` (the table is created if missing), or with `--store
+//! mongodb` MongoDB at `MONGODB_URI` (default a local server). Log lines go to stdout,
+//! exactly as in Lambda.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,8 +13,7 @@ use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
 use serde_json::json;
-use vocab_api::config::Config;
-use vocab_api::dynamo::{DynamoStore, connect, create_table};
+use vocab_api::config::{Config, MongoUri, StoreKind};
 use vocab_api::jwt::{JwtSettings, JwtVerifier};
 use vocab_api::web::{Frontend, dev_config};
 use vocab_api::{AppState, AuthMode, local_app};
@@ -26,6 +26,17 @@ enum Auth {
     /// API Gateway's JWT authorizer does; the caller is the token's `sub`.
     Jwt,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StoreArg {
+    /// DynamoDB at DYNAMODB_ENDPOINT (moto, DynamoDB Local), table VOCAB_TABLE.
+    Dynamodb,
+    /// MongoDB at MONGODB_URI (default mongodb://127.0.0.1:27017/vocab-local).
+    Mongodb,
+}
+
+/// `--store mongodb` without `MONGODB_URI`: a server on this machine.
+const LOCAL_MONGODB_URI: &str = "mongodb://127.0.0.1:27017/vocab-local";
 
 #[derive(Parser)]
 #[command(about = "Serve the vocab API (and optionally the web app) locally")]
@@ -60,6 +71,9 @@ struct Args {
     /// `--auth jwt`, for /config.json: the federated identity provider the hosted UI offers.
     #[arg(long, env = "VOCAB_IDENTITY_PROVIDER", default_value = "Google")]
     identity_provider: String,
+    /// Where the data is kept.
+    #[arg(long, value_enum, default_value_t = StoreArg::Dynamodb, env = "VOCAB_STORE", ignore_case = true)]
+    store: StoreArg,
     /// Allow a store in real AWS (no DYNAMODB_ENDPOINT): the table is created there if missing.
     #[arg(long)]
     allow_aws: bool,
@@ -77,8 +91,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into());
     }
     vocab_api::telemetry::init();
-    let config = Config::from_env(Some("vocab-local"))?;
-    if config.endpoint.is_none() && !args.allow_aws {
+    let mut config = Config::from_env(Some("vocab-local"))?;
+    config.store = match args.store {
+        StoreArg::Dynamodb => StoreKind::DynamoDb,
+        StoreArg::Mongodb => StoreKind::MongoDb,
+    };
+    if config.store == StoreKind::MongoDb && config.mongodb_uri.is_none() {
+        config.mongodb_uri = Some(MongoUri::Value(LOCAL_MONGODB_URI.to_owned()));
+    }
+    if config.store == StoreKind::DynamoDb && config.endpoint.is_none() && !args.allow_aws {
         return Err(
             "DYNAMODB_ENDPOINT is not set: vocab-local would use (and create a table in) \
                     real AWS. Set DYNAMODB_ENDPOINT to a local endpoint (moto, DynamoDB Local), \
@@ -119,11 +140,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
         }
     };
-    let client = connect(&config).await;
-    create_table(&client, &config.table).await?;
+    let store = vocab_api::backend::open(&config, true).await?;
     let state = AppState {
         auth,
-        ..AppState::local(Arc::new(DynamoStore::new(client, config.table.clone())))
+        ..AppState::local(store)
     };
     if let Some(dir) = &args.web
         && !dir.join("index.html").is_file()
@@ -136,16 +156,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     vocab_api::telemetry::cold_start("vocab-local", started.elapsed());
+    let where_ = match config.store {
+        StoreKind::DynamoDb => format!(
+            "DynamoDB table {}, endpoint {}",
+            config.table,
+            config.endpoint.as_deref().unwrap_or("AWS")
+        ),
+        // Not the URI itself: it may hold a password.
+        StoreKind::MongoDb => "MongoDB".to_owned(),
+    };
     eprintln!(
-        "vocab-local: http://{} (API also under /api; auth {:?}; web {}; table {}, endpoint {})",
+        "vocab-local: http://{} (API also under /api; auth {:?}; web {}; store {})",
         listener.local_addr()?,
         args.auth,
         args.web
             .as_deref()
             .map(|d| d.display().to_string())
             .unwrap_or_else(|| "off".into()),
-        config.table,
-        config.endpoint.as_deref().unwrap_or("AWS")
+        where_
     );
     axum::serve(listener, local_app(state, frontend))
         .with_graceful_shutdown(async {

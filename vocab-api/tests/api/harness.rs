@@ -1,9 +1,14 @@
-//! Test harness: a DynamoDB-compatible endpoint, a fresh table per test, the router with a
-//! captured log writer, and request helpers.
+//! Test harness: the stores (a DynamoDB-compatible endpoint with a fresh table per test, or a
+//! MongoDB server with a fresh database per test), the router with a captured log writer,
+//! request helpers, and [`per_store!`], which runs a test once per store.
 //!
-//! Endpoint, in order: `DYNAMODB_ENDPOINT` (DynamoDB Local or AWS-compatible, credentials
-//! from the environment or dummies), `MOTO_URL` (started by `scripts/test`), else a
-//! `moto_server` this process starts on a free port and stops when it exits.
+//! DynamoDB endpoint, in order: `DYNAMODB_ENDPOINT` (DynamoDB Local or AWS-compatible,
+//! credentials from the environment or dummies), `MOTO_URL` (started by `scripts/test`), else
+//! a `moto_server` this process starts on a free port and stops when it exits.
+//!
+//! MongoDB: `MONGODB_URI` (a real server; a replica set, since the store uses transactions).
+//! Without it the MongoDB runs are skipped with a note: no MongoDB wire-protocol server that
+//! installs here runs the store's transactions faithfully (see vocab-api/README.md).
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
@@ -19,7 +24,9 @@ use tower::ServiceExt;
 use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
+use vocab_api::Store;
 use vocab_api::dynamo::{DynamoStore, create_table};
+use vocab_api::mongo::MongoStore;
 use vocab_api::web::Frontend;
 
 use super::fault_proxy::FaultProxy;
@@ -130,8 +137,10 @@ async fn client_at(url: String, emulator: bool) -> aws_sdk_dynamodb::Client {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
     if !emulator {
         let config = vocab_api::config::Config {
+            store: vocab_api::config::StoreKind::DynamoDb,
             table: String::new(),
             endpoint: Some(url),
+            mongodb_uri: None,
             deadline_margin: Duration::from_millis(500),
         };
         return vocab_api::dynamo::connect(&config).await;
@@ -145,6 +154,76 @@ async fn client_at(url: String, emulator: bool) -> aws_sdk_dynamodb::Client {
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
+
+/// Which store a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    DynamoDb,
+    MongoDb,
+}
+
+/// The MongoDB server of the MongoDB runs (`MONGODB_URI`), if any.
+pub fn mongodb_uri() -> Option<String> {
+    std::env::var("MONGODB_URI")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// Whether the MongoDB runs are skipped (no server); says so on stderr.
+pub fn mongodb_skipped() -> bool {
+    if mongodb_uri().is_some() {
+        return false;
+    }
+    eprintln!(
+        "skipped: MONGODB_URI is not set (a MongoDB replica set; no faithful MongoDB server \
+         installs here, see vocab-api/README.md)"
+    );
+    true
+}
+
+/// Declares, for each `async fn name(b: Backend)` named, one test per store:
+/// `<module>::dynamodb::name` and `<module>::mongodb::name` (skipped without a MongoDB).
+/// Names after `multi_thread:` run on a 4-thread runtime (the others on the current thread,
+/// where the captured log is installed).
+macro_rules! per_store {
+    ($($name:ident),* $(; multi_thread: $($mt:ident),+)? $(,)?) => {
+        mod dynamodb {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::api::harness::Backend::DynamoDb).await;
+                }
+            )*
+            $($(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $mt() {
+                    super::$mt($crate::api::harness::Backend::DynamoDb).await;
+                }
+            )+)?
+        }
+        mod mongodb {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if $crate::api::harness::mongodb_skipped() {
+                        return;
+                    }
+                    super::$name($crate::api::harness::Backend::MongoDb).await;
+                }
+            )*
+            $($(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $mt() {
+                    if $crate::api::harness::mongodb_skipped() {
+                        return;
+                    }
+                    super::$mt($crate::api::harness::Backend::MongoDb).await;
+                }
+            )+)?
+        }
+    };
+}
+pub(crate) use per_store;
 
 /// Captured log output (what the ECS layer wrote).
 #[derive(Clone, Default)]
@@ -188,7 +267,9 @@ impl Logs {
 pub struct TestApp {
     pub router: Router,
     /// The store behind the router (to look at what is stored).
-    pub store: Arc<DynamoStore>,
+    pub store: Arc<dyn Store>,
+    /// The same store when it is DynamoDB (for what only it has: `import_words`).
+    pub dynamo: Option<Arc<DynamoStore>>,
     pub logs: Logs,
     _log_guard: tracing::subscriber::DefaultGuard,
 }
@@ -204,60 +285,84 @@ pub fn install_panic_hook() {
 }
 
 impl TestApp {
+    /// On DynamoDB.
     pub async fn new() -> TestApp {
-        let state_for = |store: Arc<DynamoStore>| AppState::local(store);
-        Self::with_state(state_for).await
+        Self::on(Backend::DynamoDb).await
     }
 
-    /// On an emulator with DynamoDB's per-item atomicity under concurrent writes.
-    pub async fn serial() -> TestApp {
-        Self::build(true, |s| app(AppState::local(s))).await
+    /// On `backend` (MongoDB: `MONGODB_URI`, see [`mongodb_skipped`]).
+    pub async fn on(backend: Backend) -> TestApp {
+        Self::build(backend, false, |s| app(AppState::local(s))).await
     }
 
-    pub async fn with_state(make: impl FnOnce(Arc<DynamoStore>) -> AppState) -> TestApp {
-        Self::build(false, |s| app(make(s))).await
+    /// On `backend`, for tests of concurrent writes: DynamoDB on the one-request-at-a-time
+    /// emulator ([`SERIAL_MOTO`]); MongoDB as it is.
+    pub async fn concurrent(backend: Backend) -> TestApp {
+        Self::build(backend, true, |s| app(AppState::local(s))).await
+    }
+
+    pub async fn with_state(make: impl FnOnce(Arc<dyn Store>) -> AppState) -> TestApp {
+        Self::build(Backend::DynamoDb, false, |s| app(make(s))).await
     }
 
     /// `vocab-local`'s whole origin (`/api`, `/config.json`, the web app's files).
     pub async fn local(
-        make: impl FnOnce(Arc<DynamoStore>) -> AppState,
+        make: impl FnOnce(Arc<dyn Store>) -> AppState,
         frontend: Frontend,
     ) -> TestApp {
-        Self::build(false, |s| local_app(make(s), frontend)).await
+        Self::build(Backend::DynamoDb, false, |s| local_app(make(s), frontend)).await
     }
 
-    /// Behind a [`FaultProxy`] (errors DynamoDB documents, injected on demand); `serial` as
-    /// in [`TestApp::serial`].
+    /// On DynamoDB behind a [`FaultProxy`] (errors DynamoDB documents, injected on demand);
+    /// `serial` as in [`TestApp::concurrent`].
     pub async fn faulty(serial: bool) -> (TestApp, FaultProxy) {
         let (url, emulator) = endpoint(serial);
         let (proxy, proxy_url) = FaultProxy::start(url).await;
         let client = client_at(proxy_url, emulator).await;
-        let t = Self::build_with(client, |s| app(AppState::local(s))).await;
-        (t, proxy)
+        let guard = install_logs();
+        let store = dynamo_store(client).await;
+        (
+            TestApp::assemble(store.clone(), Some(store), guard, |s| {
+                app(AppState::local(s))
+            }),
+            proxy,
+        )
     }
 
-    async fn build(serial: bool, make: impl FnOnce(Arc<DynamoStore>) -> Router) -> TestApp {
-        let client = client(serial).await;
-        Self::build_with(client, make).await
-    }
-
-    async fn build_with(
-        client: aws_sdk_dynamodb::Client,
-        make: impl FnOnce(Arc<DynamoStore>) -> Router,
+    async fn build(
+        backend: Backend,
+        serial: bool,
+        make: impl FnOnce(Arc<dyn Store>) -> Router,
     ) -> TestApp {
-        install_panic_hook();
-        let logs = Logs::default();
-        let filter = tracing_subscriber::filter::Targets::new()
-            .with_target("vocab_api", tracing::Level::INFO);
-        let subscriber = tracing_subscriber::registry()
-            .with(log_schema::ecs_layer(logs.clone(), "vocab-api").with_filter(filter));
-        let guard = tracing::subscriber::set_default(subscriber);
-        let table = format!("vocab-test-{}", uuid::Uuid::new_v4().simple());
-        create_table(&client, &table).await.expect("create table");
-        let store = Arc::new(DynamoStore::new(client, table));
+        let guard = install_logs();
+        let (store, dynamo): (Arc<dyn Store>, _) = match backend {
+            Backend::DynamoDb => {
+                let store = dynamo_store(client(serial).await).await;
+                (store.clone(), Some(store))
+            }
+            Backend::MongoDb => {
+                let uri = mongodb_uri().expect("MONGODB_URI (check mongodb_skipped first)");
+                // A fresh database per test (names: at most 64 bytes, no dots).
+                let db = format!("vocab-test-{}", uuid::Uuid::new_v4().simple());
+                let store = MongoStore::connect(&uri, Some(&db))
+                    .await
+                    .unwrap_or_else(|e| panic!("MongoDB at MONGODB_URI: {e}"));
+                (Arc::new(store), None)
+            }
+        };
+        TestApp::assemble(store, dynamo, guard, make)
+    }
+
+    fn assemble(
+        store: Arc<dyn Store>,
+        dynamo: Option<Arc<DynamoStore>>,
+        (logs, guard): (Logs, tracing::subscriber::DefaultGuard),
+        make: impl FnOnce(Arc<dyn Store>) -> Router,
+    ) -> TestApp {
         TestApp {
             router: make(store.clone()),
             store,
+            dynamo,
             logs,
             _log_guard: guard,
         }
@@ -320,6 +425,25 @@ impl TestApp {
             .map(|w| w["id"].as_str().expect("word id").to_owned())
             .collect()
     }
+}
+
+/// The captured log, installed for this thread.
+fn install_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    install_panic_hook();
+    let logs = Logs::default();
+    let filter =
+        tracing_subscriber::filter::Targets::new().with_target("vocab_api", tracing::Level::INFO);
+    let subscriber = tracing_subscriber::registry()
+        .with(log_schema::ecs_layer(logs.clone(), "vocab-api").with_filter(filter));
+    let guard = tracing::subscriber::set_default(subscriber);
+    (logs, guard)
+}
+
+/// A DynamoDB store on a fresh table.
+async fn dynamo_store(client: aws_sdk_dynamodb::Client) -> Arc<DynamoStore> {
+    let table = format!("vocab-test-{}", uuid::Uuid::new_v4().simple());
+    create_table(&client, &table).await.expect("create table");
+    Arc::new(DynamoStore::new(client, table))
 }
 
 /// Sends any request through the router, returning the status and the JSON body

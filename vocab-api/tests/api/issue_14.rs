@@ -3,7 +3,7 @@
 //! error shapes); races run on the one-request-at-a-time emulator, so moto's own races are
 //! excluded (as in the black-box probe that found them).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -11,11 +11,10 @@ use http_body_util::BodyExt;
 use log_schema::field;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use vocab_api::Store;
 use vocab_api::store::WordFilter;
 
 use super::fault_proxy::Fault;
-use super::harness::{TestApp, assert_error, send};
+use super::harness::{Backend, TestApp, assert_error, per_store, send};
 
 fn items(n: usize, tag: &str) -> Value {
     let words: Vec<Value> = (0..n)
@@ -160,6 +159,41 @@ async fn issue_14_a_bulk_add_that_fails_in_the_middle_leaves_nothing_behind() {
     );
 }
 
+/// The same promise on every store, without fault injection: one word of a 250-word add
+/// (in DynamoDB's second transaction) has the id of a word already stored, so that write is
+/// refused; nothing of the add may stay, and the word already there is untouched.
+async fn issue_14_a_bulk_add_refused_in_the_middle_stores_none_of_its_words(b: Backend) {
+    let t = TestApp::on(b).await;
+    let list = t.create_list("alice", "l").await;
+    let existing = t.add_words("alice", &list, &[("물", "water")]).await;
+    let now = vocab_api::model::now();
+    let mut words: Vec<vocab_api::model::Word> = (0..250)
+        .map(|i| vocab_api::model::Word {
+            id: vocab_api::model::new_id(),
+            list_id: list.clone(),
+            word: format!("w{i}"),
+            meaning: format!("m{i}"),
+            memo: String::new(),
+            learned: false,
+            in_notebook: false,
+            right_count: 0,
+            wrong_count: 0,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+        })
+        .collect();
+    words[150].id.clone_from(&existing[0]);
+    let outcome = t.store.add_words("alice", &list, &words, 5000).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_eq!(word_count(&t, &list).await, 1, "the list's counter is back");
+    let stored = t.store.words("alice", &list).await.expect("words");
+    assert_eq!(stored.len(), 1, "none of the add's words stayed");
+    assert_eq!(
+        (stored[0].word.as_str(), stored[0].meaning.as_str()),
+        ("물", "water")
+    );
+}
+
 #[tokio::test]
 async fn issue_14_a_page_of_words_reads_a_page_of_the_table_not_the_whole_list() {
     let (t, proxy) = TestApp::faulty(false).await;
@@ -236,9 +270,8 @@ async fn issue_14_a_page_of_words_reads_a_page_of_the_table_not_the_whole_list()
     );
 }
 
-#[tokio::test]
-async fn issue_14_a_choice_quiz_too_big_for_one_item_is_a_clear_400() {
-    let t = TestApp::new().await;
+async fn issue_14_a_choice_quiz_too_big_for_one_item_is_a_clear_400(b: Backend) {
+    let t = TestApp::on(b).await;
     let list = t.create_list("alice", "long").await;
     // 50 words with 1,000-character Hangul meanings: a 50-question choice quiz carries
     // 250 of them (~750 KB), past DynamoDB's 400 KB item limit.
@@ -368,9 +401,8 @@ async fn issue_14_unknown_names_are_capped_and_query_names_never_logged() {
     );
 }
 
-#[tokio::test]
-async fn issue_14_a_list_delete_wins_atomically_over_concurrent_adds() {
-    let t = TestApp::serial().await;
+async fn issue_14_a_list_delete_wins_atomically_over_concurrent_adds(b: Backend) {
+    let t = TestApp::concurrent(b).await;
     for round in 0..3 {
         let list = t.create_list("alice", &format!("l{round}")).await;
         let mut tasks = tokio::task::JoinSet::new();
@@ -424,9 +456,8 @@ async fn issue_14_a_list_delete_wins_atomically_over_concurrent_adds() {
     }
 }
 
-#[tokio::test]
-async fn issue_14_contended_patches_back_off_and_never_answer_500() {
-    let t = TestApp::serial().await;
+async fn issue_14_contended_patches_back_off_and_never_answer_500(b: Backend) {
+    let t = TestApp::concurrent(b).await;
     let list = t.create_list("alice", "l").await;
     let ids = t.add_words("alice", &list, &[("물", "water")]).await;
     let uri = format!("/lists/{list}/words/{}", ids[0]);
@@ -469,9 +500,8 @@ async fn issue_14_contended_patches_back_off_and_never_answer_500() {
     );
 }
 
-#[tokio::test]
-async fn issue_14_a_client_that_goes_away_does_not_cut_a_write_short() {
-    let t = TestApp::new().await;
+async fn issue_14_a_client_that_goes_away_does_not_cut_a_write_short(b: Backend) {
+    let t = TestApp::on(b).await;
     let list = t.create_list("alice", "l").await;
     t.logs.clear();
     let req = Request::builder()
@@ -479,12 +509,12 @@ async fn issue_14_a_client_that_goes_away_does_not_cut_a_write_short() {
         .uri(format!("/lists/{list}/words"))
         .header("x-dev-user", "alice")
         .header("content-type", "application/json")
-        .body(Body::from(items(120, "w").to_string()))
+        .body(Body::from(items(500, "w").to_string()))
         .expect("request");
-    // 120 words: two transactions (99 + 21). The client hangs up 30 ms in, during the
-    // first (the request future is dropped).
-    let gone = tokio::time::timeout(Duration::from_millis(30), t.router.clone().oneshot(req)).await;
-    assert!(gone.is_err(), "the add takes longer than 30 ms");
+    // 500 words: six DynamoDB transactions, or one MongoDB transaction of 500 inserts. The
+    // client hangs up 2 ms in, before the add is done (the request future is dropped).
+    let gone = tokio::time::timeout(Duration::from_millis(2), t.router.clone().oneshot(req)).await;
+    assert!(gone.is_err(), "the add takes longer than 2 ms");
     let mut waited = 0;
     while t.logs.lines().is_empty() && waited < 600 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -499,8 +529,80 @@ async fn issue_14_a_client_that_goes_away_does_not_cut_a_write_short() {
     assert_eq!(lines[0][field::HTTP_RESPONSE_STATUS_CODE], 201);
     assert_eq!(
         (word_count(&t, &list).await, stored_words(&t, &list).await),
-        (120, 120)
+        (500, 500)
     );
+}
+
+#[tokio::test]
+async fn issue_14_past_the_lambda_deadline_the_write_still_finishes_with_one_line() {
+    let t =
+        TestApp::with_state(|s| vocab_api::AppState::lambda(s, Duration::from_millis(500))).await;
+    let list = t.create_list_as_lambda_user().await;
+    t.logs.clear();
+    let mut event: Value =
+        serde_json::from_str(include_str!("../data/apigw_v2_get_me.json")).expect("fixture");
+    event["rawPath"] = json!(format!("/lists/{list}/words"));
+    event["requestContext"]["http"]["method"] = json!("POST");
+    event["requestContext"]["http"]["path"] = json!(format!("/lists/{list}/words"));
+    event["headers"]["content-type"] = json!("application/json");
+    event["body"] = json!(items(120, "w").to_string());
+    let mut req = lambda_http::request::from_str(&event.to_string()).expect("event");
+    let mut ctx = lambda_runtime::Context::default();
+    ctx.request_id = "lambda-req-504".into();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
+    ctx.deadline = u64::try_from((now + Duration::from_millis(550)).as_millis()).expect("ms");
+    req.extensions_mut().insert(ctx);
+    let response = t.router.clone().oneshot(req).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    let mut waited = 0;
+    while t
+        .store
+        .words(LAMBDA_USER, &list)
+        .await
+        .expect("words")
+        .len()
+        < 120
+        && waited < 300
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(
+        t.store
+            .words(LAMBDA_USER, &list)
+            .await
+            .expect("words")
+            .len(),
+        120,
+        "the add finished"
+    );
+    let lines = t.logs.lines();
+    assert_eq!(lines.len(), 1, "one line, the 504's: {lines:?}");
+    assert_eq!(lines[0][field::ERROR_TYPE], "timeout");
+}
+
+const LAMBDA_USER: &str = "3f1c2a9e-jwt-user";
+
+impl TestApp {
+    async fn create_list_as_lambda_user(&self) -> String {
+        let list = vocab_api::model::WordList {
+            id: vocab_api::model::new_id(),
+            name: "l".into(),
+            source_lang: "ko".into(),
+            target_lang: "en".into(),
+            word_count: 0,
+            learned_count: 0,
+            favorite: false,
+            notebook_count: 0,
+            created_at: vocab_api::model::now(),
+            updated_at: vocab_api::model::now(),
+        };
+        self.store
+            .create_list(LAMBDA_USER, &list)
+            .await
+            .expect("create");
+        list.id
+    }
 }
 
 #[tokio::test]
@@ -562,3 +664,11 @@ async fn issue_14_the_filter_used_by_pages_matches_the_routes_rules() {
     assert!(!f(None, None, Some(true), None).matches(&w, n));
     assert!(f(None, None, None, Some("사")).matches(&w, n));
 }
+
+per_store!(
+    issue_14_a_bulk_add_refused_in_the_middle_stores_none_of_its_words,
+    issue_14_a_choice_quiz_too_big_for_one_item_is_a_clear_400,
+    issue_14_a_list_delete_wins_atomically_over_concurrent_adds,
+    issue_14_contended_patches_back_off_and_never_answer_500,
+    issue_14_a_client_that_goes_away_does_not_cut_a_write_short,
+);

@@ -3,11 +3,10 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::harness::{TestApp, assert_error};
+use super::harness::{Backend, TestApp, assert_error, per_store};
 
-#[tokio::test]
-async fn create_get_rename_delete_a_list() {
-    let t = TestApp::new().await;
+async fn create_get_rename_delete_a_list(b: Backend) {
+    let t = TestApp::on(b).await;
     let (status, list) = t
         .call(
             "POST",
@@ -57,9 +56,8 @@ async fn create_get_rename_delete_a_list() {
     assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
 }
 
-#[tokio::test]
-async fn lists_are_paginated_in_creation_order() {
-    let t = TestApp::new().await;
+async fn lists_are_paginated_in_creation_order(b: Backend) {
+    let t = TestApp::on(b).await;
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(t.create_list("alice", &format!("list {i}")).await);
@@ -173,9 +171,8 @@ async fn invalid_list_input_is_a_400_naming_the_field() {
     assert_eq!(err["error"]["field"], "name");
 }
 
-#[tokio::test]
-async fn missing_and_other_users_lists_are_both_404() {
-    let t = TestApp::new().await;
+async fn missing_and_other_users_lists_are_both_404(b: Backend) {
+    let t = TestApp::on(b).await;
     let alices = t.create_list("alice", "mine").await;
     let missing = uuid::Uuid::now_v7().to_string();
     for id in [alices.as_str(), missing.as_str(), "not-an-id"] {
@@ -232,3 +229,9 @@ async fn a_body_over_the_limit_is_413() {
         .await;
     assert_error(s, &b, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
 }
+
+per_store!(
+    create_get_rename_delete_a_list,
+    lists_are_paginated_in_creation_order,
+    missing_and_other_users_lists_are_both_404,
+);

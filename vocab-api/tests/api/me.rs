@@ -3,11 +3,10 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::harness::{TestApp, assert_error};
+use super::harness::{Backend, TestApp, assert_error, per_store};
 
-#[tokio::test]
-async fn me_reports_the_callers_own_stats() {
-    let t = TestApp::new().await;
+async fn me_reports_the_callers_own_stats(b: Backend) {
+    let t = TestApp::on(b).await;
     let (s, me) = t.call("GET", "/me", Some("alice"), None).await;
     assert_eq!(s, StatusCode::OK, "{me}");
     assert_eq!(me["user_id"], "alice");
@@ -40,3 +39,5 @@ async fn me_reports_the_callers_own_stats() {
     let (s, b) = t.call("GET", "/me", None, None).await;
     assert_error(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
 }
+
+per_store!(me_reports_the_callers_own_stats,);

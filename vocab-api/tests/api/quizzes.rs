@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 
-use super::harness::{TestApp, assert_error, ko_en, send};
+use super::harness::{Backend, TestApp, assert_error, ko_en, per_store, send};
 
 /// A list of the Korean–English fixture words; returns (list id, meaning by word id).
 async fn fixture_list(t: &TestApp, user: &str) -> (String, HashMap<String, (String, String)>) {
@@ -34,9 +34,8 @@ async fn new_quiz(t: &TestApp, user: &str, list: &str, body: Value) -> Value {
     q
 }
 
-#[tokio::test]
-async fn choice_quiz_is_scored_and_counted_once() {
-    let t = TestApp::new().await;
+async fn choice_quiz_is_scored_and_counted_once(b: Backend) {
+    let t = TestApp::on(b).await;
     let (list, words) = fixture_list(&t, "alice").await;
     let quiz = new_quiz(&t, "alice", &list, json!({"count": 5, "mode": "choice"})).await;
     assert_eq!(quiz["count"], 5);
@@ -158,9 +157,8 @@ async fn choice_quiz_is_scored_and_counted_once() {
     assert_eq!(me["answers_wrong"], 2);
 }
 
-#[tokio::test]
-async fn typed_reverse_quiz_and_count_larger_than_the_list() {
-    let t = TestApp::new().await;
+async fn typed_reverse_quiz_and_count_larger_than_the_list(b: Backend) {
+    let t = TestApp::on(b).await;
     let list = t.create_list("alice", "small").await;
     t.add_words("alice", &list, &[("물", "water"), ("불", "fire")])
         .await;
@@ -275,9 +273,8 @@ async fn invalid_quiz_requests_are_400() {
     assert_eq!(r["score"], 0);
 }
 
-#[tokio::test]
-async fn other_users_and_missing_quizzes_are_404() {
-    let t = TestApp::new().await;
+async fn other_users_and_missing_quizzes_are_404(b: Backend) {
+    let t = TestApp::on(b).await;
     let (list, _) = fixture_list(&t, "alice").await;
     let (s, err) = t
         .call(
@@ -327,10 +324,9 @@ fn answer_request(quiz_id: &str, answers: &[Value]) -> Request<Body> {
         .expect("request")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn counters_are_exact_under_concurrent_submissions() {
+async fn counters_are_exact_under_concurrent_submissions(b: Backend) {
     const QUIZZES: usize = 24;
-    let t = TestApp::serial().await;
+    let t = TestApp::concurrent(b).await;
     let list = t.create_list("alice", "l").await;
     let pairs = [
         ("일", "one"),
@@ -426,3 +422,10 @@ async fn counters_are_exact_under_concurrent_submissions() {
     assert_eq!(me["answers_right"], total_right);
     assert_eq!(me["answers_wrong"], total_wrong);
 }
+
+per_store!(
+    choice_quiz_is_scored_and_counted_once,
+    typed_reverse_quiz_and_count_larger_than_the_list,
+    other_users_and_missing_quizzes_are_404;
+    multi_thread: counters_are_exact_under_concurrent_submissions
+);

@@ -13,11 +13,10 @@ use tower::ServiceExt;
 use vocab_api::AppState;
 use vocab_api::web::{Frontend, dev_config};
 
-use super::harness::{TestApp, assert_error};
+use super::harness::{Backend, TestApp, assert_error, per_store};
 
-#[tokio::test]
-async fn lists_have_a_favourite_flag_and_words_a_memo() {
-    let t = TestApp::new().await;
+async fn lists_have_a_favourite_flag_and_words_a_memo(b: Backend) {
+    let t = TestApp::on(b).await;
     let (s, list) = t
         .call(
             "POST",
@@ -164,9 +163,8 @@ async fn notebook_count(t: &TestApp, user: &str, list: &str) -> i64 {
     l["notebook_count"].as_i64().expect("notebook_count")
 }
 
-#[tokio::test]
-async fn the_notebook_takes_words_by_hand_and_by_wrong_quiz_answers() {
-    let t = TestApp::new().await;
+async fn the_notebook_takes_words_by_hand_and_by_wrong_quiz_answers(b: Backend) {
+    let t = TestApp::on(b).await;
     let list = t.create_list("alice", "l").await;
     let ids = t
         .add_words(
@@ -286,9 +284,8 @@ async fn the_notebook_takes_words_by_hand_and_by_wrong_quiz_answers() {
     assert_eq!(notebook_count(&t, "alice", &list).await, 1);
 }
 
-#[tokio::test]
-async fn batch_deletes_report_what_was_deleted_and_what_was_not_found() {
-    let t = TestApp::new().await;
+async fn batch_deletes_report_what_was_deleted_and_what_was_not_found(b: Backend) {
+    let t = TestApp::on(b).await;
     let a1 = t.create_list("alice", "a1").await;
     let a2 = t.create_list("alice", "a2").await;
     let keep = t.create_list("alice", "keep").await;
@@ -675,7 +672,7 @@ async fn get(t: &TestApp, uri: &str, accept: Option<&str>) -> (StatusCode, Strin
 async fn vocab_local_serves_the_api_under_api_the_config_and_the_app_with_its_cache_headers() {
     let dir = temp_web_dir();
     let t = TestApp::local(
-        |s| AppState::local(s),
+        AppState::local,
         Frontend {
             dir: Some(dir.clone()),
             config: dev_config(),
@@ -752,3 +749,9 @@ async fn vocab_local_serves_the_api_under_api_the_config_and_the_app_with_its_ca
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+per_store!(
+    lists_have_a_favourite_flag_and_words_a_memo,
+    the_notebook_takes_words_by_hand_and_by_wrong_quiz_answers,
+    batch_deletes_report_what_was_deleted_and_what_was_not_found,
+);

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::harness::{TestApp, assert_error, ko_en};
+use super::harness::{Backend, TestApp, assert_error, ko_en, per_store};
 
 async fn list_counts(t: &TestApp, user: &str, list: &str) -> (i64, i64) {
     let (s, l) = t
@@ -25,9 +25,8 @@ fn words_of(page: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn add_single_bulk_and_pasted_words() {
-    let t = TestApp::new().await;
+async fn add_single_bulk_and_pasted_words(b: Backend) {
+    let t = TestApp::on(b).await;
     let list = t.create_list("alice", "ko-en").await;
     let uri = format!("/lists/{list}/words");
 
@@ -196,9 +195,8 @@ async fn invalid_words_are_400_naming_the_field() {
     assert_error(s, &err, StatusCode::BAD_REQUEST, "invalid_json");
 }
 
-#[tokio::test]
-async fn filters_search_and_pagination() {
-    let t = TestApp::new().await;
+async fn filters_search_and_pagination(b: Backend) {
+    let t = TestApp::on(b).await;
     let list = t.create_list("alice", "l").await;
     let pairs: Vec<(String, String)> = ko_en();
     let refs: Vec<(&str, &str)> = pairs
@@ -265,9 +263,8 @@ async fn filters_search_and_pagination() {
     assert_eq!(all, expected);
 }
 
-#[tokio::test]
-async fn edit_learned_and_delete_keep_list_counts_exact() {
-    let t = TestApp::new().await;
+async fn edit_learned_and_delete_keep_list_counts_exact(b: Backend) {
+    let t = TestApp::on(b).await;
     let list = t.create_list("alice", "l").await;
     let ids = t
         .add_words(
@@ -356,9 +353,8 @@ async fn edit_learned_and_delete_keep_list_counts_exact() {
     assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
 }
 
-#[tokio::test]
-async fn other_users_and_missing_lists_and_words_are_404() {
-    let t = TestApp::new().await;
+async fn other_users_and_missing_lists_and_words_are_404(b: Backend) {
+    let t = TestApp::on(b).await;
     let list = t.create_list("alice", "l").await;
     let other_list = t.create_list("alice", "other").await;
     let ids = t.add_words("alice", &list, &[("비밀", "secret")]).await;
@@ -410,9 +406,8 @@ async fn other_users_and_missing_lists_and_words_are_404() {
     assert_eq!(page["items"][0]["learned"], false);
 }
 
-#[tokio::test]
-async fn a_bulk_add_larger_than_one_transaction_counts_every_word() {
-    let t = TestApp::new().await;
+async fn a_bulk_add_larger_than_one_transaction_counts_every_word(b: Backend) {
+    let t = TestApp::on(b).await;
     let list = t.create_list("alice", "big").await;
     let text: String = (0..230).map(|i| format!("단어{i}\tword {i}\n")).collect();
     let (s, body) = t
@@ -442,3 +437,11 @@ async fn a_bulk_add_larger_than_one_transaction_counts_every_word() {
     let (_, me) = t.call("GET", "/me", Some("alice"), None).await;
     assert_eq!(me["words"], 0);
 }
+
+per_store!(
+    add_single_bulk_and_pasted_words,
+    filters_search_and_pagination,
+    edit_learned_and_delete_keep_list_counts_exact,
+    other_users_and_missing_lists_and_words_are_404,
+    a_bulk_add_larger_than_one_transaction_counts_every_word,
+);

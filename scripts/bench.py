@@ -1,23 +1,15 @@
 #!/usr/bin/env python3
-"""Whole-process figures for the README, on the release binary (run by scripts/bench):
-
-- transform throughput of `shipper transform` (events/s, MB/s of decoded JSON), one process;
-- the binary **as a Lambda**, against a loopback stand-in for the Lambda Runtime API that hands
-  it one 1,000- or 10,000-event subscription payload: peak RSS, process start → first bulk
-  request, and start → invocation answered;
-- `shipper ship` (the CLI replay) of the same batches: peak RSS and total time.
-
-The stub answers every request `{"errors":false}` (all created) so the shipper is measured,
-not an emulator. Numbers vary with the machine; the README says which machine.
+"""Whole-process transform throughput for the README, on the Lambda artifact's build (run by
+scripts/bench): `shipper transform` of 10 × 10,000 generated events on one core (events/s, MB/s
+of decoded JSON). End to end (as a Lambda, beside the Node.js blueprint, into a server that
+does a cluster's work) is `cargo bench -p shipper --bench lambda`.
 """
 import base64
 import gzip
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,53 +25,6 @@ def gen(events, batches, path):
         for line in f:
             decoded += len(gzip.decompress(base64.b64decode(json.loads(line)["awslogs"]["data"])))
     return decoded
-
-
-class Stub(http.server.BaseHTTPRequestHandler):
-    """`_bulk` (every item created) and the two Lambda Runtime API calls the runtime makes
-    (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html)."""
-    first = None
-    answered = None
-    event = None
-    served = False
-    protocol_version = "HTTP/1.1"
-
-    def reply(self, code, body, headers=()):
-        self.send_response(code)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        if self.path.endswith("/runtime/invocation/next"):
-            if Stub.served:
-                time.sleep(3600)  # no second event: the process is killed while it waits
-            Stub.served = True
-            deadline = int(time.time() * 1000) + 60_000
-            self.reply(200, Stub.event, [("Lambda-Runtime-Aws-Request-Id", "bench-1"),
-                                         ("Lambda-Runtime-Deadline-Ms", str(deadline)),
-                                         ("Lambda-Runtime-Invoked-Function-Arn",
-                                          "arn:aws:lambda:ap-northeast-2:123456789012:function:shipper"),
-                                         ("Lambda-Runtime-Trace-Id", "Root=1-0-0")])
-        else:
-            self.reply(200, b'{"version":{"number":"9.5.0"}}')
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", 0))
-        self.rfile.read(n)
-        if "/runtime/" in self.path:
-            Stub.answered = time.monotonic()
-            self.reply(202, b"{}")
-            return
-        if Stub.first is None:
-            Stub.first = time.monotonic()
-        self.reply(200, b'{"errors":false}')
-
-    def log_message(self, *a):
-        pass
 
 
 def run(cmd, env=None):
@@ -102,40 +47,6 @@ def main():
         best = secs if best is None else min(best, secs)
     print(f"transform (one core, whole process): {100_000 / best:,.0f} events/s, "
           f"{dec / best / 1e6:,.1f} MB/s of decoded JSON (100,000 events in {best:.3f} s)")
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stub)
-    srv.daemon_threads = True
-    srv.handle_error = lambda *a: None  # the killed Lambda's pending /next call: not an error
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    port = srv.server_address[1]
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, SHIPPER_HEALTH_DOCS="false")
-    lambda_env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{port}", ELASTICSEARCH_URL=url,
-                      AWS_LAMBDA_FUNCTION_NAME="shipper", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
-                      AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_REGION="ap-northeast-2", RUST_LOG="warn")
-    for events in (1_000, 10_000):
-        path = os.path.join(TMP, f"bench-{events}.jsonl")
-        gen(events, 1, path)
-        with open(path, "rb") as f:
-            Stub.event = f.readline().strip()
-        # As a Lambda: one invocation, then killed while it waits for the next.
-        Stub.first = Stub.answered = None
-        Stub.served = False
-        t0 = time.monotonic()
-        p = subprocess.Popen([BIN], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=lambda_env)
-        while Stub.answered is None and time.monotonic() - t0 < 30:
-            time.sleep(0.001)
-        p.kill()
-        _, _, ru = os.wait4(p.pid, 0)
-        assert Stub.answered is not None, "the Lambda never answered"
-        print(f"lambda {events:>6,} events: peak RSS {ru.ru_maxrss / 1024:.1f} MB, "
-              f"start → first bulk request {(Stub.first - t0) * 1000:.1f} ms, "
-              f"start → invocation answered {(Stub.answered - t0) * 1000:.1f} ms")
-        Stub.first = None
-        t0, secs, rss, rc = run([BIN, "ship", "--url", url, path], env)
-        assert rc == 0, f"ship exited {rc}"
-        print(f"ship   {events:>6,} events: peak RSS {rss:.1f} MB, total {secs * 1000:.1f} ms")
-    srv.shutdown()
 
 
 if __name__ == "__main__":

@@ -1,21 +1,19 @@
-//! Transform throughput: payload (base64 gzip JSON) → decoded → parsed → ECS documents, and
-//! separately documents → (gzipped) `_bulk` bodies, for generated 1,000- and 10,000-event batches; and the same end to
-//! end over HTTP to a loopback server that accepts every item.
+//! The pure stages: payload (base64 gzip JSON) → decoded → parsed → ECS documents, and
+//! separately documents → (gzipped) `_bulk` bodies, for generated 1,000- and 10,000-event
+//! batches. End to end (the binary as a Lambda, into a server that does a cluster's work) is
+//! `benches/lambda.rs`.
 //!
-//! `cargo bench -p shipper` (batches from scripts/gen_events.py).
+//! `cargo bench -p shipper --bench transform` (batches from scripts/gen_events.py).
 
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use shipper::decode;
 use shipper::document::{Document, Transform};
-use shipper::handler::{RawPayload, Shipper};
 use shipper::request_builder::{self, Limits};
-use shipper::service::{Connection, EsBulkClient, build_client};
 use shipper::target::Naming;
 
 fn batch(events: usize) -> String {
@@ -112,108 +110,6 @@ fn bench_transform(c: &mut Criterion) {
     g.finish();
 }
 
-/// A loopback `_bulk` endpoint answering every request "all created".
-async fn accept_all_server() -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = l.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = l.accept().await else {
-                return;
-            };
-            let _ = s.set_nodelay(true);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 1 << 16];
-                let mut pending = Vec::new();
-                loop {
-                    // Read one request: headers, then Content-Length bytes.
-                    let head_end = loop {
-                        if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
-                        match s.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => pending.extend_from_slice(&buf[..n]),
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&pending[..head_end]).to_ascii_lowercase();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    while pending.len() < head_end + len {
-                        match s.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => pending.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    pending.drain(..head_end + len);
-                    // One write: headers and body in two segments would meet Nagle + delayed ACK.
-                    let body = r#"{"errors":false}"#;
-                    let resp = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if s.write_all(resp.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    format!("http://{addr}")
-}
-
-fn bench_end_to_end(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let url = rt.block_on(accept_all_server());
-    let conn = Connection {
-        url: Some(url),
-        ..Connection::default()
-    };
-    let client = rt.block_on(async { build_client(&conn) }).expect("client");
-    let shipper = Shipper {
-        client: Arc::new(EsBulkClient::new(client)),
-        naming: Naming::default(),
-        region: Some("ap-northeast-2".into()),
-        opts: Default::default(),
-        health_docs: false,
-        function_name: "bench".into(),
-        deadline_margin: Duration::ZERO,
-        lookup: None,
-        rollovers: Default::default(),
-        transform: Default::default(),
-        firehose_result: shipper::config::FirehoseResult::Ok,
-    };
-    let mut g = c.benchmark_group("end_to_end_loopback");
-    g.sample_size(10).measurement_time(Duration::from_secs(10));
-    for events in [1_000usize, 10_000] {
-        let data = batch(events);
-        g.throughput(Throughput::Elements(events as u64));
-        g.bench_function(format!("{events}_events"), |b| {
-            b.iter(|| {
-                let out = rt.block_on(shipper.ship(
-                    vec![RawPayload::Base64(data.clone())],
-                    Instant::now() + Duration::from_secs(30),
-                    "bench",
-                ));
-                assert_eq!(out.summary.stats.indexed as usize, events);
-            })
-        });
-    }
-    g.finish();
-}
-
 /// Why `decode` doesn't use `aws_lambda_events::cloudwatch_logs`: that type inflates with a
 /// `GzDecoder` and parses with `serde_json::from_reader` into owned strings (and can't take
 /// zlib); and why it has its own reader rather than serde_json's `from_slice` (which reads an
@@ -291,5 +187,5 @@ fn bench_decode(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_decode, bench_transform, bench_end_to_end);
+criterion_group!(benches, bench_decode, bench_transform);
 criterion_main!(benches);

@@ -39,10 +39,16 @@
 // Error answers travel as `Err(Response)`: their size is no concern in a test server.
 #![allow(dead_code, clippy::result_large_err)]
 
+// Paths spelled out so `benches/lambda.rs` can include this file with `#[path]` (which
+// would otherwise look for these beside it, not in `bulk_server/`).
+#[path = "bulk_server/cluster.rs"]
 mod cluster; // templates, indices, data streams, rollover
+#[path = "bulk_server/mapping.rs"]
 mod mapping; // field types, dynamic mapping, ignore_malformed
 #[cfg(test)]
+#[path = "bulk_server/tests.rs"]
 mod tests; //   the server's own behaviour, request by request
+#[path = "bulk_server/wire.rs"]
 mod wire; //    NDJSON, encodings, query strings, filter_path, error bodies
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -203,6 +209,8 @@ pub struct Stats {
     /// `METHOD /path` of every request, in order.
     pub log: Vec<String>,
     pub bulk_requests: u64,
+    /// Bytes of `_bulk` bodies as received (compressed when they were sent compressed).
+    pub bulk_bytes: u64,
     /// Requests by route kind (`settings`, `search`, `mget`, `rollover`, …).
     pub reads: BTreeMap<&'static str, u64>,
     /// Request-level statuses of `_bulk` answers actually sent (dropped ones excluded).
@@ -1615,6 +1623,7 @@ async fn bulk(
     let (plan, resp) = {
         let mut g = sh.lock();
         g.stats.bulk_requests += 1;
+        g.stats.bulk_bytes += body.len() as u64;
         let plan = g.plan();
         let resp = if plan.unavailable {
             // A whole-request 503, e.g. no elected master:

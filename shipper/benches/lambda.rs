@@ -1,0 +1,469 @@
+//! End to end, as users run it: the shipper binary as a Lambda under a loopback Lambda Runtime
+//! API, shipping into the project's `_bulk` server, side by side with the AWS console's
+//! Node.js blueprint (`scripts/bench-lambda/blueprint.js`) in the same run.
+//!
+//! The server is the integration tests' (`tests/integration/bulk_server.rs`): it gunzips each
+//! body, parses every action and document, checks each against the mappings (after `shipper
+//! setup`'s templates), stores it and answers one item per action. A server that answers
+//! `{"errors":false}` measures neither side's real work and hides a lost batch.
+//!
+//! Per batch size: `K` invocations of distinct generated batches (scripts/gen_events.py) in one
+//! process; the first is the cold start, the rest are warm. Printed: events/s over the warm
+//! invocations, invocation p50/p95 (the Runtime API handing out the event → the answer),
+//! cold start (process start → first answer), bulk bytes on the wire per invocation, peak RSS
+//! (VmHWM), and the items the server answered by status.
+//!
+//! `cargo bench -p shipper --bench lambda` (`BENCH_REPS`, default 3: runs alternate shipper,
+//! Node, shipper, …; the median of each figure is printed). Needs `node` and `python3`.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+// The integration tests' server, as it is: one definition of what a cluster does.
+#[allow(dead_code, unused_imports, clippy::all)]
+#[path = "../tests/integration/bulk_server.rs"]
+mod bulk_server;
+
+/// What `bulk_server::setup` needs from the tests' support module.
+mod support {
+    use std::time::Duration;
+
+    pub fn connection(url: &str) -> shipper::service::Connection {
+        shipper::service::Connection {
+            url: Some(url.to_owned()),
+            timeout: Some(Duration::from_secs(30)),
+            ..shipper::service::Connection::default()
+        }
+    }
+}
+
+use bulk_server::{BulkServer, Settings};
+
+// ---------------------------------------------------------------------------------------------
+// A loopback Lambda Runtime API (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct RuntimeState {
+    events: VecDeque<Bytes>,
+    next_id: u64,
+    served: HashMap<String, Instant>,
+    /// (when answered, served → answered, an error?)
+    answers: Vec<(Instant, Duration, bool)>,
+    errors: Vec<String>,
+}
+
+type Rt = Arc<Mutex<RuntimeState>>;
+
+async fn next(State(rt): State<Rt>) -> Response {
+    let ev = {
+        let mut g = rt.lock().expect("runtime state");
+        g.events.pop_front().map(|ev| {
+            g.next_id += 1;
+            let id = format!("bench-{}", g.next_id);
+            g.served.insert(id.clone(), Instant::now());
+            (id, ev)
+        })
+    };
+    let Some((id, ev)) = ev else {
+        // No more events: the process waits here until it is killed, as a Lambda idles.
+        std::future::pending::<()>().await;
+        unreachable!()
+    };
+    let deadline = chrono::Utc::now().timestamp_millis() + 60_000;
+    let mut h = HeaderMap::new();
+    let hv = |s: &str| HeaderValue::from_str(s).expect("header value");
+    h.insert("Lambda-Runtime-Aws-Request-Id", hv(&id));
+    h.insert("Lambda-Runtime-Deadline-Ms", hv(&deadline.to_string()));
+    h.insert(
+        "Lambda-Runtime-Invoked-Function-Arn",
+        hv("arn:aws:lambda:ap-northeast-2:123456789012:function:shipper"),
+    );
+    h.insert("Lambda-Runtime-Trace-Id", hv("Root=1-0-0;Sampled=0"));
+    h.insert("Content-Type", hv("application/json"));
+    (StatusCode::OK, h, ev).into_response()
+}
+
+fn answered(rt: &Rt, id: &str, error: Option<String>) -> Response {
+    let now = Instant::now();
+    let mut g = rt.lock().expect("runtime state");
+    let took = g.served.get(id).map_or(Duration::ZERO, |t| now - *t);
+    g.answers.push((now, took, error.is_some()));
+    if let Some(e) = error {
+        g.errors.push(e);
+    }
+    (StatusCode::ACCEPTED, "{}").into_response()
+}
+
+async fn response(State(rt): State<Rt>, UrlPath(id): UrlPath<String>) -> Response {
+    answered(&rt, &id, None)
+}
+
+async fn error(State(rt): State<Rt>, UrlPath(id): UrlPath<String>, body: Bytes) -> Response {
+    answered(&rt, &id, Some(String::from_utf8_lossy(&body).into_owned()))
+}
+
+async fn init_error(State(rt): State<Rt>, body: Bytes) -> Response {
+    let mut g = rt.lock().expect("runtime state");
+    g.errors
+        .push(format!("init: {}", String::from_utf8_lossy(&body)));
+    (StatusCode::ACCEPTED, "{}").into_response()
+}
+
+async fn start_runtime(events: Vec<Bytes>) -> (String, Rt) {
+    let rt: Rt = Arc::new(Mutex::new(RuntimeState {
+        events: events.into(),
+        ..RuntimeState::default()
+    }));
+    let app = Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .with_state(rt.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = l.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    (addr, rt)
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run: a process, K invocations
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Shipper,
+    Node,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Shipper => "shipper",
+            Kind::Node => "node blueprint",
+        }
+    }
+}
+
+struct Run {
+    events_per_s: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    cold_ms: f64,
+    bytes_per_invocation: f64,
+    requests_per_invocation: f64,
+    peak_rss_mb: f64,
+    items: BTreeMap<u16, u64>,
+    errors: usize,
+    first_error: Option<String>,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn spawn(kind: Kind, runtime_api: &str, es: &str) -> Child {
+    let mut cmd = match kind {
+        Kind::Shipper => {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_shipper"));
+            c.env("ELASTICSEARCH_URL", es).env("RUST_LOG", "warn");
+            c
+        }
+        Kind::Node => {
+            let dir = root().join("scripts/bench-lambda");
+            let mut c = Command::new("node");
+            c.arg(dir.join("runtime.js"))
+                .arg(dir.join("blueprint.js"))
+                .env("ENDPOINT", es)
+                .env("AWS_ACCESS_KEY_ID", "AKIDBENCHMARK")
+                .env("AWS_SECRET_ACCESS_KEY", "bench/secret")
+                .env("AWS_SESSION_TOKEN", "bench-token");
+            c
+        }
+    };
+    cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "shipper")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "ap-northeast-2")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd.spawn().expect("spawning the function")
+}
+
+fn run(tokio: &tokio::runtime::Runtime, kind: Kind, batches: &[Bytes], events: usize) -> Run {
+    let k = batches.len();
+    let (bulk, (api, rt)) = tokio.block_on(async {
+        let bulk = BulkServer::with_setup(Settings::default()).await;
+        (bulk, start_runtime(batches.to_vec()).await)
+    });
+    let before = bulk.stats();
+    let t0 = Instant::now();
+    let mut child = spawn(kind, &api, &bulk.url);
+    loop {
+        let n = rt.lock().expect("runtime state").answers.len();
+        if n >= k {
+            break;
+        }
+        if t0.elapsed() > Duration::from_secs(300) {
+            panic!("{}: {n} of {k} invocations answered in 300 s", kind.name());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{} exited early: {status}", kind.name());
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let rss = peak_rss_mb(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    let stats = bulk.stats();
+    drop(bulk);
+    let g = rt.lock().expect("runtime state");
+    let cold = g.answers[0].0 - t0;
+    let mut warm: Vec<Duration> = g.answers[1..].iter().map(|a| a.1).collect();
+    warm.sort();
+    let total: Duration = warm.iter().sum();
+    let pct = |p: f64| {
+        let i = ((warm.len() as f64 - 1.0) * p).round() as usize;
+        warm[i].as_secs_f64() * 1e3
+    };
+    let mut items = stats.item_status.clone();
+    for (s, n) in &before.item_status {
+        if let Some(v) = items.get_mut(s) {
+            *v -= n;
+        }
+    }
+    Run {
+        events_per_s: (events * warm.len()) as f64 / total.as_secs_f64(),
+        p50_ms: pct(0.5),
+        p95_ms: pct(0.95),
+        cold_ms: cold.as_secs_f64() * 1e3,
+        bytes_per_invocation: (stats.bulk_bytes - before.bulk_bytes) as f64 / k as f64,
+        requests_per_invocation: (stats.bulk_requests - before.bulk_requests) as f64 / k as f64,
+        peak_rss_mb: rss,
+        items,
+        errors: g.answers.iter().filter(|a| a.2).count(),
+        first_error: g.errors.first().cloned(),
+    }
+}
+
+fn batches(events: usize, k: usize) -> Vec<Bytes> {
+    let out = Command::new("python3")
+        .arg(root().join("scripts/gen_events.py"))
+        .args(["--events", &events.to_string()])
+        .args(["--batches", &k.to_string(), "--seed", "42"])
+        .output()
+        .expect("python3 scripts/gen_events.py");
+    assert!(out.status.success(), "gen_events.py failed");
+    out.stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(Bytes::copy_from_slice)
+        .collect()
+}
+
+/// A CLI run of the shipper: (wall seconds, peak RSS in MB) by `/usr/bin/time`.
+fn cli(args: &[&str], es: Option<&str>) -> (f64, f64) {
+    let dir = std::env::temp_dir().join(format!("shipper-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let rss_file = dir.join("rss");
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(env!("CARGO_BIN_EXE_shipper"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(es) = es {
+        cmd.env("ELASTICSEARCH_URL", es);
+    }
+    let t0 = Instant::now();
+    let status = cmd.status().expect("/usr/bin/time (Debian package `time`)");
+    let secs = t0.elapsed().as_secs_f64();
+    assert!(status.success(), "shipper {args:?}: {status}");
+    let kb: f64 = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|s| s.trim().lines().last()?.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    let _ = std::fs::remove_dir_all(&dir);
+    (secs, kb / 1024.0)
+}
+
+/// `shipper ship` and `shipper transform` of the same file (goal: ship ≥ 0.5× transform's
+/// events/s), and ship of a file 4× as long (goal: the same peak RSS).
+fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: usize) {
+    let dir = std::env::temp_dir();
+    let write = |n: usize| {
+        let p = dir.join(format!(
+            "shipper-bench-{}-{events}x{}.jsonl",
+            std::process::id(),
+            b.len() * n
+        ));
+        let mut body = Vec::new();
+        for _ in 0..n {
+            for l in b {
+                body.extend_from_slice(l);
+                body.push(b'\n');
+            }
+        }
+        std::fs::write(&p, body).expect("writing the batches");
+        p
+    };
+    let one = write(1);
+    let four = write(4);
+    let total = (events * b.len()) as f64;
+    let (mut tf, mut sh, mut sh_rss, mut sh4_rss, mut tf_rss) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..reps {
+        let (secs, rss) = cli(&["transform", one.to_str().expect("path")], None);
+        tf.push(total / secs);
+        tf_rss.push(rss);
+        for (file, out_rate, out_rss) in [
+            (&one, Some(&mut sh), &mut sh_rss),
+            (&four, None, &mut sh4_rss),
+        ] {
+            // A fresh server each time: every event is new to it, as in a first backfill.
+            let bulk = tokio.block_on(BulkServer::with_setup(Settings::default()));
+            let (secs, rss) = cli(&["ship", file.to_str().expect("path")], Some(&bulk.url));
+            let st = bulk.stats();
+            assert!(st.items(201) as f64 >= total, "ship: {:?}", st.item_status);
+            if let Some(r) = out_rate {
+                r.push(total / secs);
+            }
+            out_rss.push(rss);
+        }
+    }
+    let _ = std::fs::remove_file(one);
+    let _ = std::fs::remove_file(four);
+    let (tf, sh) = (median(tf), median(sh));
+    println!(
+        "cli, {} × {events} events: transform {tf:.0} events/s ({:.1} MB); ship {sh:.0} events/s = {:.2}× transform; ship peak RSS {:.1} MB, {:.1} MB for 4× the file",
+        b.len(),
+        median(tf_rss),
+        sh / tf,
+        median(sh_rss),
+        median(sh4_rss)
+    );
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a name filter selects batch sizes ("1000", "10000").
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let reps: usize = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let node = Command::new("node").arg("--version").output().is_ok();
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    assert!(Path::new(env!("CARGO_BIN_EXE_shipper")).exists());
+    for (events, k) in [(1_000usize, 41usize), (10_000, 11)] {
+        if !filter.is_empty() && !filter.iter().any(|f| *f == events.to_string()) {
+            continue;
+        }
+        let b = batches(events, k);
+        let kinds: &[Kind] = if node {
+            &[Kind::Shipper, Kind::Node]
+        } else {
+            eprintln!("node not found: the shipper alone");
+            &[Kind::Shipper]
+        };
+        let mut runs: Vec<(Kind, Run)> = Vec::new();
+        for _ in 0..reps {
+            for &kind in kinds {
+                runs.push((kind, run(&tokio, kind, &b, events)));
+            }
+        }
+        println!(
+            "\n{events} events per invocation, {} warm invocations per process, median of {reps} runs:",
+            k - 1
+        );
+        println!(
+            "{:<15} {:>11} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9}  items (status: count), errors",
+            "", "events/s", "p50 ms", "p95 ms", "cold ms", "wire B/inv", "req/inv", "RSS MB"
+        );
+        let mut eps = HashMap::new();
+        let mut p50 = HashMap::new();
+        for &kind in kinds {
+            let rs: Vec<&Run> = runs
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, r)| r)
+                .collect();
+            let m = |f: fn(&Run) -> f64| median(rs.iter().map(|r| f(r)).collect());
+            let e = m(|r| r.events_per_s);
+            eps.insert(kind.name(), e);
+            p50.insert(kind.name(), m(|r| r.p50_ms));
+            let last = rs[rs.len() - 1];
+            println!(
+                "{:<15} {:>11.0} {:>9.2} {:>9.2} {:>9.1} {:>12.0} {:>9.1} {:>9.1}  {:?}, {}{}",
+                kind.name(),
+                e,
+                m(|r| r.p50_ms),
+                m(|r| r.p95_ms),
+                m(|r| r.cold_ms),
+                m(|r| r.bytes_per_invocation),
+                m(|r| r.requests_per_invocation),
+                m(|r| r.peak_rss_mb),
+                last.items,
+                last.errors,
+                last.first_error
+                    .as_deref()
+                    .map(|e| format!(" (first: {})", &e[..e.len().min(160)]))
+                    .unwrap_or_default()
+            );
+        }
+        if let (Some(s), Some(n)) = (eps.get("shipper"), eps.get("node blueprint")) {
+            println!(
+                "shipper / node: {:.2}× events/s, {:.2}× p50",
+                s / n,
+                p50["node blueprint"] / p50["shipper"]
+            );
+        }
+        if std::env::var_os("BENCH_NO_CLI").is_none() {
+            cli_runs(&tokio, &b, events, reps);
+        }
+    }
+}

@@ -7,8 +7,10 @@
   request, and start → invocation answered;
 - `shipper ship` (the CLI replay) of the same batches: peak RSS and total time.
 
-The stub answers every request `{"errors":false}` (all created) so the shipper is measured,
-not an emulator. Numbers vary with the machine; the README says which machine.
+The stub reads every `_bulk` body and answers each action created (one item per action, as
+Elasticsearch does: a bare `{"errors":false}` is not an answer the shipper may count as
+indexed, issue 10), so the shipper is measured, not an emulator. Numbers vary with the machine;
+the README says which machine.
 """
 import base64
 import gzip
@@ -64,19 +66,37 @@ class Stub(http.server.BaseHTTPRequestHandler):
                                          ("Lambda-Runtime-Invoked-Function-Arn",
                                           "arn:aws:lambda:ap-northeast-2:123456789012:function:shipper"),
                                          ("Lambda-Runtime-Trace-Id", "Root=1-0-0")])
+        elif "/_settings/" in self.path:
+            # The write-index check a cold start makes (GET <ds>/_settings/index.creation_date):
+            # one backing index, created before the generated events, so nothing is looked up.
+            ds = self.path.lstrip("/").split("/")[0]
+            self.reply(200, json.dumps({f".ds-{ds}-2026.11.24-000001": {
+                "settings": {"index.creation_date": "1795478400000"}}}).encode())
         else:
             self.reply(200, b'{"version":{"number":"9.5.0"}}')
 
+    @staticmethod
+    def all_created(body):
+        """One `create` item per action line (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk)."""
+        lines = [l for l in body.split(b"\n") if l]
+        items = []
+        for action in lines[0::2]:
+            (op, meta), = json.loads(action).items()
+            items.append({op: {"_index": f".ds-{meta['_index']}-2026.11.24-000001", "status": 201}})
+        return json.dumps({"errors": False, "items": items}).encode()
+
     def do_POST(self):
         n = int(self.headers.get("Content-Length", 0))
-        self.rfile.read(n)
+        body = self.rfile.read(n)
         if "/runtime/" in self.path:
             Stub.answered = time.monotonic()
             self.reply(202, b"{}")
             return
         if Stub.first is None:
             Stub.first = time.monotonic()
-        self.reply(200, b'{"errors":false}')
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        self.reply(200, Stub.all_created(body))
 
     def log_message(self, *a):
         pass

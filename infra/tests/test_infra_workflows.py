@@ -72,7 +72,10 @@ def test_build_script_builds_exactly_the_deployed_binaries_and_no_other():
     built = set(bash_array("build-lambdas", "BINARIES"))
     assert built == {binary for _, binary, _ in terraform_functions()}
     text = (SCRIPTS / "build-lambdas").read_text()
-    assert 'cargo lambda build --release --locked --arm64 --output-format zip "${args[@]}"' in text
+    # The shipped artifact gets the `dist` profile (release + LTO), which a newcomer's build skips.
+    assert 'cargo lambda build --profile dist --locked --arm64 --output-format zip "${args[@]}"' in text
+    dist = tomllib.loads((REPO / "Cargo.toml").read_text())["profile"]["dist"]
+    assert dist["inherits"] == "release" and dist.get("lto") not in (None, False, "off")
     assert 'args+=(--bin "$binary")' in text
     assert " -p " not in text and "--workspace" not in text  # a package would build vocab-local too
 

@@ -174,6 +174,11 @@ pub fn mongodb_skipped() -> bool {
     if mongodb_uri().is_some() {
         return false;
     }
+    // CI's MongoDB job sets this, so a lost MONGODB_URI fails there instead of passing unrun.
+    assert!(
+        std::env::var_os("MONGODB_REQUIRED").is_none(),
+        "MONGODB_REQUIRED is set but MONGODB_URI is not"
+    );
     eprintln!(
         "skipped: MONGODB_URI is not set (a MongoDB replica set; no faithful MongoDB server \
          installs here, see vocab-api/README.md)"

@@ -178,7 +178,12 @@ struct MirrorEvent {
 
 fn check_envelope(json: &[u8]) {
     let ours = decode::parse_logs_data(json);
-    if let Ok(theirs) = serde_json::from_slice::<Mirror>(json)
+    // serde_json skips the keys and values it ignores without checking their UTF-8, so it
+    // "reads" a payload with invalid UTF-8 there; the decoder refuses any (RFC 8259 §8.1: JSON
+    // exchanged between systems is UTF-8) and the payload is dead-lettered raw. The oracle holds
+    // only for valid UTF-8 (found by the fuzzer: tests/data/fuzz/payload/crash-0611…).
+    if std::str::from_utf8(json).is_ok()
+        && let Ok(theirs) = serde_json::from_slice::<Mirror>(json)
         && theirs
             .log_events
             .iter()
@@ -320,6 +325,20 @@ impl Unstructured<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 10 (fuzzing): a payload whose only fault is invalid UTF-8 in a member nobody
+    /// reads is refused by the decoder (and so dead-lettered raw), though serde_json, skipping
+    /// the member, reads it.
+    #[test]
+    fn issue_10_invalid_utf8_where_serde_json_does_not_look_is_still_refused() {
+        let mut json = br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"logEvents":[{"id":"1","timestamp":1,"message":"m"}],"policyLevel":"x"#.to_vec();
+        json.extend_from_slice(b"\xff\xfe");
+        json.extend_from_slice(br#""}"#);
+        assert!(serde_json::from_slice::<Mirror>(&json).is_ok());
+        let err = decode::parse_logs_data(&json).expect_err("invalid UTF-8 is refused");
+        assert!(err.to_string().contains("invalid UTF-8"), "{err}");
+        check_envelope(&json);
+    }
 
     /// The regression tests of the fuzzing: every crash it found (named `crash-*` by
     /// libFuzzer, kept by `scripts/fuzz`) and the minimized corpus sample (`corpus-*`, kept by

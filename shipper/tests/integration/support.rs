@@ -74,6 +74,9 @@ pub fn free_port() -> u16 {
 
 /// Starts `cmd` (stdio set by the caller) as the process behind `url`, stopped when dropped.
 pub fn spawn(what: &str, mut cmd: Command, url: String) -> Proc {
+    // A process group of its own, stopped whole on drop: proxy.py forks acceptor and worker
+    // processes, which outlived a kill of the parent alone (CI runs left them running).
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("starting {what}: {e}"));
@@ -119,6 +122,11 @@ pub struct Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        // The whole group when it leads one (`spawn`); a no-op error otherwise.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

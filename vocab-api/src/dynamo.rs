@@ -720,18 +720,7 @@ impl Store for DynamoStore {
             };
             let mut word = word_from(&item)?;
             let was_learned = word.learned;
-            if let Some(w) = &patch.word {
-                word.word.clone_from(w);
-            }
-            if let Some(m) = &patch.meaning {
-                word.meaning.clone_from(m);
-            }
-            if let Some(m) = &patch.memo {
-                word.memo.clone_from(m);
-            }
-            if let Some(l) = patch.learned {
-                word.learned = l;
-            }
+            patch.apply_to(&mut word);
             word.updated_at = crate::model::now();
             // Conditional on the learned flag we read: the list's learned counter moves with
             // the flag, exactly once per change.

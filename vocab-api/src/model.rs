@@ -53,6 +53,24 @@ pub struct WordPatch {
     pub learned: Option<bool>,
 }
 
+impl WordPatch {
+    /// The patch applied to `word`: both stores change a word the same way.
+    pub fn apply_to(&self, word: &mut Word) {
+        if let Some(w) = &self.word {
+            word.word.clone_from(w);
+        }
+        if let Some(m) = &self.meaning {
+            word.meaning.clone_from(m);
+        }
+        if let Some(m) = &self.memo {
+            word.memo.clone_from(m);
+        }
+        if let Some(l) = self.learned {
+            word.learned = l;
+        }
+    }
+}
+
 /// Changes to a list (PATCH); `None` leaves the value as it is.
 #[derive(Clone, Debug, Default)]
 pub struct ListPatch {

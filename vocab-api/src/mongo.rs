@@ -503,18 +503,7 @@ impl MongoStore {
         };
         let was_learned = before.learned;
         let mut word = before.into_word();
-        if let Some(w) = &patch.word {
-            word.word.clone_from(w);
-        }
-        if let Some(m) = &patch.meaning {
-            word.meaning.clone_from(m);
-        }
-        if let Some(m) = &patch.memo {
-            word.memo.clone_from(m);
-        }
-        if let Some(l) = patch.learned {
-            word.learned = l;
-        }
+        patch.apply_to(&mut word);
         word.updated_at = now;
         // The list's learned counter moves with the flag, in the same transaction.
         if word.learned != was_learned {

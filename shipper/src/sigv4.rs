@@ -152,7 +152,10 @@ pub(crate) fn sign_request(
     for h in new_headers {
         let mut value =
             HeaderValue::from_str(h.value()).map_err(|e| TransportError::Signing(e.to_string()))?;
-        value.set_sensitive(h.sensitive());
+        // Kept out of any debug output of the request, whatever the signer flags.
+        value.set_sensitive(
+            h.sensitive() || matches!(h.name(), "authorization" | "x-amz-security-token"),
+        );
         req.headers_mut()
             .insert(HeaderName::from_static(h.name()), value);
     }

@@ -340,7 +340,8 @@ impl AwsApi {
             AwsError::Transport(if e.is_timeout() {
                 format!("{host}: request timed out")
             } else {
-                format!("{host}: {}", error_chain(&e))
+                // reqwest's text names the URL.
+                error_chain(&e)
             })
         })?;
         let status = res.status().as_u16();

@@ -312,7 +312,11 @@ impl DynamoStore {
             let Some(item) = self.get(user, word_sk(list_id, word_id)).await? else {
                 return Ok(false);
             };
-            if !item.contains_key(REVIEW_SCORE) && self.score_legacy(user, list_id, word_id, &item, correct).await? {
+            if !item.contains_key(REVIEW_SCORE)
+                && self
+                    .score_legacy(user, list_id, word_id, &item, correct)
+                    .await?
+            {
                 return Ok(true);
             }
             // Lost to a concurrent answer: again, after a jittered wait.
@@ -364,7 +368,14 @@ impl DynamoStore {
                 unchanged("wrong_count", ":w"),
                 unchanged("right_count", ":r"),
             ))
-            .expression_attribute_names("#c", if correct { "right_count" } else { "wrong_count" })
+            .expression_attribute_names(
+                "#c",
+                if correct {
+                    "right_count"
+                } else {
+                    "wrong_count"
+                },
+            )
             .expression_attribute_values(":one", num(1))
             .expression_attribute_values(":score", num(review_score(new_wrong, new_right)));
         if item.contains_key("wrong_count") {
@@ -845,12 +856,7 @@ impl Store for DynamoStore {
         self.batch_get(keys).await?.iter().map(word_from).collect()
     }
 
-    async fn review(
-        &self,
-        user: &str,
-        list_id: &str,
-        limit: u32,
-    ) -> Result<Vec<Word>, StoreError> {
+    async fn review(&self, user: &str, list_id: &str, limit: u32) -> Result<Vec<Word>, StoreError> {
         // The first `limit` keys of the sparse review index (most missed first), then those
         // words, read strongly consistent. A GSI is eventually consistent: a word answered
         // wrong for the first time a moment ago can be missing, one deleted a moment ago is

@@ -762,12 +762,7 @@ impl Store for MongoStore {
         Ok(words.into_iter().map(WordDoc::into_word).collect())
     }
 
-    async fn review(
-        &self,
-        user: &str,
-        list_id: &str,
-        limit: u32,
-    ) -> Result<Vec<Word>, StoreError> {
+    async fn review(&self, user: &str, list_id: &str, limit: u32) -> Result<Vec<Word>, StoreError> {
         // `wrong_count > 0` is the partial index's own filter, so the planner can use it;
         // its key order is the sort, so the server reads `limit` entries and stops.
         let mut words: Vec<Word> = collect(

@@ -98,8 +98,7 @@ impl Draft {
     /// The ids of the words to read next (each asked for once); empty when the plan is done.
     pub fn wanted(&mut self, rng: &mut fastrand::Rng) -> Vec<String> {
         // The question words first: more of them while some were found gone.
-        while self.questions.len() + self.pending.len() < self.count
-            && self.next < self.order.len()
+        while self.questions.len() + self.pending.len() < self.count && self.next < self.order.len()
         {
             self.pending.push(self.order[self.next]);
             self.next += 1;
@@ -128,8 +127,7 @@ impl Draft {
                 for j in draw(rng, n, &mut slot.tried, k) {
                     slot.candidates.push(j);
                     drew = true;
-                    if !self.words.contains_key(&j) && !self.gone.contains(&j) && asked.insert(j)
-                    {
+                    if !self.words.contains_key(&j) && !self.gone.contains(&j) && asked.insert(j) {
                         wanted.push(j);
                     }
                 }

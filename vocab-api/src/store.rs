@@ -116,8 +116,7 @@ pub trait Store: Send + Sync + 'static {
     /// The review list: up to `limit` words answered wrong at least once, most missed first
     /// (by `wrong_count - right_count`, then `wrong_count`, both descending; ties in id
     /// order), read from an index of just those words.
-    async fn review(&self, user: &str, list_id: &str, limit: u32)
-    -> Result<Vec<Word>, StoreError>;
+    async fn review(&self, user: &str, list_id: &str, limit: u32) -> Result<Vec<Word>, StoreError>;
     /// The words of a list matching `filter`, in creation order, `limit` at a time, after
     /// the word id `after`; `next_cursor` is set exactly when more matching words follow.
     async fn words_page(

@@ -4,8 +4,11 @@
 //! |--------------|--------------------------|----------------------------------------|
 //! | `USER#<sub>` | `PROFILE`                | created_at, quiz/answer counters       |
 //! | `USER#<sub>` | `LIST#<list>`            | a list, its word/learned counters      |
-//! | `USER#<sub>` | `WORD#<list>#<word>`     | a word, its right/wrong counters       |
+//! | `USER#<sub>` | `WORD#<list>#<word>`     | a word, its right/wrong counters (and, once answered, the review index's keys) |
 //! | `USER#<sub>` | `QUIZ#<quiz>`            | a quiz (questions as JSON), submitted  |
+//!
+//! The sparse, keys-only global secondary index [`REVIEW_INDEX`] holds only words answered
+//! wrong, most missed first: the review list reads its front.
 //!
 //! The partition key is the user, so every read and write is confined to the caller's data.
 //! Counters change only through atomic `ADD`; state changes that move a counter (a word

@@ -32,7 +32,11 @@ async fn bench_a_5000_word_list() {
             in_notebook: false,
             // Every tenth word answered wrong (1 to 5 times), so the review list has 500.
             right_count: i64::from(i % 3 == 0),
-            wrong_count: if i % 10 == 0 { (i / 10 % 5 + 1) as i64 } else { 0 },
+            wrong_count: if i % 10 == 0 {
+                (i / 10 % 5 + 1) as i64
+            } else {
+                0
+            },
             created_at: now.clone(),
             updated_at: now.clone(),
         })

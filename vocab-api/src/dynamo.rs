@@ -911,6 +911,18 @@ impl Store for DynamoStore {
         // reads), the flags and counters filtered by DynamoDB, the search here; one matching
         // word past `limit` tells whether there is a next page.
         let want = usize::try_from(limit).unwrap_or(usize::MAX);
+        // Unfiltered, every word read is shown: read the page and one more, no further.
+        let unfiltered = filter.learned.is_none()
+            && filter.min_wrong.is_none()
+            && filter.in_notebook.is_none()
+            && filter.search.is_none();
+        let page_limit = if unfiltered {
+            i32::try_from(limit.saturating_add(1))
+                .unwrap_or(QUERY_PAGE)
+                .min(QUERY_PAGE)
+        } else {
+            QUERY_PAGE
+        };
         let mut items: Vec<Word> = Vec::new();
         let mut start = after.map(|id| word_key(user, list_id, id));
         let mut more = false;
@@ -923,7 +935,7 @@ impl Store for DynamoStore {
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":pk", pk(user))
                 .expression_attribute_values(":prefix", s(word_prefix(list_id)))
-                .limit(QUERY_PAGE)
+                .limit(page_limit)
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take());
             if let Some(l) = filter.learned {

@@ -451,3 +451,87 @@ async fn issue_14_the_review_list_is_most_missed_first_and_follows_answers(b: Ba
 }
 
 per_store!(issue_14_the_review_list_is_most_missed_first_and_follows_answers);
+
+#[tokio::test]
+async fn issue_14_an_unfiltered_page_reads_the_page_and_one_more() {
+    let (t, proxy) = TestApp::faulty(false).await;
+    let list = t.create_list("alice", "big").await;
+    seed(&t, &list, 300, |_| (0, 0)).await;
+    proxy.clear_calls();
+    t.logs.clear();
+    let (s, page) = t
+        .call(
+            "GET",
+            &format!("/lists/{list}/words?limit=20"),
+            Some("alice"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(page["items"].as_array().expect("items").len(), 20);
+    assert!(page["next_cursor"].is_string());
+    let calls = proxy.calls();
+    let queries: Vec<&Call> = calls.iter().filter(|c| c.target == "Query").collect();
+    assert_eq!(queries.len(), 1);
+    assert_eq!(queries[0].request["Limit"], 21, "the page and one more");
+    let app = app_of(&t, "/lists/{list_id}/words");
+    assert_eq!(app["items_read"], 22, "the list and 21 words: {app}");
+}
+
+#[tokio::test]
+async fn issue_14_create_table_adds_the_review_index_to_an_older_table() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let client = super::harness::client(false).await;
+    let table = format!("vocab-test-{}", uuid::Uuid::new_v4().simple());
+    // The table as the first version made it: keys only, no index.
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    client
+        .create_table()
+        .table_name(&table)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create the old table");
+    vocab_api::dynamo::create_table(&client, &table)
+        .await
+        .expect("create_table on an existing table");
+    let described = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("describe");
+    let indexes: Vec<&str> = described
+        .table()
+        .expect("table")
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    assert_eq!(indexes, [vocab_api::dynamo::REVIEW_INDEX]);
+    // And the store's review query runs on it.
+    let store = vocab_api::dynamo::DynamoStore::new(client, table);
+    let review = vocab_api::Store::review(&store, "alice", &vocab_api::model::new_id(), 10)
+        .await
+        .expect("review");
+    assert!(review.is_empty());
+}

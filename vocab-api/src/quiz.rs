@@ -42,7 +42,8 @@ pub fn generate(
 
 /// A quiz being planned over a list's word ids: ask [`Draft::wanted`] which words to read,
 /// [`Draft::feed`] it what was found (words deleted meanwhile are simply not found), until
-/// `wanted` is empty; then [`Draft::finish`].
+/// `wanted` is empty; then [`Draft::finish`]. The first round asks for the question words
+/// and three distractor candidates for each at once, so most quizzes take one read.
 pub struct Draft {
     ids: Vec<String>,
     count: usize,
@@ -51,9 +52,8 @@ pub struct Draft {
     /// The list's word indexes in a random order: question words are taken from its front.
     order: Vec<usize>,
     next: usize,
-    /// Chosen question words whose word is not read yet.
-    pending: Vec<usize>,
-    /// Question words read, in the order chosen.
+    /// The questions, in the order chosen; a question whose word turns out gone is dropped
+    /// (and another word taken from `order`).
     questions: Vec<Slot>,
     words: HashMap<usize, Word>,
     /// Asked for and not found (deleted since the ids were read).
@@ -87,7 +87,6 @@ impl Draft {
             direction,
             order,
             next: 0,
-            pending: Vec::new(),
             questions: Vec::new(),
             words: HashMap::new(),
             gone: HashSet::new(),
@@ -97,30 +96,43 @@ impl Draft {
 
     /// The ids of the words to read next (each asked for once); empty when the plan is done.
     pub fn wanted(&mut self, rng: &mut fastrand::Rng) -> Vec<String> {
-        // The question words first: more of them while some were found gone.
-        while self.questions.len() + self.pending.len() < self.count && self.next < self.order.len()
-        {
-            self.pending.push(self.order[self.next]);
+        // Question words: more of them while some were found gone.
+        while self.questions.len() < self.count && self.next < self.order.len() {
+            let word = self.order[self.next];
             self.next += 1;
+            if self.gone.contains(&word) {
+                // Found gone as another question's distractor.
+                continue;
+            }
+            self.questions.push(Slot {
+                word,
+                tried: HashSet::from([word]),
+                candidates: Vec::new(),
+            });
         }
-        if !self.pending.is_empty() {
-            return self.pending.iter().map(|i| self.ids[*i].clone()).collect();
-        }
-        if self.mode != QuizMode::Choice {
-            return Vec::new();
-        }
-        // Then distractors: for each question short of three distinct other answers, draw
-        // more candidates at random (twice as many each round, so a list full of repeated
-        // answers takes a few rounds, not one per word) until it has them or none are left.
-        let n = self.ids.len();
         let mut wanted: Vec<usize> = Vec::new();
         let mut asked: HashSet<usize> = HashSet::new();
+        for slot in &self.questions {
+            if !self.words.contains_key(&slot.word) && asked.insert(slot.word) {
+                wanted.push(slot.word);
+            }
+        }
+        if self.mode != QuizMode::Choice {
+            return wanted.into_iter().map(|i| self.ids[i].clone()).collect();
+        }
+        // Distractors: for each question short of three distinct other answers (or not read
+        // yet), draw more candidates at random (twice as many each round, so a list full of
+        // repeated answers takes a few rounds, not one per word) until it has them or none
+        // are left.
+        let n = self.ids.len();
         loop {
             let mut drew = false;
             for q in 0..self.questions.len() {
                 let short = CHOICES - 1 - self.distractors(q).len();
                 let slot = &mut self.questions[q];
-                if short == 0 || slot.tried.len() >= n {
+                let unread = !self.words.contains_key(&slot.word);
+                // A question not read yet gets its first three candidates with it.
+                if short == 0 || slot.tried.len() >= n || (unread && !slot.candidates.is_empty()) {
                     continue;
                 }
                 let k = short.saturating_mul(1 << self.round.min(12));
@@ -142,33 +154,18 @@ impl Draft {
         }
     }
 
-    /// The words read for the last [`Draft::wanted`] (in any order; missing ones are gone).
+    /// The words read for the last [`Draft::wanted`] (in any order): every id it asked for
+    /// and not found here is gone.
     pub fn feed(&mut self, found: Vec<Word>) {
         let mut by_id: HashMap<String, Word> =
             found.into_iter().map(|w| (w.id.clone(), w)).collect();
-        for i in std::mem::take(&mut self.pending) {
-            match by_id.remove(&self.ids[i]) {
-                Some(w) => {
-                    self.words.insert(i, w);
-                    self.questions.push(Slot {
-                        word: i,
-                        tried: HashSet::from([i]),
-                        candidates: Vec::new(),
-                    });
-                }
-                None => {
-                    self.gone.insert(i);
-                }
-            }
-        }
-        // Distractor candidates: every id asked for and not found is gone.
-        let asked: Vec<usize> = self
+        let unread: Vec<usize> = self
             .questions
             .iter()
-            .flat_map(|s| s.candidates.iter().copied())
-            .filter(|j| !self.words.contains_key(j))
+            .flat_map(|s| std::iter::once(s.word).chain(s.candidates.iter().copied()))
+            .filter(|j| !self.words.contains_key(j) && !self.gone.contains(j))
             .collect();
-        for j in asked {
+        for j in unread {
             match by_id.remove(&self.ids[j]) {
                 Some(w) => {
                     self.words.insert(j, w);
@@ -180,6 +177,8 @@ impl Draft {
                 }
             }
         }
+        let gone = &self.gone;
+        self.questions.retain(|s| !gone.contains(&s.word));
     }
 
     fn side<'w>(&self, w: &'w Word) -> (&'w str, &'w str) {
@@ -190,7 +189,8 @@ impl Draft {
     }
 
     /// Question `q`'s distractors so far: the first candidates read whose answers differ
-    /// (after [`normalize`]) from its answer and from each other, at most three.
+    /// (after [`normalize`]) from its answer and from each other, at most three (none while
+    /// its own word is not read).
     fn distractors(&self, q: usize) -> Vec<String> {
         let slot = &self.questions[q];
         let Some(own) = self.words.get(&slot.word) else {

@@ -144,6 +144,13 @@ async fn issue_14_quiz_creation_reads_only_the_chosen_words() {
             .map(|c| c.response["ScannedCount"].as_i64().unwrap_or(0))
             .sum();
         assert_eq!(keys_scanned, 300, "the candidates: every word's key");
+        // The questions' words and their distractor candidates in one read (every meaning
+        // differs, so no second round is needed).
+        assert_eq!(
+            calls.iter().filter(|c| c.target == "BatchGetItem").count(),
+            1,
+            "{mode}"
+        );
         let (returned, asked) = batch_gets(&calls);
         let distinct: HashSet<&String> = asked.iter().collect();
         assert_eq!(distinct.len(), asked.len(), "no word asked for twice");

@@ -122,7 +122,17 @@ def test_table_and_store_settings(modules, stack):
     assert attr(table, "hash_key") == "pk"
     assert attr(table, "range_key") == "sk"
     assert attr(table, "billing_mode") == "PAY_PER_REQUEST"
-    assert {attr(a, "name"): attr(a, "type") for a in table["attribute"]} == {"pk": "S", "sk": "S"}
+    assert {attr(a, "name"): attr(a, "type") for a in table["attribute"]} == {
+        "pk": "S", "sk": "S", "review_pk": "S", "review_score": "N"
+    }
+    # Issue 14: the review list's sparse index, as the store's create_table makes it.
+    (index,) = table["global_secondary_index"]
+    store = (REPO / "vocab-api" / "src" / "dynamo.rs").read_text()
+    assert f'pub const REVIEW_INDEX: &str = "{attr(index, "name")}";' in store
+    assert (attr(index, "hash_key"), attr(index, "range_key")) == ("review_pk", "review_score")
+    assert f'const REVIEW_PK: &str = "{attr(index, "hash_key")}";' in store
+    assert f'const REVIEW_SCORE: &str = "{attr(index, "range_key")}";' in store
+    assert attr(index, "projection_type") == "KEYS_ONLY" and "ProjectionType::KeysOnly" in store
     env = api.locals["store_environment"]
     # Issue 14: the store is chosen by VOCAB_STORE; MongoDB's URI comes from a secret.
     assert "'VOCAB_STORE': '${var.store}'" in env and "'VOCAB_TABLE': '${aws_dynamodb_table.vocab.name}'" in env

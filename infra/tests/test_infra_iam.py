@@ -23,7 +23,8 @@ def test_each_api_function_gets_only_its_own_table_actions(modules):
     doc = api.data["aws_iam_policy_document"]["function"]
     table = [s for s in doc["statement"] if attr(s, "sid") == "Table"][0]
     assert attr(table, "actions") == "${each.value.table_actions}"
-    assert attr(table, "resources") == ["${aws_dynamodb_table.vocab.arn}"]
+    # The table and its review index (a Query on an index is authorized on the index's ARN).
+    assert attr(table, "resources") == ["${aws_dynamodb_table.vocab.arn}", "${aws_dynamodb_table.vocab.arn}/index/review"]
 
 
 def test_shipper_reads_only_its_secret_and_parameters(modules):

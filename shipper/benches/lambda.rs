@@ -171,6 +171,10 @@ struct Run {
     bytes_per_invocation: f64,
     requests_per_invocation: f64,
     peak_rss_mb: f64,
+    /// The function's own CPU (user + system) per warm invocation.
+    cpu_ms: f64,
+    /// The `_bulk` server's time answering, per warm invocation.
+    server_ms: f64,
     items: BTreeMap<u16, u64>,
     errors: usize,
     first_error: Option<String>,
@@ -188,16 +192,45 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// User + system CPU seconds of a process so far (`/proc/<pid>/stat` fields 14 and 15, in
+/// clock ticks: 100 per second on Linux).
+fn cpu_secs(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) may hold spaces: count fields after its closing ')'.
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
+/// The CPU the functions run on, and the one everything else (this process: the `_bulk`
+/// server, the Runtime API) runs on, when there are at least two and `taskset` is there. On
+/// a shared core the server's work is counted against whichever function it interrupts.
+fn cpus() -> Option<(String, String)> {
+    let n = std::thread::available_parallelism().map_or(1, usize::from);
+    let ok = n >= 2
+        && Command::new("taskset")
+            .arg("-V")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    ok.then(|| ("0".to_owned(), (n - 1).to_string()))
+}
+
 fn spawn(kind: Kind, runtime_api: &str, es: &str) -> Child {
     let mut cmd = match kind {
         Kind::Shipper => {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_shipper"));
+            let mut c = pinned(env!("CARGO_BIN_EXE_shipper"));
             c.env("ELASTICSEARCH_URL", es).env("RUST_LOG", "warn");
             c
         }
         Kind::Node => {
             let dir = root().join("scripts/bench-lambda");
-            let mut c = Command::new("node");
+            let mut c = pinned("node");
             c.arg(dir.join("runtime.js"))
                 .arg(dir.join("blueprint.js"))
                 .env("ENDPOINT", es)
@@ -218,6 +251,18 @@ fn spawn(kind: Kind, runtime_api: &str, es: &str) -> Child {
     cmd.spawn().expect("spawning the function")
 }
 
+/// `program` on the functions' CPU (`taskset` execs it: the pid is the function's own).
+fn pinned(program: &str) -> Command {
+    match cpus() {
+        Some((function, _)) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", &function, program]);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
 fn run(tokio: &tokio::runtime::Runtime, kind: Kind, batches: &[Bytes], events: usize) -> Run {
     let k = batches.len();
     let (bulk, (api, rt)) = tokio.block_on(async {
@@ -227,8 +272,13 @@ fn run(tokio: &tokio::runtime::Runtime, kind: Kind, batches: &[Bytes], events: u
     let before = bulk.stats();
     let t0 = Instant::now();
     let mut child = spawn(kind, &api, &bulk.url);
+    // After the cold invocation: the warm ones' CPU and server time are counted from here.
+    let mut after_cold = None;
     loop {
         let n = rt.lock().expect("runtime state").answers.len();
+        if n >= 1 && after_cold.is_none() {
+            after_cold = Some((cpu_secs(child.id()), bulk.stats().bulk_busy));
+        }
         if n >= k {
             break;
         }
@@ -241,6 +291,8 @@ fn run(tokio: &tokio::runtime::Runtime, kind: Kind, batches: &[Bytes], events: u
         std::thread::sleep(Duration::from_micros(200));
     }
     let rss = peak_rss_mb(child.id());
+    let (cpu0, busy0) = after_cold.unwrap_or_default();
+    let cpu = cpu_secs(child.id()) - cpu0;
     let _ = child.kill();
     let _ = child.wait();
     let stats = bulk.stats();
@@ -268,6 +320,8 @@ fn run(tokio: &tokio::runtime::Runtime, kind: Kind, batches: &[Bytes], events: u
         bytes_per_invocation: (stats.bulk_bytes - before.bulk_bytes) as f64 / k as f64,
         requests_per_invocation: (stats.bulk_requests - before.bulk_requests) as f64 / k as f64,
         peak_rss_mb: rss,
+        cpu_ms: cpu * 1e3 / warm.len() as f64,
+        server_ms: (stats.bulk_busy - busy0).as_secs_f64() * 1e3 / warm.len() as f64,
         items,
         errors: g.answers.iter().filter(|a| a.2).count(),
         first_error: g.errors.first().cloned(),
@@ -295,11 +349,11 @@ fn cli(args: &[&str], es: Option<&str>) -> (f64, f64) {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let rss_file = dir.join("rss");
     let mut cmd = Command::new("/usr/bin/time");
-    cmd.arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&rss_file)
-        .arg(env!("CARGO_BIN_EXE_shipper"))
+    cmd.arg("-f").arg("%M").arg("-o").arg(&rss_file);
+    if let Some((function, _)) = cpus() {
+        cmd.args(["taskset", "-c", &function]);
+    }
+    cmd.arg(env!("CARGO_BIN_EXE_shipper"))
         .args(args)
         .env("RUST_LOG", "error")
         .stdin(Stdio::null())
@@ -393,6 +447,23 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let node = Command::new("node").arg("--version").output().is_ok();
+    // Everything but the functions on the last CPU: this process re-executes itself there.
+    if let Some((function, rest)) = cpus() {
+        if std::env::var_os("BENCH_PINNED").is_none() {
+            let me = std::env::current_exe().expect("the bench's own path");
+            let status = Command::new("taskset")
+                .args(["-c", &rest])
+                .arg(me)
+                .args(std::env::args_os().skip(1))
+                .env("BENCH_PINNED", "1")
+                .status()
+                .expect("taskset");
+            std::process::exit(status.code().unwrap_or(1));
+        }
+        eprintln!(
+            "functions on CPU {function}; the _bulk server and the Runtime API on CPU {rest}"
+        );
+    }
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -421,11 +492,21 @@ fn main() {
             k - 1
         );
         println!(
-            "{:<15} {:>11} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9}  items (status: count), errors",
-            "", "events/s", "p50 ms", "p95 ms", "cold ms", "wire B/inv", "req/inv", "RSS MB"
+            "{:<15} {:>11} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9} {:>9} {:>9}  items (status: count), errors",
+            "",
+            "events/s",
+            "p50 ms",
+            "p95 ms",
+            "cold ms",
+            "wire B/inv",
+            "req/inv",
+            "RSS MB",
+            "CPU ms",
+            "server ms"
         );
         let mut eps = HashMap::new();
         let mut p50 = HashMap::new();
+        let mut cpu = HashMap::new();
         for &kind in kinds {
             let rs: Vec<&Run> = runs
                 .iter()
@@ -436,9 +517,10 @@ fn main() {
             let e = m(|r| r.events_per_s);
             eps.insert(kind.name(), e);
             p50.insert(kind.name(), m(|r| r.p50_ms));
+            cpu.insert(kind.name(), m(|r| r.cpu_ms));
             let last = rs[rs.len() - 1];
             println!(
-                "{:<15} {:>11.0} {:>9.2} {:>9.2} {:>9.1} {:>12.0} {:>9.1} {:>9.1}  {:?}, {}{}",
+                "{:<15} {:>11.0} {:>9.2} {:>9.2} {:>9.1} {:>12.0} {:>9.1} {:>9.1} {:>9.2} {:>9.2}  {:?}, {}{}",
                 kind.name(),
                 e,
                 m(|r| r.p50_ms),
@@ -447,6 +529,8 @@ fn main() {
                 m(|r| r.bytes_per_invocation),
                 m(|r| r.requests_per_invocation),
                 m(|r| r.peak_rss_mb),
+                m(|r| r.cpu_ms),
+                m(|r| r.server_ms),
                 last.items,
                 last.errors,
                 last.first_error
@@ -457,9 +541,10 @@ fn main() {
         }
         if let (Some(s), Some(n)) = (eps.get("shipper"), eps.get("node blueprint")) {
             println!(
-                "shipper / node: {:.2}× events/s, {:.2}× p50",
+                "shipper / node: {:.2}× events/s, {:.2}× p50, {:.2}× less function CPU per invocation",
                 s / n,
-                p50["node blueprint"] / p50["shipper"]
+                p50["node blueprint"] / p50["shipper"],
+                cpu["node blueprint"] / cpu["shipper"]
             );
         }
         if std::env::var_os("BENCH_NO_CLI").is_none() {

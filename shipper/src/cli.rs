@@ -572,14 +572,12 @@ pub async fn ship(
     for input in &inputs {
         let bytes = input.bytes()?;
         let name = display_name(&input.path);
-        let mut it = payloads_in(&name, &bytes).peekable();
-        while it.peek().is_some() {
-            // About 10,000 events per call: the Lambda's own batch size at most.
-            let group = it
-                .by_ref()
-                .take(8)
-                .map(|p| p.map(|p| p.payload))
-                .collect::<Result<Vec<RawPayload>, _>>()?;
+        let mut it = payloads_in(&name, &bytes);
+        loop {
+            let group = next_group(&mut it)?;
+            if group.is_empty() {
+                break;
+            }
             let n = group.len();
             let outcome = shipper
                 .ship(group, Instant::now() + cfg.max_retry(), &execution)
@@ -622,6 +620,29 @@ pub async fn ship(
             .await;
     }
     Ok(summary)
+}
+
+/// What `ship` hands the shipper at once: up to this many payloads…
+const GROUP_PAYLOADS: usize = 8;
+/// …or this many of their bytes as they arrived, whichever comes first. About one Lambda
+/// batch (CloudWatch sends at most 10,000 events, ~1.4 MB in base64): memory then follows one
+/// batch whatever the payloads' size. Counting payloads alone put 8 × 10,000 events in one
+/// call (a 210 MB peak for 10,000-event payloads).
+const GROUP_BYTES: usize = 1 << 20;
+
+/// The next payloads `ship` sends together (empty at the end of the input).
+fn next_group(
+    it: &mut impl Iterator<Item = Result<Positioned, CliError>>,
+) -> Result<Vec<RawPayload>, CliError> {
+    let mut group = Vec::new();
+    let mut bytes = 0;
+    while group.len() < GROUP_PAYLOADS && bytes < GROUP_BYTES {
+        let Some(p) = it.next() else { break };
+        let p = p?.payload;
+        bytes += p.encoded_len();
+        group.push(p);
+    }
+    Ok(group)
 }
 
 /// Prints the end-of-run summary of `ship`.
@@ -786,4 +807,68 @@ async fn setup(
         eprintln!("note: KIBANA_URL not set: saved objects were not imported");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payloads(sizes: &[usize]) -> Vec<Result<Positioned, CliError>> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                Ok(Positioned {
+                    file: "f".into(),
+                    line: i + 1,
+                    column: 1,
+                    payload: RawPayload::Base64("A".repeat(n)),
+                })
+            })
+            .collect()
+    }
+
+    fn group_sizes(sizes: &[usize]) -> Vec<usize> {
+        let mut it = payloads(sizes).into_iter();
+        let mut out = Vec::new();
+        loop {
+            let g = next_group(&mut it).expect("no error in the input");
+            if g.is_empty() {
+                return out;
+            }
+            out.push(g.len());
+        }
+    }
+
+    #[test]
+    fn issue_15_ship_sends_small_payloads_eight_at_a_time() {
+        assert_eq!(group_sizes(&[150_000; 20]), vec![7, 7, 6]);
+        assert_eq!(group_sizes(&[1_000; 20]), vec![8, 8, 4]);
+    }
+
+    #[test]
+    fn issue_15_ship_sends_a_full_cloudwatch_batch_alone() {
+        // 10,000-event payloads (~1.4 MB of base64 each): one per call, not eight.
+        assert_eq!(group_sizes(&[1_400_000; 3]), vec![1, 1, 1]);
+        assert_eq!(group_sizes(&[600_000, 600_000, 600_000]), vec![2, 1]);
+    }
+
+    #[test]
+    fn a_bad_payload_in_a_group_is_reported() {
+        let mut v = payloads(&[10, 10]);
+        v.insert(
+            1,
+            Err(CliError::Input {
+                file: "f".into(),
+                line: 2,
+                column: 1,
+                message: "not JSON".into(),
+            }),
+        );
+        let mut it = v.into_iter();
+        assert!(matches!(
+            next_group(&mut it),
+            Err(CliError::Input { line: 2, .. })
+        ));
+    }
 }

@@ -32,6 +32,17 @@ pub enum RawPayload {
     Firehose { data: String, origin: LinesOrigin },
 }
 
+impl RawPayload {
+    /// Its size as it arrived (still base64 / compressed).
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            RawPayload::Base64(s) => s.len(),
+            RawPayload::Bytes(b) => b.len(),
+            RawPayload::Firehose { data, .. } => data.len(),
+        }
+    }
+}
+
 /// The Lambda event: a subscription payload, a Kinesis batch or a Firehose transformation.
 /// Deserialized once into whichever keys are present, without buffering the other shapes.
 #[derive(Debug, Deserialize)]

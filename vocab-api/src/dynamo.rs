@@ -4,8 +4,11 @@
 //! |--------------|--------------------------|----------------------------------------|
 //! | `USER#<sub>` | `PROFILE`                | created_at, quiz/answer counters       |
 //! | `USER#<sub>` | `LIST#<list>`            | a list, its word/learned counters      |
-//! | `USER#<sub>` | `WORD#<list>#<word>`     | a word, its right/wrong counters       |
+//! | `USER#<sub>` | `WORD#<list>#<word>`     | a word, its right/wrong counters (and, once answered, the review index's keys) |
 //! | `USER#<sub>` | `QUIZ#<quiz>`            | a quiz (questions as JSON), submitted  |
+//!
+//! The sparse, keys-only global secondary index [`REVIEW_INDEX`] holds only words answered
+//! wrong, most missed first: the review list reads its front.
 //!
 //! The partition key is the user, so every read and write is confined to the caller's data.
 //! Counters change only through atomic `ADD`; state changes that move a counter (a word
@@ -17,8 +20,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, DeleteRequest, KeySchemaElement,
-    KeyType, Put, ScalarAttributeType, TransactWriteItem, Update, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, CreateGlobalSecondaryIndexAction, Delete,
+    DeleteRequest, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType,
+    KeysAndAttributes, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem,
+    Update, WriteRequest,
 };
 
 use crate::config::Config;
@@ -34,6 +39,10 @@ type Item = HashMap<String, AttributeValue>;
 const TRANSACTION_MAX: usize = 100;
 /// Most requests in one BatchWriteItem.
 const BATCH_MAX: usize = 25;
+/// Most keys in one BatchGetItem.
+const BATCH_GET_MAX: usize = 100;
+/// Keys a keys-only Query asks for per page (quiz creation's candidates).
+const KEYS_PAGE: i32 = 1000;
 /// Items a Query evaluates per page when paging through a list's words.
 const QUERY_PAGE: i32 = 200;
 
@@ -74,8 +83,22 @@ pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
         .build_https()
 }
 
-/// Creates the table (pk/sk strings, on-demand) unless it exists; waits until it is active.
-/// The same definition is in the README for Terraform.
+/// The sparse index of the review list: only words answered wrong at least once have its
+/// partition key, [`REVIEW_PK`] (the user and the list), and its sort key [`REVIEW_SCORE`]
+/// orders them most missed first. Keys only: the words are then read by key.
+pub const REVIEW_INDEX: &str = "review";
+/// `REVIEW#<list_id>#USER#<sub>` on a word answered wrong at least once (absent otherwise).
+const REVIEW_PK: &str = "review_pk";
+/// `(wrong_count - right_count) × MISS_WEIGHT + wrong_count`, kept by atomic arithmetic on
+/// every answer (written from the first answer on, right or wrong).
+const REVIEW_SCORE: &str = "review_score";
+/// Weight of the net misses in [`REVIEW_SCORE`]: orders by net misses, then by wrong answers
+/// while a word has fewer than a billion of them.
+const MISS_WEIGHT: i64 = 1_000_000_000;
+
+/// Creates the table (pk/sk strings, on-demand, with the review index) unless it exists;
+/// adds the review index to an existing table that lacks it; waits until both are active.
+/// The same definition is in infra/ (Terraform) and the README.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
@@ -83,28 +106,46 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             .key_type(kind)
             .build()
     };
-    let attr = |name: &str| {
+    let attr = |name: &str, kind: ScalarAttributeType| {
         AttributeDefinition::builder()
             .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
+            .attribute_type(kind)
             .build()
     };
     let built = (|| {
         Ok::<_, aws_sdk_dynamodb::error::BuildError>((
-            key("pk", KeyType::Hash)?,
-            key("sk", KeyType::Range)?,
-            attr("pk")?,
-            attr("sk")?,
+            vec![key("pk", KeyType::Hash)?, key("sk", KeyType::Range)?],
+            vec![
+                attr("pk", ScalarAttributeType::S)?,
+                attr("sk", ScalarAttributeType::S)?,
+                attr(REVIEW_PK, ScalarAttributeType::S)?,
+                attr(REVIEW_SCORE, ScalarAttributeType::N)?,
+            ],
+            vec![
+                key(REVIEW_PK, KeyType::Hash)?,
+                key(REVIEW_SCORE, KeyType::Range)?,
+            ],
         ))
     })()
     .map_err(|e| build_err("CreateTable", e))?;
+    let (table_keys, attributes, index_keys) = built;
+    let keys_only = || {
+        Projection::builder()
+            .projection_type(ProjectionType::KeysOnly)
+            .build()
+    };
+    let index = GlobalSecondaryIndex::builder()
+        .index_name(REVIEW_INDEX)
+        .set_key_schema(Some(index_keys.clone()))
+        .projection(keys_only())
+        .build()
+        .map_err(|e| build_err("CreateTable", e))?;
     let result = client
         .create_table()
         .table_name(table)
-        .key_schema(built.0)
-        .key_schema(built.1)
-        .attribute_definitions(built.2)
-        .attribute_definitions(built.3)
+        .set_key_schema(Some(table_keys))
+        .set_attribute_definitions(Some(attributes.clone()))
+        .global_secondary_indexes(index)
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
@@ -116,26 +157,56 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             return Err(backend("CreateTable", err));
         }
     }
-    for _ in 0..120 {
+    let mut index_requested = false;
+    for _ in 0..240 {
         let described = client
             .describe_table()
             .table_name(table)
             .send()
             .await
             .map_err(|e| backend("DescribeTable", e))?;
-        let active = described
-            .table()
-            .and_then(|t| t.table_status())
-            .is_some_and(|s| s.as_str() == "ACTIVE");
-        if active {
-            return Ok(());
+        let Some(t) = described.table() else {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            continue;
+        };
+        let active = t.table_status().is_some_and(|s| s.as_str() == "ACTIVE");
+        let review = t
+            .global_secondary_indexes()
+            .iter()
+            .find(|i| i.index_name() == Some(REVIEW_INDEX));
+        match review {
+            Some(i) if active && i.index_status().is_none_or(|s| s.as_str() == "ACTIVE") => {
+                return Ok(());
+            }
+            // A table made before the review index: add it (DynamoDB backfills it from the
+            // items that have its keys).
+            None if active && !index_requested => {
+                let create = CreateGlobalSecondaryIndexAction::builder()
+                    .index_name(REVIEW_INDEX)
+                    .set_key_schema(Some(index_keys.clone()))
+                    .projection(keys_only())
+                    .build()
+                    .map_err(|e| build_err("UpdateTable", e))?;
+                client
+                    .update_table()
+                    .table_name(table)
+                    .set_attribute_definitions(Some(attributes.clone()))
+                    .global_secondary_index_updates(
+                        GlobalSecondaryIndexUpdate::builder().create(create).build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| backend("UpdateTable", e))?;
+                index_requested = true;
+            }
+            _ => {}
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     Err(StoreError::Backend {
         op: "DescribeTable",
         code: "NotActive".into(),
-        message: format!("table {table} did not become active"),
+        message: format!("table {table} or its {REVIEW_INDEX} index did not become active"),
     })
 }
 
@@ -166,6 +237,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| backend("GetItem", e))?;
+        crate::store::count_items(usize::from(out.item.is_some()));
         Ok(out.item)
     }
 
@@ -186,12 +258,184 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(|e| backend("Query", e))?;
+            crate::store::count_items(usize::try_from(out.scanned_count).unwrap_or(0));
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => return Ok(items),
             }
         }
+    }
+
+    /// Counts one answer on a word: its right or wrong counter, atomically, and the review
+    /// index's attributes with it (the score by atomic arithmetic; the index key from the
+    /// first wrong answer on). `false` when the word is gone.
+    async fn count_answer(
+        &self,
+        user: &str,
+        list_id: &str,
+        word_id: &str,
+        correct: bool,
+    ) -> Result<bool, StoreError> {
+        let (counter, delta) = if correct {
+            ("right_count", -MISS_WEIGHT)
+        } else {
+            ("wrong_count", MISS_WEIGHT + 1)
+        };
+        let set_key = if correct { "" } else { ", review_pk = :rpk" };
+        for attempt in 1..=CONTENDED_ATTEMPTS {
+            // The score is right by arithmetic when it exists, or when the word has never
+            // been answered (it starts at 0); a word answered before the index existed
+            // has counters but no score: the condition fails and it is written exactly below.
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", pk(user))
+                .key("sk", s(word_sk(list_id, word_id)))
+                .update_expression(format!(
+                    "ADD #c :one SET review_score = if_not_exists(review_score, :zero) + :d{set_key}"
+                ))
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_exists(review_score) \
+                     OR (wrong_count = :zero AND right_count = :zero))",
+                )
+                .expression_attribute_names("#c", counter)
+                .expression_attribute_values(":one", num(1))
+                .expression_attribute_values(":zero", num(0))
+                .expression_attribute_values(":d", num(delta));
+            if !correct {
+                update = update.expression_attribute_values(":rpk", s(review_pk(user, list_id)));
+            }
+            match update.send().await {
+                Ok(_) => return Ok(true),
+                Err(e) if is_condition_failed(&e) => {}
+                Err(e) => return Err(backend("UpdateItem", e)),
+            }
+            let Some(item) = self.get(user, word_sk(list_id, word_id)).await? else {
+                return Ok(false);
+            };
+            if !item.contains_key(REVIEW_SCORE)
+                && self
+                    .score_legacy(user, list_id, word_id, &item, correct)
+                    .await?
+            {
+                return Ok(true);
+            }
+            // Lost to a concurrent answer: again, after a jittered wait.
+            backoff(attempt).await;
+        }
+        Err(StoreError::Contention("count answer"))
+    }
+
+    /// [`Self::count_answer`] for a word answered before the review index existed: the
+    /// counter and the exact score from the counters read, conditional on them being
+    /// unchanged. `false` when they changed meanwhile.
+    async fn score_legacy(
+        &self,
+        user: &str,
+        list_id: &str,
+        word_id: &str,
+        item: &Item,
+        correct: bool,
+    ) -> Result<bool, StoreError> {
+        let (wrong, right) = (
+            get_n_or_zero(item, "wrong_count")?,
+            get_n_or_zero(item, "right_count")?,
+        );
+        let (new_wrong, new_right) = if correct {
+            (wrong, right + 1)
+        } else {
+            (wrong + 1, right)
+        };
+        let unchanged = |name: &str, value: &str| {
+            if item.contains_key(name) {
+                format!("{name} = {value}")
+            } else {
+                format!("attribute_not_exists({name})")
+            }
+        };
+        let mut sets = "review_score = :score".to_owned();
+        if new_wrong > 0 {
+            sets.push_str(", review_pk = :rpk");
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", pk(user))
+            .key("sk", s(word_sk(list_id, word_id)))
+            .update_expression(format!("ADD #c :one SET {sets}"))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND attribute_not_exists(review_score) AND {} AND {}",
+                unchanged("wrong_count", ":w"),
+                unchanged("right_count", ":r"),
+            ))
+            .expression_attribute_names(
+                "#c",
+                if correct {
+                    "right_count"
+                } else {
+                    "wrong_count"
+                },
+            )
+            .expression_attribute_values(":one", num(1))
+            .expression_attribute_values(":score", num(review_score(new_wrong, new_right)));
+        if item.contains_key("wrong_count") {
+            update = update.expression_attribute_values(":w", num(wrong));
+        }
+        if item.contains_key("right_count") {
+            update = update.expression_attribute_values(":r", num(right));
+        }
+        if new_wrong > 0 {
+            update = update.expression_attribute_values(":rpk", s(review_pk(user, list_id)));
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(backend("UpdateItem", e)),
+        }
+    }
+
+    /// Items by key (BatchGetItem, 100 keys a call, strongly consistent), sending the
+    /// unprocessed keys again with jittered backoff (what DynamoDB asks of a caller).
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_GET_MAX) {
+            let mut pending = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| build_err("BatchGetItem", e))?;
+            let mut attempt = 0;
+            loop {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| backend("BatchGetItem", e))?;
+                let items = out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default();
+                crate::store::count_items(items.len());
+                found.extend(items);
+                match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                    Some(rest) if !rest.keys().is_empty() => {
+                        attempt += 1;
+                        if attempt >= CONTENDED_ATTEMPTS {
+                            return Err(StoreError::Throttled("BatchGetItem"));
+                        }
+                        backoff(attempt).await;
+                        pending = rest;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Deletes words a failed bulk add had already stored (uncounting them, as a word delete
@@ -256,8 +500,7 @@ impl DynamoStore {
         for chunk in words.chunks(BATCH_MAX) {
             let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
             for w in chunk {
-                let mut item = word_item(w);
-                item.insert("pk".into(), pk(user));
+                let item = stored_word(user, w);
                 let put = aws_sdk_dynamodb::types::PutRequest::builder()
                     .set_item(Some(item))
                     .build()
@@ -375,6 +618,7 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(|e| backend("Query", e))?;
+        crate::store::count_items(usize::try_from(out.scanned_count).unwrap_or(0));
         let items = out
             .items
             .unwrap_or_default()
@@ -503,8 +747,7 @@ impl Store for DynamoStore {
                     .map_err(|e| build_err("TransactWriteItems", e))?;
                 let mut items = vec![TransactWriteItem::builder().update(counter).build()];
                 for word in chunk {
-                    let mut item = word_item(word);
-                    item.insert("pk".into(), pk(user));
+                    let item = stored_word(user, word);
                     let put = Put::builder()
                         .table_name(&self.table)
                         .set_item(Some(item))
@@ -563,6 +806,99 @@ impl Store for DynamoStore {
             .collect()
     }
 
+    async fn word_ids(&self, user: &str, list_id: &str) -> Result<Vec<String>, StoreError> {
+        // Keys only: DynamoDB sends back (and we parse) just the sort keys. It still bills
+        // the read by the items' full size (a projection doesn't change that), so this is
+        // cheaper in bytes and time, not in read capacity.
+        let prefix = word_prefix(list_id);
+        let mut ids = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", pk(user))
+                .expression_attribute_values(":prefix", s(&prefix))
+                .projection_expression("sk")
+                .limit(KEYS_PAGE)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| backend("Query", e))?;
+            crate::store::count_keys(usize::try_from(out.scanned_count).unwrap_or(0));
+            for item in out.items.unwrap_or_default() {
+                let sk = get_s(&item, "sk")?;
+                match sk.strip_prefix(&prefix) {
+                    Some(id) => ids.push(id.to_owned()),
+                    None => return Err(StoreError::Corrupt(format!("word key {sk}"))),
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(ids),
+            }
+        }
+    }
+
+    async fn words_by_id(
+        &self,
+        user: &str,
+        list_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<Word>, StoreError> {
+        // BatchGetItem refuses a request naming one key twice.
+        let mut seen = std::collections::HashSet::new();
+        let keys: Vec<Item> = ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .map(|id| word_key(user, list_id, id))
+            .collect();
+        self.batch_get(keys).await?.iter().map(word_from).collect()
+    }
+
+    async fn review(&self, user: &str, list_id: &str, limit: u32) -> Result<Vec<Word>, StoreError> {
+        // The first `limit` keys of the sparse review index (most missed first), then those
+        // words, read strongly consistent. A GSI is eventually consistent: a word answered
+        // wrong for the first time a moment ago can be missing, one deleted a moment ago is
+        // skipped (not found), and the counters shown are always the current ones.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(REVIEW_INDEX)
+            .key_condition_expression("review_pk = :rpk")
+            .expression_attribute_values(":rpk", s(review_pk(user, list_id)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| backend("Query", e))?;
+        crate::store::count_keys(usize::try_from(out.scanned_count).unwrap_or(0));
+        let keys: Vec<Item> = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|mut i| {
+                Some(HashMap::from([
+                    ("pk".to_owned(), i.remove("pk")?),
+                    ("sk".to_owned(), i.remove("sk")?),
+                ]))
+            })
+            .collect();
+        let mut words = self
+            .batch_get(keys)
+            .await?
+            .iter()
+            .map(word_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        words.retain(|w| w.wrong_count > 0);
+        words.sort_by(crate::store::review_order);
+        Ok(words)
+    }
+
     async fn words_page(
         &self,
         user: &str,
@@ -575,6 +911,18 @@ impl Store for DynamoStore {
         // reads), the flags and counters filtered by DynamoDB, the search here; one matching
         // word past `limit` tells whether there is a next page.
         let want = usize::try_from(limit).unwrap_or(usize::MAX);
+        // Unfiltered, every word read is shown: read the page and one more, no further.
+        let unfiltered = filter.learned.is_none()
+            && filter.min_wrong.is_none()
+            && filter.in_notebook.is_none()
+            && filter.search.is_none();
+        let page_limit = if unfiltered {
+            i32::try_from(limit.saturating_add(1))
+                .unwrap_or(QUERY_PAGE)
+                .min(QUERY_PAGE)
+        } else {
+            QUERY_PAGE
+        };
         let mut items: Vec<Word> = Vec::new();
         let mut start = after.map(|id| word_key(user, list_id, id));
         let mut more = false;
@@ -587,7 +935,7 @@ impl Store for DynamoStore {
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":pk", pk(user))
                 .expression_attribute_values(":prefix", s(word_prefix(list_id)))
-                .limit(QUERY_PAGE)
+                .limit(page_limit)
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take());
             if let Some(l) = filter.learned {
@@ -606,6 +954,7 @@ impl Store for DynamoStore {
                 query = query.filter_expression(conds.join(" AND "));
             }
             let out = query.send().await.map_err(|e| backend("Query", e))?;
+            crate::store::count_items(usize::try_from(out.scanned_count).unwrap_or(0));
             for item in out.items.unwrap_or_default() {
                 let word = word_from(&item)?;
                 if !filter.matches(&word, crate::quiz::normalize) {
@@ -911,30 +1260,17 @@ impl Store for DynamoStore {
         }
         let (mut right, mut wrong) = (0i64, 0i64);
         for (word_id, correct) in results {
-            let counter = if *correct {
+            if *correct {
                 right += 1;
-                "right_count"
             } else {
                 wrong += 1;
-                "wrong_count"
-            };
-            // Atomic ADD; a word deleted since the quiz was made is skipped, not recreated.
-            let out = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", pk(user))
-                .key("sk", s(word_sk(&quiz.list_id, word_id)))
-                .update_expression("ADD #c :one")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_names("#c", counter)
-                .expression_attribute_values(":one", num(1))
-                .send()
-                .await;
-            match out {
-                Ok(_) => {}
-                Err(e) if is_condition_failed(&e) => continue,
-                Err(e) => return Err(backend("UpdateItem", e)),
+            }
+            // A word deleted since the quiz was made is skipped, not recreated.
+            if !self
+                .count_answer(user, &quiz.list_id, word_id, *correct)
+                .await?
+            {
+                continue;
             }
             if !*correct {
                 self.set_in_notebook(user, &quiz.list_id, word_id, true)
@@ -1098,6 +1434,34 @@ fn list_from(i: &Item) -> Result<WordList, StoreError> {
         created_at: get_s(i, "created_at")?,
         updated_at: get_s(i, "updated_at")?,
     })
+}
+/// A word as stored for `user`: its item with the partition key and, once it has been
+/// answered, the review index's attributes.
+fn stored_word(user: &str, w: &Word) -> Item {
+    let mut item = word_item(w);
+    item.insert("pk".into(), pk(user));
+    if w.wrong_count > 0 || w.right_count > 0 {
+        item.insert(
+            REVIEW_SCORE.into(),
+            num(review_score(w.wrong_count, w.right_count)),
+        );
+    }
+    if w.wrong_count > 0 {
+        item.insert(REVIEW_PK.into(), s(review_pk(user, &w.list_id)));
+    }
+    item
+}
+/// The review index's partition key: the list, then the user (a list id is a UUID, so the
+/// two can't run into each other).
+fn review_pk(user: &str, list_id: &str) -> String {
+    format!("REVIEW#{list_id}#USER#{user}")
+}
+/// [`REVIEW_SCORE`] of a word with these counters.
+fn review_score(wrong: i64, right: i64) -> i64 {
+    wrong
+        .saturating_sub(right)
+        .saturating_mul(MISS_WEIGHT)
+        .saturating_add(wrong)
 }
 fn word_item(w: &Word) -> Item {
     HashMap::from([

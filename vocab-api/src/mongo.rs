@@ -93,6 +93,10 @@ struct WordDoc {
     right_count: i64,
     #[serde(default)]
     wrong_count: i64,
+    /// `wrong_count - right_count`, the review list's first sort key (kept with the
+    /// counters on every answer; absent on words stored before it existed).
+    #[serde(default)]
+    miss: i64,
     created_at: String,
     updated_at: String,
 }
@@ -156,6 +160,7 @@ impl WordDoc {
             in_notebook: w.in_notebook,
             right_count: w.right_count,
             wrong_count: w.wrong_count,
+            miss: w.wrong_count - w.right_count,
             created_at: w.created_at.clone(),
             updated_at: w.updated_at.clone(),
         }
@@ -332,6 +337,22 @@ impl MongoStore {
                 doc! { "user": 1, "list_id": 1, "_id": 1 },
                 "user_list_id",
             ))
+            .await
+            .map_err(|e| backend("createIndexes", e))?;
+        // The review list: only words answered wrong are in this (partial) index, in the
+        // list's order (most missed first), so the list is read from its front with a limit.
+        self.words
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "user": 1, "list_id": 1, "miss": -1, "wrong_count": -1, "_id": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("user_list_review".to_owned())
+                            .partial_filter_expression(doc! { "wrong_count": { "$gt": 0 } })
+                            .build(),
+                    )
+                    .build(),
+            )
             .await
             .map_err(|e| backend("createIndexes", e))?;
         self.quizzes
@@ -590,12 +611,13 @@ impl Store for MongoStore {
     }
 
     async fn get_list(&self, user: &str, list_id: &str) -> Result<Option<WordList>, StoreError> {
-        Ok(self
+        let list = self
             .lists
             .find_one(Self::list_filter(user, list_id))
             .await
-            .map_err(|e| backend("find", e))?
-            .map(ListDoc::into_list))
+            .map_err(|e| backend("find", e))?;
+        crate::store::count_items(usize::from(list.is_some()));
+        Ok(list.map(ListDoc::into_list))
     }
 
     async fn lists(
@@ -690,17 +712,73 @@ impl Store for MongoStore {
     }
 
     async fn words(&self, user: &str, list_id: &str) -> Result<Vec<Word>, StoreError> {
-        Ok(collect(
+        let words = collect(
             self.words
                 .find(doc! { "user": user, "list_id": list_id })
                 .sort(doc! { "_id": 1 })
                 .batch_size(CURSOR_BATCH)
                 .await,
         )
+        .await?;
+        crate::store::count_items(words.len());
+        Ok(words.into_iter().map(WordDoc::into_word).collect())
+    }
+
+    async fn word_ids(&self, user: &str, list_id: &str) -> Result<Vec<String>, StoreError> {
+        // `_id` only: answered from the `user_list_id` index alone (a covered query).
+        let ids: Vec<Document> = collect(
+            self.words
+                .clone_with_type::<Document>()
+                .find(doc! { "user": user, "list_id": list_id })
+                .projection(doc! { "_id": 1 })
+                .sort(doc! { "_id": 1 })
+                .batch_size(10 * CURSOR_BATCH)
+                .await,
+        )
+        .await?;
+        crate::store::count_keys(ids.len());
+        ids.iter()
+            .map(|d| {
+                d.get_str("_id")
+                    .map(str::to_owned)
+                    .map_err(|e| StoreError::Corrupt(format!("word _id: {e}")))
+            })
+            .collect()
+    }
+
+    async fn words_by_id(
+        &self,
+        user: &str,
+        list_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<Word>, StoreError> {
+        let words = collect(
+            self.words
+                .find(doc! { "user": user, "list_id": list_id, "_id": { "$in": ids } })
+                .await,
+        )
+        .await?;
+        crate::store::count_items(words.len());
+        Ok(words.into_iter().map(WordDoc::into_word).collect())
+    }
+
+    async fn review(&self, user: &str, list_id: &str, limit: u32) -> Result<Vec<Word>, StoreError> {
+        // `wrong_count > 0` is the partial index's own filter, so the planner can use it;
+        // its key order is the sort, so the server reads `limit` entries and stops.
+        let mut words: Vec<Word> = collect(
+            self.words
+                .find(doc! { "user": user, "list_id": list_id, "wrong_count": { "$gt": 0 } })
+                .sort(doc! { "miss": -1, "wrong_count": -1, "_id": 1 })
+                .limit(i64::from(limit))
+                .await,
+        )
         .await?
         .into_iter()
         .map(WordDoc::into_word)
-        .collect())
+        .collect();
+        crate::store::count_items(words.len());
+        words.sort_by(crate::store::review_order);
+        Ok(words)
     }
 
     async fn words_page(
@@ -748,6 +826,7 @@ impl Store for MongoStore {
         let want = usize::try_from(limit).unwrap_or(usize::MAX);
         let mut items: Vec<Word> = Vec::new();
         while cursor.advance().await.map_err(|e| backend("getMore", e))? {
+            crate::store::count_items(1);
             let word = cursor
                 .deserialize_current()
                 .map_err(|e| StoreError::Corrupt(format!("word: {e}")))?
@@ -886,17 +965,23 @@ impl Store for MongoStore {
                 .collect()
         };
         let (right, wrong) = (ids(true), ids(false));
-        // Atomic `$inc` per word (concurrent submissions never lose a count, and never
-        // conflict); words deleted since the quiz was made match nothing: skipped, not
-        // recreated.
+        // One atomic update per word (concurrent submissions never lose a count, and never
+        // conflict): the counter plus one, and `miss` computed from the counters in the same
+        // update (so a word stored before `miss` existed gets it right on its next answer);
+        // words deleted since the quiz was made match nothing: skipped, not recreated.
         for (ids, counter) in [(&right, "right_count"), (&wrong, "wrong_count")] {
             if ids.is_empty() {
                 continue;
             }
+            let count = |name: &str| doc! { "$ifNull": [format!("${name}"), 0i64] };
+            let pipeline = vec![
+                doc! { "$set": { counter: { "$add": [count(counter), 1i64] } } },
+                doc! { "$set": { "miss": { "$subtract": [count("wrong_count"), count("right_count")] } } },
+            ];
             self.words
                 .update_many(
                     doc! { "user": user, "list_id": &quiz.list_id, "_id": { "$in": ids.as_slice() } },
-                    doc! { "$inc": { counter: 1i64 } },
+                    pipeline,
                 )
                 .await
                 .map_err(|e| backend("update", e))?;

@@ -74,7 +74,11 @@ async fn run_and_log(state: AppState, mut req: Request, next: Next) -> Response 
     let ctx = LogCtx::default();
     req.extensions_mut().insert(ctx.clone());
 
-    let mut run = tokio::spawn(next.run(req).with_current_subscriber());
+    // The store counts what this request reads (`app.items_read`, `app.keys_read`).
+    let reads = std::sync::Arc::new(crate::store::Reads::default());
+    let mut run = tokio::spawn(
+        crate::store::Reads::scope(reads.clone(), next.run(req)).with_current_subscriber(),
+    );
     let finished = |r: Result<Response, tokio::task::JoinError>| match r {
         Ok(response) => response,
         Err(e) => ApiError::Panic(format!("handler task failed: {e}")).into_response(),
@@ -95,6 +99,10 @@ async fn run_and_log(state: AppState, mut req: Request, next: Next) -> Response 
 
     let status = response.status().as_u16();
     let error = response.extensions().get::<ErrorInfo>();
+    if reads.items() > 0 || reads.keys() > 0 {
+        ctx.app("items_read", reads.items());
+        ctx.app("keys_read", reads.keys());
+    }
     let crate::log_ctx::LogFields { route, user, app } = ctx.take();
     let app = (!app.is_empty()).then(|| Value::Object(app).to_string());
     let duration_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);

@@ -2,6 +2,9 @@
 //! [`crate::dynamo::DynamoStore`]. Every method is scoped by the caller's user id, so one
 //! user's data is unreachable with another user's id.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use async_trait::async_trait;
 
 use crate::model::{ListPatch, NotebookSummary, Page, Profile, Quiz, Word, WordList, WordPatch};
@@ -100,6 +103,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<AddWords, StoreError>;
     /// All words of a list, in creation order.
     async fn words(&self, user: &str, list_id: &str) -> Result<Vec<Word>, StoreError>;
+    /// The ids of a list's words, in creation order, read as keys only (quiz creation
+    /// picks its words from them, then reads just those with [`Store::words_by_id`]).
+    async fn word_ids(&self, user: &str, list_id: &str) -> Result<Vec<String>, StoreError>;
+    /// The words of the list with these ids, in any order; ids not found are left out.
+    async fn words_by_id(
+        &self,
+        user: &str,
+        list_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<Word>, StoreError>;
+    /// The review list: up to `limit` words answered wrong at least once, most missed first
+    /// (by `wrong_count - right_count`, then `wrong_count`, both descending; ties in id
+    /// order), read from an index of just those words.
+    async fn review(&self, user: &str, list_id: &str, limit: u32) -> Result<Vec<Word>, StoreError>;
     /// The words of a list matching `filter`, in creation order, `limit` at a time, after
     /// the word id `after`; `next_cursor` is set exactly when more matching words follow.
     async fn words_page(
@@ -149,4 +166,53 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Submit, StoreError>;
     /// The user's profile (created on first use) with stats.
     async fn profile(&self, user: &str) -> Result<Profile, StoreError>;
+}
+
+/// The review list's order: most missed first (`wrong - right`, then `wrong`, descending),
+/// ties in id (creation) order. Both stores sort what their index gives them with it.
+pub fn review_order(a: &Word, b: &Word) -> std::cmp::Ordering {
+    (b.wrong_count - b.right_count)
+        .cmp(&(a.wrong_count - a.right_count))
+        .then(b.wrong_count.cmp(&a.wrong_count))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+/// What one request's store calls read, for its log line (`app.items_read`,
+/// `app.keys_read`): the request log layer runs each request inside [`Reads::scope`], the
+/// stores count with [`count_items`] / [`count_keys`] (nothing is counted outside a request).
+#[derive(Debug, Default)]
+pub struct Reads {
+    items: AtomicU64,
+    keys: AtomicU64,
+}
+
+tokio::task_local! {
+    static READS: Arc<Reads>;
+}
+
+impl Reads {
+    /// Runs `f` with its store reads counted in `reads`.
+    pub async fn scope<F: std::future::Future>(reads: Arc<Reads>, f: F) -> F::Output {
+        READS.scope(reads, f).await
+    }
+    /// Items (words, lists, quizzes, profiles) read whole: by DynamoDB, the items a Query
+    /// evaluated with all their attributes or a GetItem / BatchGetItem returned; by MongoDB,
+    /// the documents the server returned.
+    pub fn items(&self) -> u64 {
+        self.items.load(Ordering::Relaxed)
+    }
+    /// Entries read as keys only (a keys-only Query or index).
+    pub fn keys(&self) -> u64 {
+        self.keys.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts `n` items read whole by the current request (see [`Reads`]).
+pub fn count_items(n: usize) {
+    let _ = READS.try_with(|r| r.items.fetch_add(n as u64, Ordering::Relaxed));
+}
+
+/// Counts `n` entries read as keys only by the current request (see [`Reads`]).
+pub fn count_keys(n: usize) {
+    let _ = READS.try_with(|r| r.keys.fetch_add(n as u64, Ordering::Relaxed));
 }

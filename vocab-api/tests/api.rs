@@ -9,6 +9,7 @@ mod api {
     mod lambda; // identity from the JWT authorizer, the Lambda request id and deadline
     mod bench; // the 5,000-word list bench (ignored: run with --run-ignored only)
     mod issue_14; // regression tests of the store bugs issue 14 lists
+    mod issue_14_reads; // issue 14: quiz creation and the review list read only what they use
     mod jwt; // vocab-local --auth jwt with real moto-issued Cognito tokens
     mod layering; // issue 14: the modules of src/ import each other in no cycle
     mod lists; // /lists routes

@@ -19,12 +19,14 @@ locals {
     }
     words = {
       binary        = "vocab-words"
-      table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+      # BatchGetItem + Query on the review index: the review list reads just the words it shows.
+      table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"]
     }
     quiz = {
       binary = "vocab-quiz"
-      # UpdateItem: a wrong answer puts the word in the list's notebook.
-      table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"]
+      # UpdateItem: a wrong answer puts the word in the list's notebook. BatchGetItem: a new
+      # quiz reads only its chosen words.
+      table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"]
     }
     me = {
       binary = "vocab-me"
@@ -111,6 +113,26 @@ resource "aws_dynamodb_table" "vocab" {
     type = "S"
   }
 
+  attribute {
+    name = "review_pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "review_score"
+    type = "N"
+  }
+
+  # The review list (GET /lists/{list_id}/review): sparse, only words answered wrong carry
+  # review_pk (the list and the user); review_score orders them most missed first. Keys only:
+  # the API reads the words it shows by key (vocab-api/src/dynamo.rs, create_table).
+  global_secondary_index {
+    name            = "review"
+    hash_key        = "review_pk"
+    range_key       = "review_score"
+    projection_type = "KEYS_ONLY"
+  }
+
   point_in_time_recovery {
     enabled = true
   }
@@ -178,7 +200,7 @@ data "aws_iam_policy_document" "function" {
   statement {
     sid       = "Table"
     actions   = each.value.table_actions
-    resources = [aws_dynamodb_table.vocab.arn]
+    resources = [aws_dynamodb_table.vocab.arn, "${aws_dynamodb_table.vocab.arn}/index/review"]
   }
 
   statement {

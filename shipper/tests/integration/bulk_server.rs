@@ -226,6 +226,9 @@ pub struct Stats {
     pub injected_400: BTreeSet<(String, String)>,
     /// Documents the failure store kept.
     pub failure_store: u64,
+    /// Time spent answering `_bulk` requests (body in hand → answer built), for the bench to
+    /// tell the server's share of an invocation from the function's.
+    pub bulk_busy: Duration,
 }
 
 impl Stats {
@@ -1668,6 +1671,7 @@ async fn bulk(
         if plan.slow.is_some() {
             g.stats.slowed += 1;
         }
+        g.stats.bulk_busy += started.elapsed();
         (plan, resp)
     };
     if plan.drop_before || plan.drop_after {

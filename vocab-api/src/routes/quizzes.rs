@@ -83,21 +83,34 @@ pub async fn create(
         .get_list(&user, &list_id)
         .await?
         .ok_or(ApiError::NotFound("list"))?;
-    let words = st.store.words(&user, &list_id).await?;
-    if words.is_empty() {
+    // The list's word ids (keys only), then just the words the quiz uses: its questions'
+    // and, for a choice quiz, their distractors.
+    let ids = st.store.word_ids(&user, &list_id).await?;
+    if ids.is_empty() {
         return Err(ApiError::Invalid {
             code: "empty_list",
             field: None,
             message: "the list has no words to make a quiz from".into(),
         });
     }
-    let questions = quiz::generate(
-        &words,
-        requested,
-        mode,
-        direction,
-        &mut fastrand::Rng::new(),
-    );
+    let mut rng = fastrand::Rng::new();
+    let mut draft = quiz::Draft::new(ids, requested, mode, direction, &mut rng);
+    loop {
+        let wanted = draft.wanted(&mut rng);
+        if wanted.is_empty() {
+            break;
+        }
+        draft.feed(st.store.words_by_id(&user, &list_id, &wanted).await?);
+    }
+    let questions = draft.finish(&mut rng);
+    if questions.is_empty() {
+        // Every word was deleted between reading the ids and reading the words.
+        return Err(ApiError::Invalid {
+            code: "empty_list",
+            field: None,
+            message: "the list has no words to make a quiz from".into(),
+        });
+    }
     // A quiz is stored as one item, and DynamoDB items hold at most 400 KB: long meanings
     // in a big choice quiz (each question carries four of them) can pass that.
     let sizes: Vec<usize> = questions

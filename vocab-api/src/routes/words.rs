@@ -262,25 +262,12 @@ pub async fn review(
     let list_id = validate::id(&list_id, "list")?;
     log.app("list_id", list_id.as_str());
     query.only(&["limit"])?;
-    let limit = validate::page_size(query.get("limit"))? as usize;
+    let limit = validate::page_size(query.get("limit"))?;
     st.store
         .get_list(&user, &list_id)
         .await?
         .ok_or(ApiError::NotFound("list"))?;
-    let mut items: Vec<Word> = st
-        .store
-        .words(&user, &list_id)
-        .await?
-        .into_iter()
-        .filter(|w| w.wrong_count > 0)
-        .collect();
-    items.sort_by_key(|w| {
-        (
-            std::cmp::Reverse(w.wrong_count - w.right_count),
-            std::cmp::Reverse(w.wrong_count),
-        )
-    });
-    items.truncate(limit);
+    let items = st.store.review(&user, &list_id, limit).await?;
     log.app("result_count", items.len());
     Ok(Json(json!({"items": items})))
 }

@@ -1,5 +1,5 @@
 //! The 5,000-word list bench (issue 14): how many items each read of a full list makes
-//! DynamoDB evaluate, and how long it takes against the test endpoint. Not a test (it
+//! DynamoDB evaluate (whole, or keys only), and how long it takes against the test endpoint. Not a test (it
 //! asserts nothing about time); run it with
 //! `cargo nextest run -p vocab-api --run-ignored only bench_ --no-capture`.
 //! Against moto the times are an emulator's; the items read are what DynamoDB would bill.
@@ -30,8 +30,13 @@ async fn bench_a_5000_word_list() {
             memo: String::new(),
             learned: false,
             in_notebook: false,
-            right_count: 0,
-            wrong_count: 0,
+            // Every tenth word answered wrong (1 to 5 times), so the review list has 500.
+            right_count: i64::from(i % 3 == 0),
+            wrong_count: if i % 10 == 0 {
+                (i / 10 % 5 + 1) as i64
+            } else {
+                0
+            },
             created_at: now.clone(),
             updated_at: now.clone(),
         })
@@ -100,32 +105,61 @@ async fn bench_a_5000_word_list() {
         ),
         ("review list", format!("/lists/{list}/review"), None),
         (
+            "review list, 100 words",
+            format!("/lists/{list}/review?limit=100"),
+            None,
+        ),
+        (
+            "typed quiz of 10",
+            format!("/lists/{list}/quizzes"),
+            Some(json!({"count": 10, "mode": "typed"})),
+        ),
+        (
             "choice quiz of 10",
             format!("/lists/{list}/quizzes"),
             Some(json!({"count": 10})),
         ),
+        (
+            "choice quiz of 50",
+            format!("/lists/{list}/quizzes"),
+            Some(json!({"count": 50})),
+        ),
     ];
-    eprintln!("| request | median ms | items DynamoDB evaluated | Query calls |");
-    eprintln!("|---|---|---|---|");
+    eprintln!(
+        "| request | median ms | items read whole | keys read (keys-only Query / index) | Query calls | BatchGetItem calls |"
+    );
+    eprintln!("|---|---|---|---|---|---|");
     for (what, uri, body) in cases {
         let mut times = Vec::new();
-        let mut scanned = 0;
-        let mut queries = 0;
+        let (mut items, mut keys) = (Value::Null, Value::Null);
+        let (mut queries, mut gets) = (0, 0);
         for _ in 0..5 {
             proxy.clear_calls();
+            t.logs.clear();
             let start = Instant::now();
             let method = if body.is_some() { "POST" } else { "GET" };
             let (s, b) = t.call(method, &uri, Some("alice"), body.clone()).await;
             assert!(s.is_success(), "{what}: {b}");
             times.push(start.elapsed().as_secs_f64() * 1000.0);
             let calls = proxy.calls();
-            scanned = calls
-                .iter()
-                .map(|c| c.response["ScannedCount"].as_i64().unwrap_or(0))
-                .sum::<i64>();
             queries = calls.iter().filter(|c| c.target == "Query").count();
+            gets = calls.iter().filter(|c| c.target == "BatchGetItem").count();
+            // What the store counted for the request's log line (`app.items_read`,
+            // `app.keys_read`): the items DynamoDB evaluated in full, and the keys it read
+            // for a keys-only Query or the review index.
+            let line = t
+                .logs
+                .lines()
+                .into_iter()
+                .find(|l| l[log_schema::field::APP].is_object())
+                .expect("the request line");
+            items = line[log_schema::field::APP]["items_read"].clone();
+            keys = line[log_schema::field::APP]["keys_read"].clone();
         }
         times.sort_by(f64::total_cmp);
-        eprintln!("| {what} | {:.0} | {scanned} | {queries} |", times[2]);
+        eprintln!(
+            "| {what} | {:.0} | {items} | {keys} | {queries} | {gets} |",
+            times[2]
+        );
     }
 }

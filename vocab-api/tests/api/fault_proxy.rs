@@ -28,6 +28,13 @@ pub enum Fault {
     Throttling,
     /// `InternalServerError` (HTTP 500).
     Internal,
+    /// For `BatchGetItem`: only the first key of the request is read; the others come back
+    /// in `UnprocessedKeys` (with the request's other parameters, as DynamoDB returns them),
+    /// as DynamoDB does past its 16 MB response limit or when a partition is throttled
+    /// (API Reference, BatchGetItem: "If DynamoDB returns any unprocessed items, you should
+    /// retry the batch operation on those items … we strongly recommend … exponential
+    /// backoff").
+    Unprocessed,
 }
 
 #[derive(Clone, Debug)]
@@ -135,9 +142,31 @@ impl FaultProxy {
                 (r.seen > r.skip && r.seen - r.skip <= r.times).then(|| r.fault.clone())
             })
         };
-        if let Some(fault) = fault {
-            self.record(&target, request.clone(), Value::Null);
-            return fault_response(&fault, &request);
+        let mut body = body;
+        let mut unprocessed: Option<Value> = None;
+        match fault {
+            Some(Fault::Unprocessed) => {
+                let mut first = request.clone();
+                let mut rest = request["RequestItems"].clone();
+                if let (Some(items), Some(rest)) =
+                    (first["RequestItems"].as_object_mut(), rest.as_object_mut())
+                {
+                    for (table, spec) in items.iter_mut() {
+                        if let Some(keys) = spec["Keys"].as_array_mut() {
+                            let later: Vec<Value> = keys.drain(1..).collect();
+                            rest[table]["Keys"] = Value::Array(later);
+                        }
+                    }
+                    rest.retain(|_, spec| spec["Keys"].as_array().is_some_and(|k| !k.is_empty()));
+                }
+                body = Bytes::from(first.to_string());
+                unprocessed = Some(rest);
+            }
+            Some(fault) => {
+                self.record(&target, request.clone(), Value::Null);
+                return fault_response(&fault, &request);
+            }
+            None => {}
         }
         let mut forward = client
             .post(format!("{upstream}{}", parts.uri.path()))
@@ -152,7 +181,15 @@ impl FaultProxy {
         };
         let status = answer.status();
         let headers = answer.headers().clone();
-        let bytes = answer.bytes().await.unwrap_or_default();
+        let mut bytes = answer.bytes().await.unwrap_or_default();
+        // A changed body can't keep the emulator's checksum of it.
+        let rewritten = unprocessed.is_some();
+        if let Some(rest) = unprocessed
+            && let Ok(mut answer) = serde_json::from_slice::<Value>(&bytes)
+        {
+            answer["UnprocessedKeys"] = rest;
+            bytes = Bytes::from(answer.to_string());
+        }
         self.record(
             &target,
             request,
@@ -161,7 +198,10 @@ impl FaultProxy {
         let mut response = Response::new(Full::new(bytes));
         *response.status_mut() = status;
         for (name, value) in &headers {
-            if name != "content-length" && name != "transfer-encoding" {
+            if name != "content-length"
+                && name != "transfer-encoding"
+                && !(rewritten && name == "x-amz-crc32")
+            {
                 response.headers_mut().insert(name, value.clone());
             }
         }
@@ -203,7 +243,7 @@ fn fault_response(fault: &Fault, request: &Value) -> Response<Full<Bytes>> {
             400,
             json!({"__type": kind("ThrottlingException"), "message": "Rate of requests exceeds the allowed throughput."}),
         ),
-        Fault::Internal => (
+        Fault::Internal | Fault::Unprocessed => (
             500,
             json!({"__type": kind("InternalServerError"), "message": "Internal server error"}),
         ),

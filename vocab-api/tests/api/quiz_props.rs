@@ -106,3 +106,44 @@ fn the_same_seed_gives_the_same_quiz() {
     );
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_quiz_planned_over_ids_skips_words_deleted_before_they_were_read() {
+    use vocab_api::quiz::Draft;
+    let words: Vec<Word> = (0..30)
+        .map(|i| word(i, format!("w{i}"), format!("m{i}")))
+        .collect();
+    let ids: Vec<String> = words.iter().map(|w| w.id.clone()).collect();
+    let rng = &mut fastrand::Rng::with_seed(3);
+    let mut draft = Draft::new(ids, 10, QuizMode::Choice, Direction::WordToMeaning, rng);
+    let mut asked: Vec<String> = Vec::new();
+    loop {
+        let wanted = draft.wanted(rng);
+        if wanted.is_empty() {
+            break;
+        }
+        asked.extend(wanted.iter().cloned());
+        // The odd words were deleted after the ids were read: not found.
+        let found = words
+            .iter()
+            .filter(|w| wanted.contains(&w.id))
+            .filter(|w| w.id[1..].parse::<usize>().is_ok_and(|i| i % 2 == 0))
+            .cloned()
+            .collect();
+        draft.feed(found);
+    }
+    let questions = draft.finish(rng);
+    assert_eq!(questions.len(), 10, "ten of the fifteen words left");
+    let distinct: HashSet<&String> = asked.iter().collect();
+    assert_eq!(distinct.len(), asked.len(), "no word asked for twice");
+    let even = |id: &str| id[1..].parse::<usize>().is_ok_and(|i| i % 2 == 0);
+    for q in &questions {
+        assert!(even(&q.word_id), "{q:?}");
+        let choices = q.choices.as_ref().expect("choices");
+        assert_eq!(choices.len(), CHOICES);
+        for c in choices {
+            let i: usize = c[1..].parse().expect("m<i>");
+            assert_eq!(i % 2, 0, "a distractor that was found: {c}");
+        }
+    }
+}

@@ -196,13 +196,19 @@ pub fn endpoint(service: Service, sdk: &SdkConfig, region: &str) -> String {
     format!("https://{}.{region}.{suffix}", service.signing_name)
 }
 
+/// Where a call goes: the endpoint URL and the region its signature is scoped to.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub endpoint: &'a str,
+    pub region: &'a str,
+}
+
 /// Builds one signed AWS JSON 1.1 request (no I/O: tests look at it).
 pub fn request(
     http: &reqwest::Client,
     service: Service,
     operation: &str,
-    endpoint: &str,
-    region: &str,
+    Target { endpoint, region }: Target<'_>,
     body: &serde_json::Value,
     creds: Credentials,
     time: SystemTime,
@@ -309,8 +315,10 @@ impl AwsApi {
                 &self.http,
                 service,
                 operation,
-                &endpoint,
-                &region,
+                Target {
+                    endpoint: &endpoint,
+                    region: &region,
+                },
                 &body,
                 creds,
                 SystemTime::now(),
@@ -426,8 +434,10 @@ mod tests {
             &reqwest::Client::new(),
             SECRETS_MANAGER,
             "GetSecretValue",
-            "https://secretsmanager.eu-west-1.amazonaws.com",
-            "eu-west-1",
+            Target {
+                endpoint: "https://secretsmanager.eu-west-1.amazonaws.com",
+                region: "eu-west-1",
+            },
             &serde_json::json!({"SecretId": "es"}),
             creds(),
             t,
@@ -465,8 +475,10 @@ mod tests {
             &reqwest::Client::new(),
             SSM,
             "GetParameter",
-            "http://127.0.0.1:5000/prefix",
-            "ap-northeast-2",
+            Target {
+                endpoint: "http://127.0.0.1:5000/prefix",
+                region: "ap-northeast-2",
+            },
             &serde_json::json!({"Name": "/p", "WithDecryption": true}),
             creds(),
             SystemTime::now(),
@@ -484,8 +496,10 @@ mod tests {
             &reqwest::Client::new(),
             SSM,
             "GetParameter",
-            "not a url",
-            "us-east-1",
+            Target {
+                endpoint: "not a url",
+                region: "us-east-1",
+            },
             &serde_json::json!({}),
             creds(),
             SystemTime::now(),

@@ -159,18 +159,6 @@ fn read_all(p: &Path) -> Result<Vec<u8>, CliError> {
     Ok(buf)
 }
 
-fn line_col(buf: &[u8], offset: usize) -> (usize, usize) {
-    let before = &buf[..offset.min(buf.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = offset
-        - before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1)
-        + 1;
-    (line, column)
-}
-
 /// The inputs named on the command line (`-` = stdin; none = stdin).
 fn inputs(files: &[PathBuf]) -> Vec<PathBuf> {
     if files.is_empty() {
@@ -180,107 +168,228 @@ fn inputs(files: &[PathBuf]) -> Vec<PathBuf> {
     }
 }
 
-/// One input's bytes: a file is read when needed (again for a second pass); stdin can be read
-/// only once, so it is kept. Holding one file at a time bounds memory by the largest file,
-/// not by the whole backfill.
+/// One input: a file is read (again, for a second pass) through a window; stdin can be read
+/// only once, so `ship` keeps it.
 struct Input {
     path: PathBuf,
     stdin: Option<Vec<u8>>,
 }
 
 impl Input {
-    fn open(path: PathBuf) -> Result<Self, CliError> {
-        let stdin = (path.as_os_str() == "-")
+    /// `keep_stdin`: for a command that reads its input twice.
+    fn open(path: PathBuf, keep_stdin: bool) -> Result<Self, CliError> {
+        let stdin = (keep_stdin && path.as_os_str() == "-")
             .then(|| read_all(&path))
             .transpose()?;
         Ok(Input { path, stdin })
     }
 
-    fn bytes(&self) -> Result<std::borrow::Cow<'_, [u8]>, CliError> {
-        match &self.stdin {
-            Some(b) => Ok(std::borrow::Cow::Borrowed(b)),
-            None => read_all(&self.path).map(std::borrow::Cow::Owned),
+    /// Its payloads, read as they are needed: memory follows the window and the largest
+    /// payload, not the file.
+    fn payloads(&self) -> Result<Payloads<'_>, CliError> {
+        let name = display_name(&self.path);
+        let src: Box<dyn Read + '_> = match &self.stdin {
+            Some(b) => Box::new(&b[..]),
+            None if self.path.as_os_str() == "-" => Box::new(std::io::stdin().lock()),
+            None => Box::new(
+                std::fs::File::open(&self.path).map_err(|source| CliError::Io {
+                    file: name.clone(),
+                    source,
+                })?,
+            ),
+        };
+        Ok(Payloads::new(name, src, WINDOW))
+    }
+}
+
+/// How much of an input is read at a time.
+const WINDOW: usize = 4 << 20;
+
+/// The payloads of one input (one JSON object, or JSONL of them), each with the line and
+/// column where its JSON value starts. A gzip or zlib input is one payload: an object a
+/// Firehose stream delivered to S3 (its records' gzipped envelopes back to back).
+///
+/// JSON is parsed from a window of the input (`serde_json::from_slice`, as fast as over the
+/// whole file); a value cut by the window's end is read again once more bytes are in, and the
+/// window grows only for a value larger than itself.
+struct Payloads<'r> {
+    name: String,
+    src: Box<dyn Read + 'r>,
+    buf: Vec<u8>,
+    /// Bytes of `buf` already parsed.
+    pos: usize,
+    /// Line and column of `buf[pos]`.
+    line: usize,
+    column: usize,
+    eof: bool,
+    window: usize,
+    /// Payloads of the last JSON value not handed out yet (a Kinesis event holds several).
+    ready: std::collections::VecDeque<Positioned>,
+    /// The input is gzip or zlib: `None` until its first bytes are in.
+    compressed: Option<bool>,
+    done: bool,
+}
+
+impl<'r> Payloads<'r> {
+    fn new(name: String, src: Box<dyn Read + 'r>, window: usize) -> Self {
+        Payloads {
+            name,
+            src,
+            buf: Vec::new(),
+            pos: 0,
+            line: 1,
+            column: 1,
+            eof: false,
+            window,
+            ready: Default::default(),
+            compressed: None,
+            done: false,
+        }
+    }
+
+    /// Drops what was parsed and reads up to a window more (more when `grow`: one value is
+    /// larger than the window).
+    fn refill(&mut self, grow: bool) -> Result<(), CliError> {
+        self.buf.drain(..self.pos);
+        self.pos = 0;
+        let want = if grow {
+            self.buf.len().max(self.window)
+        } else {
+            self.window
+        };
+        let before = self.buf.len();
+        let r = (&mut self.src).take(want as u64).read_to_end(&mut self.buf);
+        r.map_err(|source| CliError::Io {
+            file: self.name.clone(),
+            source,
+        })?;
+        self.eof = self.buf.len() == before;
+        Ok(())
+    }
+
+    /// Moves `pos` on by `n` bytes, keeping `line` and `column` in step.
+    fn advance(&mut self, n: usize) {
+        let seen = &self.buf[self.pos..self.pos + n];
+        match seen.iter().rposition(|&b| b == b'\n') {
+            Some(i) => {
+                self.line += seen.iter().filter(|&&b| b == b'\n').count();
+                self.column = n - i;
+            }
+            None => self.column += n,
+        }
+        self.pos += n;
+    }
+
+    fn error(&self, line: usize, column: usize, message: String) -> CliError {
+        CliError::Input {
+            file: self.name.clone(),
+            line,
+            column,
+            message,
+        }
+    }
+
+    fn next_value(&mut self) -> Result<Option<()>, CliError> {
+        loop {
+            let ws = self.buf[self.pos..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            self.advance(ws);
+            if self.pos == self.buf.len() {
+                if self.eof {
+                    return Ok(None);
+                }
+                self.refill(false)?;
+                continue;
+            }
+            let (line, column) = (self.line, self.column);
+            let mut stream =
+                serde_json::Deserializer::from_slice(&self.buf[self.pos..]).into_iter::<Value>();
+            match stream.next() {
+                Some(Ok(v)) => {
+                    let n = stream.byte_offset();
+                    // A number at the window's end may go on in the next bytes.
+                    if !self.eof && self.pos + n == self.buf.len() && !v.is_object() {
+                        self.refill(true)?;
+                        continue;
+                    }
+                    let payloads = payloads_of(v).map_err(|m| self.error(line, column, m))?;
+                    self.advance(n);
+                    self.ready
+                        .extend(payloads.into_iter().map(|payload| Positioned {
+                            file: self.name.clone(),
+                            line,
+                            column,
+                            payload,
+                        }));
+                    return Ok(Some(()));
+                }
+                Some(Err(e)) if e.is_eof() && !self.eof => self.refill(self.pos == 0)?,
+                Some(Err(e)) => {
+                    // serde_json counts from the value's start.
+                    let (l, c) = if e.line() <= 1 {
+                        (line, column + e.column().saturating_sub(1))
+                    } else {
+                        (line + e.line() - 1, e.column())
+                    };
+                    return Err(self.error(l, c, format!("not JSON: {e}")));
+                }
+                None => return Ok(None),
+            }
         }
     }
 }
 
-/// The payloads of one input's bytes (one JSON object, or JSONL of them), read lazily, each
-/// with the line and column where its JSON value starts. A gzip or zlib file is one payload:
-/// an object a Firehose stream delivered to S3 (its records' gzipped envelopes back to back).
-fn payloads_in<'b>(
-    name: &'b str,
-    buf: &'b [u8],
-) -> impl Iterator<Item = Result<Positioned, CliError>> + 'b {
-    let compressed = matches!(
-        decode::sniff(buf),
-        Some(decode::Compression::Gzip | decode::Compression::Zlib)
-    );
-    let whole = compressed.then(|| {
-        Ok(Positioned {
-            file: name.to_owned(),
-            line: 1,
-            column: 1,
-            payload: RawPayload::Bytes(buf.to_vec()),
-        })
-    });
-    // Not boxed: the JSON reader stays inlined into its caller (a `dyn` iterator cost the
-    // transform of a 10,000-event file ~0.5 M instructions, callgrind).
-    whole.into_iter().chain(
-        (!compressed)
-            .then(|| json_payloads_in(name, buf))
-            .into_iter()
-            .flatten(),
-    )
-}
+impl Iterator for Payloads<'_> {
+    type Item = Result<Positioned, CliError>;
 
-fn json_payloads_in<'b>(
-    name: &'b str,
-    buf: &'b [u8],
-) -> impl Iterator<Item = Result<Positioned, CliError>> + 'b {
-    let mut stream = serde_json::Deserializer::from_slice(buf).into_iter::<Value>();
-    let mut failed = false;
-    std::iter::from_fn(move || {
-        if failed {
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(p) = self.ready.pop_front() {
+            return Some(Ok(p));
+        }
+        if self.done {
             return None;
         }
-        let start = stream.byte_offset();
-        let start = start
-            + buf[start..]
-                .iter()
-                .take_while(|b| b.is_ascii_whitespace())
-                .count();
-        let (line, column) = line_col(buf, start);
-        let at = |message| CliError::Input {
-            file: name.to_owned(),
-            line,
-            column,
-            message,
-        };
-        let item = match stream.next()? {
-            Err(e) => Err(CliError::Input {
-                file: name.to_owned(),
-                line: e.line(),
-                column: e.column(),
-                message: format!("not JSON: {e}"),
-            }),
-            Ok(v) => payloads_of(v).map_err(at).map(|ps| {
-                ps.into_iter()
-                    .map(|payload| Positioned {
-                        file: name.to_owned(),
-                        line,
-                        column,
-                        payload,
-                    })
-                    .collect::<Vec<_>>()
-            }),
-        };
-        failed = item.is_err();
-        Some(item)
-    })
-    .flat_map(|item| match item {
-        Ok(ps) => ps.into_iter().map(Ok).collect::<Vec<_>>(),
-        Err(e) => vec![Err(e)],
-    })
+        if self.compressed.is_none() {
+            if let Err(e) = self.refill(false) {
+                self.done = true;
+                return Some(Err(e));
+            }
+            let c = matches!(
+                decode::sniff(&self.buf),
+                Some(decode::Compression::Gzip | decode::Compression::Zlib)
+            );
+            self.compressed = Some(c);
+            if c {
+                self.done = true;
+                let mut all = std::mem::take(&mut self.buf);
+                if let Err(source) = self.src.read_to_end(&mut all) {
+                    return Some(Err(CliError::Io {
+                        file: self.name.clone(),
+                        source,
+                    }));
+                }
+                return Some(Ok(Positioned {
+                    file: self.name.clone(),
+                    line: 1,
+                    column: 1,
+                    payload: RawPayload::Bytes(all),
+                }));
+            }
+        }
+        match self.next_value() {
+            Ok(Some(())) => self.next(),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
 }
 
 /// The payloads one JSON input object carries.
@@ -421,9 +530,7 @@ pub fn transform(
     };
     let mut failed = None;
     for f in inputs(files) {
-        let name = display_name(&f);
-        let input = read_all(&f)?;
-        for p in payloads_in(&name, &input) {
+        for p in Input::open(f, false)?.payloads()? {
             let p = p?;
             let json = inflate(&p)?;
             let all = batches(&p, &json)?;
@@ -537,8 +644,9 @@ impl Progress {
 
 /// `shipper ship`: every payload of `files` into Elasticsearch. Input is checked whole
 /// before anything is sent, so a typo in line 9,000 doesn't leave a half-done backfill; then
-/// it is read again and sent one file at a time, so memory follows the largest file rather
-/// than the whole backfill.
+/// it is read again and sent about a Lambda batch at a time. Files are read through a window
+/// both times, so memory follows the largest payload, not the files (stdin, which can be read
+/// only once, is kept).
 pub async fn ship(
     files: &[PathBuf],
     cfg: &Config,
@@ -546,12 +654,11 @@ pub async fn ship(
 ) -> Result<Summary, CliError> {
     let inputs = inputs(files)
         .into_iter()
-        .map(Input::open)
+        .map(|f| Input::open(f, true))
         .collect::<Result<Vec<_>, _>>()?;
     let mut total = 0;
     for input in &inputs {
-        let bytes = input.bytes()?;
-        for p in payloads_in(&display_name(&input.path), &bytes) {
+        for p in input.payloads()? {
             let p = p?;
             let json = inflate(&p)?;
             batches(&p, &json)?;
@@ -570,9 +677,7 @@ pub async fn ship(
         chrono::Utc::now().timestamp_millis()
     );
     for input in &inputs {
-        let bytes = input.bytes()?;
-        let name = display_name(&input.path);
-        let mut it = payloads_in(&name, &bytes);
+        let mut it = input.payloads()?;
         loop {
             let group = next_group(&mut it)?;
             if group.is_empty() {
@@ -851,6 +956,103 @@ mod tests {
         // 10,000-event payloads (~1.4 MB of base64 each): one per call, not eight.
         assert_eq!(group_sizes(&[1_400_000; 3]), vec![1, 1, 1]);
         assert_eq!(group_sizes(&[600_000, 600_000, 600_000]), vec![2, 1]);
+    }
+
+    /// (line, column, base64) of every payload `input` holds, read through `window` bytes.
+    fn read(input: &str, window: usize) -> Result<Vec<(usize, usize, String)>, String> {
+        Payloads::new("in".into(), Box::new(input.as_bytes()), window)
+            .map(|p| {
+                let p = p.map_err(|e| e.to_string())?;
+                match p.payload {
+                    RawPayload::Base64(b) => Ok((p.line, p.column, b)),
+                    RawPayload::Bytes(b) => Ok((
+                        p.line,
+                        p.column,
+                        base64::engine::general_purpose::STANDARD.encode(b),
+                    )),
+                    RawPayload::Firehose { data, .. } => Ok((p.line, p.column, data)),
+                }
+            })
+            .collect()
+    }
+
+    const INPUT: &str = concat!(
+        "{\"awslogs\":{\"data\":\"AAAA\"}}\n",
+        "  {\"awslogs\":{\"data\":\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\"}}\n",
+        "\n",
+        "{\n  \"Records\": [\n    {\"kinesis\": {\"data\": \"Q0M=\"}},\n    {\"kinesis\": {\"data\": \"REQ=\"}}\n  ]\n}\n",
+        "{\"awslogs\":{\"data\":\"EEEE\"}} {\"awslogs\":{\"data\":\"FFFF\"}}\n",
+    );
+
+    #[test]
+    fn payloads_and_their_positions_are_the_same_whatever_the_window() {
+        let want = vec![
+            (1, 1, "AAAA".to_owned()),
+            (2, 3, "B".repeat(40)),
+            (4, 1, "Q0M=".to_owned()),
+            (4, 1, "REQ=".to_owned()),
+            (10, 1, "EEEE".to_owned()),
+            (10, 29, "FFFF".to_owned()),
+        ];
+        for window in [1, 2, 3, 5, 8, 13, 21, 64, 1 << 20] {
+            assert_eq!(read(INPUT, window), Ok(want.clone()), "window {window}");
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_is_placed_the_same_whatever_the_window() {
+        let input = "{\"awslogs\":{\"data\":\"AAAA\"}}\n{\"awslogs\":\n  {\"data\" \"x\"}}\n";
+        for window in [1, 2, 7, 16, 1 << 20] {
+            let err = read(input, window).expect_err("a missing colon");
+            assert!(
+                err.starts_with("in:3:11: not JSON: expected `:`"),
+                "window {window}: {err}"
+            );
+        }
+        let cut = "{\"awslogs\":{\"data\":\"AAAA\"}}\n{\"awslogs\":{\"da";
+        for window in [1, 4, 1 << 20] {
+            let err = read(cut, window).expect_err("a value cut short");
+            assert!(err.contains("EOF while parsing"), "window {window}: {err}");
+        }
+    }
+
+    #[test]
+    fn issue_15_memory_follows_the_window_and_the_largest_payload_not_the_input() {
+        let line = format!("{{\"awslogs\":{{\"data\":\"{}\"}}}}\n", "A".repeat(1000));
+        let big = format!("{{\"awslogs\":{{\"data\":\"{}\"}}}}\n", "B".repeat(50_000));
+        let input = format!("{}{big}{}", line.repeat(500), line.repeat(500));
+        let mut it = Payloads::new("in".into(), Box::new(input.as_bytes()), 4096);
+        let mut n = 0;
+        let mut most = 0;
+        while let Some(p) = it.next() {
+            p.expect("a payload");
+            n += 1;
+            most = most.max(it.buf.capacity());
+        }
+        assert_eq!(n, 1001);
+        // About 1 MB of input; the buffer held the large payload and a window, with `Vec`'s
+        // doubling on top: a few times the largest payload, not the input.
+        assert!(
+            most <= 3 * 50_100 + 2 * 4096,
+            "the window reached {most} bytes"
+        );
+        assert!(most * 6 < input.len(), "the window reached {most} bytes");
+    }
+
+    #[test]
+    fn a_gzip_input_is_one_payload() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&vec![b'x'; 100_000]).expect("gzip");
+        let bytes = gz.finish().expect("gzip");
+        let got: Vec<_> = Payloads::new("in.gz".into(), Box::new(&bytes[..]), 64).collect();
+        assert_eq!(got.len(), 1);
+        match &got[0] {
+            Ok(Positioned {
+                payload: RawPayload::Bytes(b),
+                ..
+            }) => assert_eq!(b, &bytes),
+            _ => panic!("one payload of the whole file"),
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod dead_letter; //    refused events and undecodable payloads → dead-lett
 pub mod deliver; //        the loop: send, classify, retry only the failed, dead-letter the rest
 pub mod metrics; //        one EMF line + health document per invocation
 pub mod handler; //        Lambda events (awslogs, Kinesis, Firehose) → deliver
+pub mod aws_api; //        Secrets Manager GetSecretValue and SSM GetParameter: signed AWS JSON 1.1 over reqwest
 pub mod secrets; //        credentials from Secrets Manager / SSM Parameter Store
 pub mod cli; //            transform / ship / setup / follow
 pub mod follow; //         follow: lines → batches, cancel-safe reads, checkpoint, rotation, back-pressure

@@ -389,24 +389,17 @@ pub async fn load(cfg: &crate::config::Config) -> Result<Routes, RouteError> {
         Routes::parse(&text, &name)?
     } else if let Some(param) = &cfg.shipper_routes_ssm_parameter {
         let name = format!("SHIPPER_ROUTES_SSM_PARAMETER ({param})");
-        // The SDK's HTTP client is given there (one TLS stack: rustls + ring).
-        let aws = crate::secrets::aws_sdk_config().await;
-        let out = aws_sdk_ssm::Client::new(&aws)
-            .get_parameter()
-            .name(param)
-            .with_decryption(true)
-            .send()
-            .await
-            .map_err(|e| RouteError {
-                source_name: name.clone(),
-                rule: String::new(),
-                why: format!(
-                    "reading the parameter failed: {}",
-                    crate::service::error_chain(&e)
-                ),
-            })?;
-        let text = out.parameter().and_then(|p| p.value()).unwrap_or_default();
-        Routes::parse(text, &name)?
+        let aws = crate::aws_api::AwsApi::new(crate::secrets::aws_sdk_config().await);
+        let text = match aws {
+            Ok(api) => api.get_parameter(param).await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| RouteError {
+            source_name: name.clone(),
+            rule: String::new(),
+            why: format!("reading the parameter failed: {e}"),
+        })?;
+        Routes::parse(&text, &name)?
     } else {
         Routes::default()
     };

@@ -76,9 +76,9 @@ pub fn connection_from_env(cfg: &Config) -> Result<Connection, SecretError> {
     })
 }
 
-/// The AWS SDK's settings (region, endpoint, the standard credential chain) with its HTTP
-/// client on rustls + ring, the TLS stack reqwest uses (the SDK's default client would bring
-/// aws-lc as a second one).
+/// The AWS settings (region, endpoints, the standard credential chain) from `aws-config`, with
+/// its HTTP client (used by the credential providers: SSO, STS, container, IMDS) on rustls +
+/// ring, the TLS stack reqwest uses (its default client would bring aws-lc as a second one).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     let http = aws_smithy_http_client::Builder::new()
@@ -91,7 +91,8 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
 }
 
 /// The full connection: environment, then the secret and/or parameter when named.
-/// `AWS_ENDPOINT_URL` (honoured by the AWS SDK) points these calls at an emulator in tests.
+/// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SSM`) points
+/// these calls elsewhere, e.g. at an emulator in tests ([`crate::aws_api::endpoint`]).
 pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
     let mut c = connection_from_env(cfg)?;
     let sigv4 = cfg.auth_mode() == crate::config::AuthMode::SigV4;
@@ -103,31 +104,25 @@ pub async fn resolve(cfg: &Config) -> Result<Connection, SecretError> {
         None
     };
     if let Some(aws) = aws.as_ref().filter(|_| secrets) {
+        let api = crate::aws_api::AwsApi::new(aws.clone())
+            .map_err(|e| SecretError::SecretsManager(e.to_string()))?;
         if let Some(arn) = &cfg.elasticsearch_secret_arn {
-            let sm = aws_sdk_secretsmanager::Client::new(aws);
-            let out = sm
-                .get_secret_value()
-                .secret_id(arn)
-                .send()
+            let s = api
+                .get_secret_string(arn)
                 .await
-                .map_err(|e| SecretError::SecretsManager(crate::service::error_chain(&e)))?;
-            let s = out.secret_string().ok_or_else(|| SecretError::Format {
-                var: "ELASTICSEARCH_SECRET_ARN",
-                why: "the secret has no string value".into(),
-            })?;
-            merge(&mut c, parse_secret("ELASTICSEARCH_SECRET_ARN", s)?);
+                .map_err(|e| SecretError::SecretsManager(e.to_string()))?
+                .ok_or_else(|| SecretError::Format {
+                    var: "ELASTICSEARCH_SECRET_ARN",
+                    why: "the secret has no string value".into(),
+                })?;
+            merge(&mut c, parse_secret("ELASTICSEARCH_SECRET_ARN", &s)?);
         }
         if let Some(name) = &cfg.elasticsearch_ssm_parameter {
-            let ssm = aws_sdk_ssm::Client::new(aws);
-            let out = ssm
-                .get_parameter()
-                .name(name)
-                .with_decryption(true)
-                .send()
+            let v = api
+                .get_parameter(name)
                 .await
-                .map_err(|e| SecretError::Ssm(crate::service::error_chain(&e)))?;
-            let v = out.parameter().and_then(|p| p.value()).unwrap_or_default();
-            merge(&mut c, parse_secret("ELASTICSEARCH_SSM_PARAMETER", v)?);
+                .map_err(|e| SecretError::Ssm(e.to_string()))?;
+            merge(&mut c, parse_secret("ELASTICSEARCH_SSM_PARAMETER", &v)?);
         }
     }
     if c.url.is_none() && c.cloud_id.is_none() {

@@ -92,50 +92,74 @@ impl SigV4Signer {
 impl RequestSigner for SigV4Signer {
     async fn sign(&self, req: &mut reqwest::Request) -> Result<(), TransportError> {
         let creds = self.credentials().await?;
-        let identity = creds.into();
-        let mut settings = SigningSettings::default();
         // `x-amz-content-sha256`: required by OpenSearch Serverless, accepted by domains.
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name(self.service.name())
-            .time((self.clock)())
-            .settings(settings)
-            .build()
-            .map_err(|e| TransportError::Signing(e.to_string()))?
-            .into();
-        let body: &[u8] = match req.body() {
-            Some(b) => b.as_bytes().ok_or_else(|| {
-                TransportError::Signing("a streamed body cannot be signed".into())
-            })?,
-            None => &[],
-        };
-        let headers: Vec<(&str, &str)> = req
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
-            .collect();
-        let signable = SignableRequest::new(
-            req.method().as_str(),
-            req.url().as_str(),
-            headers.into_iter(),
-            SignableBody::Bytes(body),
+        sign_request(
+            req,
+            creds,
+            &self.region,
+            self.service.name(),
+            (self.clock)(),
+            PayloadChecksumKind::XAmzSha256,
         )
-        .map_err(|e| TransportError::Signing(crate::service::error_chain(&e)))?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|e| TransportError::Signing(crate::service::error_chain(&e)))?
-            .into_parts();
-        let (new_headers, _params) = instructions.into_parts();
-        for h in new_headers {
-            let mut value = HeaderValue::from_str(h.value())
-                .map_err(|e| TransportError::Signing(e.to_string()))?;
-            value.set_sensitive(h.sensitive());
-            req.headers_mut()
-                .insert(HeaderName::from_static(h.name()), value);
-        }
-        Ok(())
     }
+}
+
+/// Signs a finished request in place (adds `authorization`, `x-amz-date`, the session token
+/// and, when asked, `x-amz-content-sha256`) for one service name and region. Shared by the
+/// cluster's signer and the AWS API calls in [`crate::aws_api`].
+pub(crate) fn sign_request(
+    req: &mut reqwest::Request,
+    creds: Credentials,
+    region: &str,
+    service_name: &str,
+    time: SystemTime,
+    checksum: PayloadChecksumKind,
+) -> Result<(), TransportError> {
+    let identity = creds.into();
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = checksum;
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service_name)
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| TransportError::Signing(e.to_string()))?
+        .into();
+    let body: &[u8] = match req.body() {
+        Some(b) => b
+            .as_bytes()
+            .ok_or_else(|| TransportError::Signing("a streamed body cannot be signed".into()))?,
+        None => &[],
+    };
+    let headers: Vec<(&str, &str)> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .collect();
+    let signable = SignableRequest::new(
+        req.method().as_str(),
+        req.url().as_str(),
+        headers.into_iter(),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| TransportError::Signing(crate::service::error_chain(&e)))?;
+    let (instructions, _signature) = sign(signable, &params)
+        .map_err(|e| TransportError::Signing(crate::service::error_chain(&e)))?
+        .into_parts();
+    let (new_headers, _params) = instructions.into_parts();
+    for h in new_headers {
+        let mut value =
+            HeaderValue::from_str(h.value()).map_err(|e| TransportError::Signing(e.to_string()))?;
+        // Kept out of any debug output of the request, whatever the signer flags.
+        value.set_sensitive(
+            h.sensitive() || matches!(h.name(), "authorization" | "x-amz-security-token"),
+        );
+        req.headers_mut()
+            .insert(HeaderName::from_static(h.name()), value);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -309,8 +309,92 @@ print(arn)
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Routing rules kept in an SSM parameter (the AWS emulator's), read through the same AWS
-/// SDK set-up as the connection's secret: one TLS stack, the HTTP client given explicitly.
+/// A secret or parameter that doesn't exist stops the start with one short line naming the
+/// setting and the AWS error type (issue 15 replaced the AWS SDK clients by direct calls).
+#[test]
+fn a_missing_secret_or_parameter_is_named_with_its_aws_error_type() {
+    let moto = support::moto();
+    let cases = [
+        (
+            "ELASTICSEARCH_SECRET_ARN",
+            "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:absent",
+            "ship",
+            "not found (ResourceNotFoundException)",
+        ),
+        (
+            "ELASTICSEARCH_SSM_PARAMETER",
+            "/shipper/absent",
+            "ship",
+            "not found (ParameterNotFound)",
+        ),
+        (
+            "SHIPPER_ROUTES_SSM_PARAMETER",
+            "/shipper/absent-routes",
+            "transform",
+            "not found (ParameterNotFound)",
+        ),
+    ];
+    for (var, value, command, expected) in cases {
+        let mut c = shipper();
+        c.arg(command)
+            .arg(support::data_file("aws-lambda-events-example.json"))
+            .env(var, value)
+            .env("ELASTICSEARCH_URL", "http://127.0.0.1:9")
+            .env("AWS_ENDPOINT_URL", moto.url())
+            .env("AWS_REGION", "ap-northeast-2")
+            .env("AWS_ACCESS_KEY_ID", "t")
+            .env("AWS_SECRET_ACCESS_KEY", "t");
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{var}: {err}");
+        assert!(err.contains(var), "{var}: {err}");
+        assert!(err.contains(expected), "{var}: {err}");
+    }
+}
+
+/// `AWS_ENDPOINT_URL_SSM` wins over `AWS_ENDPOINT_URL`, as in the AWS SDKs
+/// (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html): the global
+/// one points at a closed port here, so only the service-specific one can answer.
+#[test]
+fn the_service_specific_endpoint_setting_wins_over_the_global_one() {
+    let moto = support::moto();
+    let name = format!("/shipper-routes-ep-{}", support::free_port());
+    let rules = r#"[{"name":"all","log_group":"*","dataset":"routed.by_endpoint"}]"#;
+    let script = r#"
+import boto3, sys
+boto3.client("ssm", endpoint_url=sys.argv[1], region_name="ap-northeast-2", aws_access_key_id="t",
+             aws_secret_access_key="t").put_parameter(Name=sys.argv[2], Value=sys.argv[3], Type="String")
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, moto.url(), &name, rules])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let closed = format!("http://127.0.0.1:{}", support::free_port());
+    let mut c = shipper();
+    c.args(["transform"])
+        .arg(support::data_file("aws-lambda-events-example.json"))
+        .env("SHIPPER_ROUTES_SSM_PARAMETER", &name)
+        .env("AWS_ENDPOINT_URL", &closed)
+        .env("AWS_ENDPOINT_URL_SSM", moto.url())
+        .env("AWS_REGION", "ap-northeast-2")
+        .env("AWS_ACCESS_KEY_ID", "t")
+        .env("AWS_SECRET_ACCESS_KEY", "t");
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("logs-routed.by_endpoint-default"),
+        "{err}"
+    );
+}
+
+/// Routing rules kept in an SSM parameter (the AWS emulator's), read with the same signed
+/// AWS JSON call as the connection's parameter (one TLS stack: reqwest's).
 #[test]
 fn transform_reads_its_routing_rules_from_an_ssm_parameter() {
     let moto = support::moto();

@@ -343,13 +343,14 @@ fn batches(events: usize, k: usize) -> Vec<Bytes> {
         .collect()
 }
 
-/// A CLI run of the shipper: (wall seconds, peak RSS in MB) by `/usr/bin/time`.
-fn cli(args: &[&str], es: Option<&str>) -> (f64, f64) {
+/// A CLI run of the shipper: (wall seconds, peak RSS in MB, user + system CPU seconds) by
+/// `/usr/bin/time`.
+fn cli(args: &[&str], es: Option<&str>) -> (f64, f64, f64) {
     let dir = std::env::temp_dir().join(format!("shipper-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let rss_file = dir.join("rss");
     let mut cmd = Command::new("/usr/bin/time");
-    cmd.arg("-f").arg("%M").arg("-o").arg(&rss_file);
+    cmd.arg("-f").arg("%M %U %S").arg("-o").arg(&rss_file);
     if let Some((function, _)) = cpus() {
         cmd.args(["taskset", "-c", &function]);
     }
@@ -366,12 +367,21 @@ fn cli(args: &[&str], es: Option<&str>) -> (f64, f64) {
     let status = cmd.status().expect("/usr/bin/time (Debian package `time`)");
     let secs = t0.elapsed().as_secs_f64();
     assert!(status.success(), "shipper {args:?}: {status}");
-    let kb: f64 = std::fs::read_to_string(&rss_file)
+    let f: Vec<f64> = std::fs::read_to_string(&rss_file)
         .ok()
-        .and_then(|s| s.trim().lines().last()?.trim().parse().ok())
-        .unwrap_or(f64::NAN);
+        .and_then(|s| {
+            let last = s.trim().lines().last()?.to_owned();
+            Some(
+                last.split_whitespace()
+                    .filter_map(|v| v.parse().ok())
+                    .collect(),
+            )
+        })
+        .unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
-    (secs, kb / 1024.0)
+    let kb = f.first().copied().unwrap_or(f64::NAN);
+    let cpu = f.get(1).copied().unwrap_or(f64::NAN) + f.get(2).copied().unwrap_or(f64::NAN);
+    (secs, kb / 1024.0, cpu)
 }
 
 /// `shipper ship` and `shipper transform` of the same file (goal: ship ≥ 0.5× transform's
@@ -399,9 +409,12 @@ fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: u
     let total = (events * b.len()) as f64;
     let (mut tf, mut sh, mut sh_rss, mut sh4_rss, mut tf_rss) =
         (vec![], vec![], vec![], vec![], vec![]);
+    // Events per CPU second of the process itself: ship waits on the server, transform doesn't.
+    let (mut tf_cpu, mut sh_cpu) = (vec![], vec![]);
     for _ in 0..reps {
-        let (secs, rss) = cli(&["transform", one.to_str().expect("path")], None);
+        let (secs, rss, cpu) = cli(&["transform", one.to_str().expect("path")], None);
         tf.push(total / secs);
+        tf_cpu.push(total / cpu);
         tf_rss.push(rss);
         for (file, out_rate, out_rss) in [
             (&one, Some(&mut sh), &mut sh_rss),
@@ -409,23 +422,25 @@ fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: u
         ] {
             // A fresh server each time: every event is new to it, as in a first backfill.
             let bulk = tokio.block_on(BulkServer::with_setup(Settings::default()));
-            let (secs, rss) = cli(&["ship", file.to_str().expect("path")], Some(&bulk.url));
+            let (secs, rss, cpu) = cli(&["ship", file.to_str().expect("path")], Some(&bulk.url));
             let st = bulk.stats();
             assert!(st.items(201) as f64 >= total, "ship: {:?}", st.item_status);
             if let Some(r) = out_rate {
                 r.push(total / secs);
+                sh_cpu.push(total / cpu);
             }
             out_rss.push(rss);
         }
     }
     let _ = std::fs::remove_file(one);
     let _ = std::fs::remove_file(four);
-    let (tf, sh) = (median(tf), median(sh));
+    let (tf, sh, tf_cpu, sh_cpu) = (median(tf), median(sh), median(tf_cpu), median(sh_cpu));
     println!(
-        "cli, {} × {events} events: transform {tf:.0} events/s ({:.1} MB); ship {sh:.0} events/s = {:.2}× transform; ship peak RSS {:.1} MB, {:.1} MB for 4× the file",
+        "cli, {} × {events} events: transform {tf:.0} events/s ({:.1} MB); ship {sh:.0} events/s = {:.2}× transform; per CPU second of the process: transform {tf_cpu:.0}, ship {sh_cpu:.0} events = {:.2}×; ship peak RSS {:.1} MB, {:.1} MB for 4× the file",
         b.len(),
         median(tf_rss),
         sh / tf,
+        sh_cpu / tf_cpu,
         median(sh_rss),
         median(sh4_rss)
     );

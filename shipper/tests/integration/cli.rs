@@ -352,6 +352,37 @@ fn a_missing_secret_or_parameter_is_named_with_its_aws_error_type() {
     }
 }
 
+/// A plain-text SSM parameter in the AWS emulator.
+fn put_ssm_parameter(moto: &support::Endpoint, name: &str, value: &str) {
+    let script = r#"
+import boto3, sys
+boto3.client("ssm", endpoint_url=sys.argv[1], region_name="ap-northeast-2", aws_access_key_id="t",
+             aws_secret_access_key="t").put_parameter(Name=sys.argv[2], Value=sys.argv[3], Type="String")
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, moto.url(), name, value])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `shipper transform` of the example payload with its routing rules in SSM parameter `name`
+/// (the endpoint left to the caller).
+fn transform_routed_by(name: &str) -> Command {
+    let mut c = shipper();
+    c.args(["transform"])
+        .arg(support::data_file("aws-lambda-events-example.json"))
+        .env("SHIPPER_ROUTES_SSM_PARAMETER", name)
+        .env("AWS_REGION", "ap-northeast-2")
+        .env("AWS_ACCESS_KEY_ID", "t")
+        .env("AWS_SECRET_ACCESS_KEY", "t");
+    c
+}
+
 /// `AWS_ENDPOINT_URL_SSM` wins over `AWS_ENDPOINT_URL`, as in the AWS SDKs
 /// (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html): the global
 /// one points at a closed port here, so only the service-specific one can answer.
@@ -360,30 +391,11 @@ fn the_service_specific_endpoint_setting_wins_over_the_global_one() {
     let moto = support::moto();
     let name = format!("/shipper-routes-ep-{}", support::free_port());
     let rules = r#"[{"name":"all","log_group":"*","dataset":"routed.by_endpoint"}]"#;
-    let script = r#"
-import boto3, sys
-boto3.client("ssm", endpoint_url=sys.argv[1], region_name="ap-northeast-2", aws_access_key_id="t",
-             aws_secret_access_key="t").put_parameter(Name=sys.argv[2], Value=sys.argv[3], Type="String")
-"#;
-    let out = Command::new("python3")
-        .args(["-c", script, moto.url(), &name, rules])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    put_ssm_parameter(&moto, &name, rules);
     let closed = format!("http://127.0.0.1:{}", support::free_port());
-    let mut c = shipper();
-    c.args(["transform"])
-        .arg(support::data_file("aws-lambda-events-example.json"))
-        .env("SHIPPER_ROUTES_SSM_PARAMETER", &name)
-        .env("AWS_ENDPOINT_URL", &closed)
-        .env("AWS_ENDPOINT_URL_SSM", moto.url())
-        .env("AWS_REGION", "ap-northeast-2")
-        .env("AWS_ACCESS_KEY_ID", "t")
-        .env("AWS_SECRET_ACCESS_KEY", "t");
+    let mut c = transform_routed_by(&name);
+    c.env("AWS_ENDPOINT_URL", &closed)
+        .env("AWS_ENDPOINT_URL_SSM", moto.url());
     let out = c.output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
@@ -400,28 +412,9 @@ fn transform_reads_its_routing_rules_from_an_ssm_parameter() {
     let moto = support::moto();
     let name = format!("/shipper-routes-{}", support::free_port());
     let rules = r#"[{"name":"all","log_group":"*","dataset":"routed.by_ssm"}]"#;
-    let script = r#"
-import boto3, sys
-boto3.client("ssm", endpoint_url=sys.argv[1], region_name="ap-northeast-2", aws_access_key_id="t",
-             aws_secret_access_key="t").put_parameter(Name=sys.argv[2], Value=sys.argv[3], Type="String")
-"#;
-    let out = Command::new("python3")
-        .args(["-c", script, moto.url(), &name, rules])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut c = shipper();
-    c.args(["transform"])
-        .arg(support::data_file("aws-lambda-events-example.json"))
-        .env("SHIPPER_ROUTES_SSM_PARAMETER", &name)
-        .env("AWS_ENDPOINT_URL", moto.url())
-        .env("AWS_REGION", "ap-northeast-2")
-        .env("AWS_ACCESS_KEY_ID", "t")
-        .env("AWS_SECRET_ACCESS_KEY", "t");
+    put_ssm_parameter(&moto, &name, rules);
+    let mut c = transform_routed_by(&name);
+    c.env("AWS_ENDPOINT_URL", moto.url());
     let out = c.output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");

@@ -244,9 +244,28 @@ impl DynamoStore {
     /// Every item of the user whose sort key starts with `prefix`, in key order.
     async fn query_all(&self, user: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
+        self.query_pages(user, prefix, None, |page, scanned| {
+            crate::store::count_items(scanned);
+            items.extend(page);
+            Ok(())
+        })
+        .await?;
+        Ok(items)
+    }
+
+    /// Pages through the user's items whose sort key starts with `prefix` (strongly
+    /// consistent), handing each page and the number of items DynamoDB read for it to `each`.
+    /// `keys_only`: only the sort keys, `KEYS_PAGE` at a time.
+    async fn query_pages(
+        &self,
+        user: &str,
+        prefix: &str,
+        keys_only: Option<i32>,
+        mut each: impl FnMut(Vec<Item>, usize) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut start: Option<Item> = None;
         loop {
-            let out = self
+            let mut q = self
                 .client
                 .query()
                 .table_name(&self.table)
@@ -254,15 +273,18 @@ impl DynamoStore {
                 .expression_attribute_values(":pk", pk(user))
                 .expression_attribute_values(":prefix", s(prefix))
                 .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| backend("Query", e))?;
-            crate::store::count_items(usize::try_from(out.scanned_count).unwrap_or(0));
-            items.extend(out.items.unwrap_or_default());
+                .set_exclusive_start_key(start.take());
+            if let Some(limit) = keys_only {
+                q = q.projection_expression("sk").limit(limit);
+            }
+            let out = q.send().await.map_err(|e| backend("Query", e))?;
+            each(
+                out.items.unwrap_or_default(),
+                usize::try_from(out.scanned_count).unwrap_or(0),
+            )?;
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(items),
+                _ => return Ok(()),
             }
         }
     }
@@ -812,35 +834,19 @@ impl Store for DynamoStore {
         // cheaper in bytes and time, not in read capacity.
         let prefix = word_prefix(list_id);
         let mut ids = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", pk(user))
-                .expression_attribute_values(":prefix", s(&prefix))
-                .projection_expression("sk")
-                .limit(KEYS_PAGE)
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| backend("Query", e))?;
-            crate::store::count_keys(usize::try_from(out.scanned_count).unwrap_or(0));
-            for item in out.items.unwrap_or_default() {
+        self.query_pages(user, &prefix, Some(KEYS_PAGE), |page, scanned| {
+            crate::store::count_keys(scanned);
+            for item in page {
                 let sk = get_s(&item, "sk")?;
                 match sk.strip_prefix(&prefix) {
                     Some(id) => ids.push(id.to_owned()),
                     None => return Err(StoreError::Corrupt(format!("word key {sk}"))),
                 }
             }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(ids),
-            }
-        }
+            Ok(())
+        })
+        .await?;
+        Ok(ids)
     }
 
     async fn words_by_id(

@@ -354,6 +354,16 @@ fn cli(args: &[&str], es: Option<&str>) -> (f64, f64, f64) {
     if let Some((function, _)) = cpus() {
         cmd.args(["taskset", "-c", &function]);
     }
+    // `BENCH_CLI_PERF=<dir>`: each CLI run under `perf record`, one file per run in <dir>
+    // (`perf report -i <dir>/<n>-ship.data`), for where a whole run's CPU goes.
+    if let Some(out) = std::env::var_os("BENCH_CLI_PERF") {
+        static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let data = Path::new(&out).join(format!("{n}-{}.data", args[0]));
+        cmd.args(["perf", "record", "-q", "-F", "4999", "-g", "-o"])
+            .arg(data)
+            .arg("--");
+    }
     cmd.arg(env!("CARGO_BIN_EXE_shipper"))
         .args(args)
         .env("RUST_LOG", "error")
@@ -385,7 +395,8 @@ fn cli(args: &[&str], es: Option<&str>) -> (f64, f64, f64) {
 }
 
 /// `shipper ship` and `shipper transform` of the same file (goal: ship ≥ 0.5× transform's
-/// events/s), and ship of a file 4× as long (goal: the same peak RSS).
+/// events/s), and ship of files several times as long (goal: the same peak RSS; `BENCH_SHIP_SCALES`,
+/// default `4`, e.g. `4,16`).
 fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: usize) {
     let dir = std::env::temp_dir();
     let write = |n: usize| {
@@ -405,10 +416,14 @@ fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: u
         p
     };
     let one = write(1);
-    let four = write(4);
+    let scales: Vec<usize> = std::env::var("BENCH_SHIP_SCALES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![4]);
+    let longer: Vec<PathBuf> = scales.iter().map(|&n| write(n)).collect();
+    let mut longer_rss: Vec<Vec<f64>> = vec![Vec::new(); scales.len()];
     let total = (events * b.len()) as f64;
-    let (mut tf, mut sh, mut sh_rss, mut sh4_rss, mut tf_rss) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut tf, mut sh, mut sh_rss, mut tf_rss) = (vec![], vec![], vec![], vec![]);
     // Events per CPU second of the process itself: ship waits on the server, transform doesn't.
     let (mut tf_cpu, mut sh_cpu) = (vec![], vec![]);
     for _ in 0..reps {
@@ -416,33 +431,40 @@ fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: u
         tf.push(total / secs);
         tf_cpu.push(total / cpu);
         tf_rss.push(rss);
-        for (file, out_rate, out_rss) in [
-            (&one, Some(&mut sh), &mut sh_rss),
-            (&four, None, &mut sh4_rss),
-        ] {
-            // A fresh server each time: every event is new to it, as in a first backfill.
+        // A fresh server each time: every event is new to it, as in a first backfill.
+        let ship = |file: &Path| {
             let bulk = tokio.block_on(BulkServer::with_setup(Settings::default()));
             let (secs, rss, cpu) = cli(&["ship", file.to_str().expect("path")], Some(&bulk.url));
             let st = bulk.stats();
             assert!(st.items(201) as f64 >= total, "ship: {:?}", st.item_status);
-            if let Some(r) = out_rate {
-                r.push(total / secs);
-                sh_cpu.push(total / cpu);
-            }
-            out_rss.push(rss);
+            (secs, rss, cpu)
+        };
+        let (secs, rss, cpu) = ship(&one);
+        sh.push(total / secs);
+        sh_cpu.push(total / cpu);
+        sh_rss.push(rss);
+        for (file, out) in longer.iter().zip(&mut longer_rss) {
+            out.push(ship(file).1);
         }
     }
     let _ = std::fs::remove_file(one);
-    let _ = std::fs::remove_file(four);
+    for f in longer {
+        let _ = std::fs::remove_file(f);
+    }
     let (tf, sh, tf_cpu, sh_cpu) = (median(tf), median(sh), median(tf_cpu), median(sh_cpu));
+    let longer: Vec<String> = scales
+        .iter()
+        .zip(longer_rss)
+        .map(|(n, rss)| format!("{:.1} MB for {n}× the file", median(rss)))
+        .collect();
     println!(
-        "cli, {} × {events} events: transform {tf:.0} events/s ({:.1} MB); ship {sh:.0} events/s = {:.2}× transform; per CPU second of the process: transform {tf_cpu:.0}, ship {sh_cpu:.0} events = {:.2}×; ship peak RSS {:.1} MB, {:.1} MB for 4× the file",
+        "cli, {} × {events} events: transform {tf:.0} events/s ({:.1} MB); ship {sh:.0} events/s = {:.2}× transform; per CPU second of the process: transform {tf_cpu:.0}, ship {sh_cpu:.0} events = {:.2}×; ship peak RSS {:.1} MB, {}",
         b.len(),
         median(tf_rss),
         sh / tf,
         sh_cpu / tf_cpu,
         median(sh_rss),
-        median(sh4_rss)
+        longer.join(", ")
     );
 }
 
@@ -497,10 +519,15 @@ fn main() {
             &[Kind::Shipper]
         };
         let mut runs: Vec<(Kind, Run)> = Vec::new();
-        for _ in 0..reps {
+        let lambda = std::env::var_os("BENCH_NO_LAMBDA").is_none();
+        for _ in 0..if lambda { reps } else { 0 } {
             for &kind in kinds {
                 runs.push((kind, run(&tokio, kind, &b, events)));
             }
+        }
+        if !lambda {
+            cli_runs(&tokio, &b, events, reps);
+            continue;
         }
         println!(
             "\n{events} events per invocation, {} warm invocations per process, median of {reps} runs:",

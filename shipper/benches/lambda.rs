@@ -226,6 +226,9 @@ fn spawn(kind: Kind, runtime_api: &str, es: &str) -> Child {
         Kind::Shipper => {
             let mut c = pinned(env!("CARGO_BIN_EXE_shipper"));
             c.env("ELASTICSEARCH_URL", es).env("RUST_LOG", "warn");
+            if let Some(t) = std::env::var_os("BENCH_SHIPPER_GLIBC_TUNABLES") {
+                c.env("GLIBC_TUNABLES", t);
+            }
             c
         }
         Kind::Node => {

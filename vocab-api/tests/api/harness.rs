@@ -395,6 +395,20 @@ impl TestApp {
         send(&self.router, req.body(body).expect("request")).await
     }
 
+    /// [`call`](Self::call), asserting the answer's status; returns the body.
+    pub async fn expect(
+        &self,
+        want: StatusCode,
+        method: &str,
+        uri: &str,
+        user: Option<&str>,
+        body: Option<Value>,
+    ) -> Value {
+        let (status, got) = self.call(method, uri, user, body).await;
+        assert_eq!(status, want, "{method} {uri}: {got}");
+        got
+    }
+
     pub async fn create_list(&self, user: &str, name: &str) -> String {
         let (status, body) = self
             .call(

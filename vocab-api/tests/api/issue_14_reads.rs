@@ -120,15 +120,7 @@ async fn issue_14_quiz_creation_reads_only_the_chosen_words() {
     for (mode, most) in [("typed", 10), ("choice", 40)] {
         proxy.clear_calls();
         t.logs.clear();
-        let (s, quiz) = t
-            .call(
-                "POST",
-                &format!("/lists/{list}/quizzes"),
-                Some("alice"),
-                Some(json!({"count": 10, "mode": mode})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{quiz}");
+        let quiz = new_quiz(&t, &list, 10, mode).await;
         let questions = quiz["questions"].as_array().expect("questions");
         assert_eq!(questions.len(), 10);
         if mode == "choice" {
@@ -192,15 +184,15 @@ async fn issue_14_the_review_list_reads_only_the_words_it_shows() {
     );
     proxy.clear_calls();
     t.logs.clear();
-    let (s, review) = t
-        .call(
+    let review = t
+        .expect(
+            StatusCode::OK,
             "GET",
             &format!("/lists/{list}/review?limit=5"),
             Some("alice"),
             None,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{review}");
     let got: Vec<&str> = review["items"]
         .as_array()
         .expect("items")
@@ -232,15 +224,7 @@ async fn issue_14_unprocessed_keys_of_a_batch_get_are_read_again() {
     // The first two BatchGetItem calls read one key each and leave the rest unprocessed.
     proxy.inject("BatchGetItem", 0, 2, Fault::Unprocessed);
     proxy.clear_calls();
-    let (s, quiz) = t
-        .call(
-            "POST",
-            &format!("/lists/{list}/quizzes"),
-            Some("alice"),
-            Some(json!({"count": 10, "mode": "typed"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{quiz}");
+    let quiz = new_quiz(&t, &list, 10, "typed").await;
     assert_eq!(quiz["questions"].as_array().expect("questions").len(), 10);
     let calls = proxy.calls();
     let (returned, asked) = batch_gets(&calls);
@@ -297,15 +281,15 @@ async fn issue_14_a_word_answered_before_the_review_index_joins_it_on_its_next_a
 }
 
 async fn review_ids(t: &TestApp, list: &str, query: &str) -> Vec<String> {
-    let (s, review) = t
-        .call(
+    let review = t
+        .expect(
+            StatusCode::OK,
             "GET",
             &format!("/lists/{list}/review{query}"),
             Some("alice"),
             None,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{review}");
     review["items"]
         .as_array()
         .expect("items")
@@ -314,18 +298,30 @@ async fn review_ids(t: &TestApp, list: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
+/// A new quiz of `count` words in `mode` ("typed" or "choice") on alice's `list`.
+async fn new_quiz(t: &TestApp, list: &str, count: usize, mode: &str) -> Value {
+    t.expect(
+        StatusCode::CREATED,
+        "POST",
+        &format!("/lists/{list}/quizzes"),
+        Some("alice"),
+        Some(json!({"count": count, "mode": mode})),
+    )
+    .await
+}
+
 /// Takes a typed quiz of every word of the list, answering each word in `correct` right
 /// (its meaning) or wrong, and leaving the others unanswered (wrong too).
 async fn answer_typed_quiz(t: &TestApp, list: &str, correct: &HashMap<String, bool>) {
-    let (s, page) = t
-        .call(
+    let page = t
+        .expect(
+            StatusCode::OK,
             "GET",
             &format!("/lists/{list}/words?limit=100"),
             Some("alice"),
             None,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{page}");
     let meanings: HashMap<String, String> = page["items"]
         .as_array()
         .expect("items")
@@ -337,15 +333,7 @@ async fn answer_typed_quiz(t: &TestApp, list: &str, correct: &HashMap<String, bo
             )
         })
         .collect();
-    let (s, quiz) = t
-        .call(
-            "POST",
-            &format!("/lists/{list}/quizzes"),
-            Some("alice"),
-            Some(json!({"count": 50, "mode": "typed"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{quiz}");
+    let quiz = new_quiz(t, list, 50, "typed").await;
     let answers: Vec<Value> = quiz["questions"]
         .as_array()
         .expect("questions")
@@ -361,15 +349,14 @@ async fn answer_typed_quiz(t: &TestApp, list: &str, correct: &HashMap<String, bo
             Some(json!({"word_id": id, "answer": answer}))
         })
         .collect();
-    let (s, r) = t
-        .call(
-            "POST",
-            &format!("/quizzes/{}/answers", quiz["id"].as_str().expect("id")),
-            Some("alice"),
-            Some(json!({ "answers": answers })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{r}");
+    t.expect(
+        StatusCode::OK,
+        "POST",
+        &format!("/quizzes/{}/answers", quiz["id"].as_str().expect("id")),
+        Some("alice"),
+        Some(json!({ "answers": answers })),
+    )
+    .await;
 }
 
 async fn issue_14_the_review_list_is_most_missed_first_and_follows_answers(b: Backend) {
@@ -426,35 +413,32 @@ async fn issue_14_the_review_list_is_most_missed_first_and_follows_answers(b: Ba
         [a.clone(), bb.clone()]
     );
     // An edit keeps a word where it is; a deleted word leaves.
-    let (s, _) = t
-        .call(
-            "PATCH",
-            &format!("/lists/{list}/words/{bb}"),
-            Some("alice"),
-            Some(json!({"meaning": "bee"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    let (s, _) = t
-        .call(
-            "DELETE",
-            &format!("/lists/{list}/words/{a}"),
-            Some("alice"),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
+    t.expect(
+        StatusCode::OK,
+        "PATCH",
+        &format!("/lists/{list}/words/{bb}"),
+        Some("alice"),
+        Some(json!({"meaning": "bee"})),
+    )
+    .await;
+    t.expect(
+        StatusCode::NO_CONTENT,
+        "DELETE",
+        &format!("/lists/{list}/words/{a}"),
+        Some("alice"),
+        None,
+    )
+    .await;
     assert_eq!(review_ids(&t, &list, "").await, [bb.clone(), c.clone()]);
     // Another user's review of the list: 404, as before.
-    let (s, _) = t
-        .call(
-            "GET",
-            &format!("/lists/{list}/review"),
-            Some("mallory"),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    t.expect(
+        StatusCode::NOT_FOUND,
+        "GET",
+        &format!("/lists/{list}/review"),
+        Some("mallory"),
+        None,
+    )
+    .await;
 }
 
 per_store!(issue_14_the_review_list_is_most_missed_first_and_follows_answers);
@@ -466,15 +450,15 @@ async fn issue_14_an_unfiltered_page_reads_the_page_and_one_more() {
     seed(&t, &list, 300, |_| (0, 0)).await;
     proxy.clear_calls();
     t.logs.clear();
-    let (s, page) = t
-        .call(
+    let page = t
+        .expect(
+            StatusCode::OK,
             "GET",
             &format!("/lists/{list}/words?limit=20"),
             Some("alice"),
             None,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{page}");
     assert_eq!(page["items"].as_array().expect("items").len(), 20);
     assert!(page["next_cursor"].is_string());
     let calls = proxy.calls();

@@ -64,15 +64,14 @@ async fn bench_a_5000_word_list() {
         )
         .await;
     for w in page["items"].as_array().expect("items").iter().take(20) {
-        let (s, _) = t
-            .call(
-                "PUT",
-                &format!("/lists/{list}/notebook/{}", w["id"].as_str().expect("id")),
-                Some("alice"),
-                None,
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK);
+        t.expect(
+            StatusCode::OK,
+            "PUT",
+            &format!("/lists/{list}/notebook/{}", w["id"].as_str().expect("id")),
+            Some("alice"),
+            None,
+        )
+        .await;
     }
     // A cursor near the end: page through once.
     let mut cursor = String::new();

@@ -409,6 +409,18 @@ impl TestApp {
         got
     }
 
+    /// A new quiz on `list` (`body`: count, mode), as `user`.
+    pub async fn new_quiz(&self, user: &str, list: &str, body: Value) -> Value {
+        self.expect(
+            StatusCode::CREATED,
+            "POST",
+            &format!("/lists/{list}/quizzes"),
+            Some(user),
+            Some(body),
+        )
+        .await
+    }
+
     pub async fn create_list(&self, user: &str, name: &str) -> String {
         let (status, body) = self
             .call(

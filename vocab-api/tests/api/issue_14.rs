@@ -199,26 +199,25 @@ async fn issue_14_a_page_of_words_reads_a_page_of_the_table_not_the_whole_list()
     let (t, proxy) = TestApp::faulty(false).await;
     let list = t.create_list("alice", "l").await;
     for round in 0..1 {
-        let (s, b) = t
-            .call(
-                "POST",
-                &format!("/lists/{list}/words"),
-                Some("alice"),
-                Some(items(300, &format!("r{round}-"))),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
+        t.expect(
+            StatusCode::CREATED,
+            "POST",
+            &format!("/lists/{list}/words"),
+            Some("alice"),
+            Some(items(300, &format!("r{round}-"))),
+        )
+        .await;
     }
     proxy.clear_calls();
-    let (s, page) = t
-        .call(
+    let page = t
+        .expect(
+            StatusCode::OK,
             "GET",
             &format!("/lists/{list}/words?limit=20"),
             Some("alice"),
             None,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{page}");
     assert_eq!(page["items"].as_array().expect("items").len(), 20);
     let cursor = page["next_cursor"]
         .as_str()
@@ -246,15 +245,15 @@ async fn issue_14_a_page_of_words_reads_a_page_of_the_table_not_the_whole_list()
     );
 
     proxy.clear_calls();
-    let (s, next) = t
-        .call(
+    let next = t
+        .expect(
+            StatusCode::OK,
             "GET",
             &format!("/lists/{list}/words?limit=20&cursor={cursor}"),
             Some("alice"),
             None,
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{next}");
     assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
     let first = &proxy
         .calls()
@@ -284,15 +283,14 @@ async fn issue_14_a_choice_quiz_too_big_for_one_item_is_a_clear_400(b: Backend) 
             json!({"word": format!("단어{i}"), "meaning": meaning})
         })
         .collect();
-    let (s, b) = t
-        .call(
-            "POST",
-            &format!("/lists/{list}/words"),
-            Some("alice"),
-            Some(json!({"items": words})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
+    t.expect(
+        StatusCode::CREATED,
+        "POST",
+        &format!("/lists/{list}/words"),
+        Some("alice"),
+        Some(json!({"items": words})),
+    )
+    .await;
     let (s, e) = t
         .call(
             "POST",

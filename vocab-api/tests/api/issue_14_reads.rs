@@ -120,7 +120,9 @@ async fn issue_14_quiz_creation_reads_only_the_chosen_words() {
     for (mode, most) in [("typed", 10), ("choice", 40)] {
         proxy.clear_calls();
         t.logs.clear();
-        let quiz = new_quiz(&t, &list, 10, mode).await;
+        let quiz = t
+            .new_quiz("alice", &list, json!({"count": 10, "mode": mode}))
+            .await;
         let questions = quiz["questions"].as_array().expect("questions");
         assert_eq!(questions.len(), 10);
         if mode == "choice" {
@@ -224,7 +226,9 @@ async fn issue_14_unprocessed_keys_of_a_batch_get_are_read_again() {
     // The first two BatchGetItem calls read one key each and leave the rest unprocessed.
     proxy.inject("BatchGetItem", 0, 2, Fault::Unprocessed);
     proxy.clear_calls();
-    let quiz = new_quiz(&t, &list, 10, "typed").await;
+    let quiz = t
+        .new_quiz("alice", &list, json!({"count": 10, "mode": "typed"}))
+        .await;
     assert_eq!(quiz["questions"].as_array().expect("questions").len(), 10);
     let calls = proxy.calls();
     let (returned, asked) = batch_gets(&calls);
@@ -298,18 +302,6 @@ async fn review_ids(t: &TestApp, list: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
-/// A new quiz of `count` words in `mode` ("typed" or "choice") on alice's `list`.
-async fn new_quiz(t: &TestApp, list: &str, count: usize, mode: &str) -> Value {
-    t.expect(
-        StatusCode::CREATED,
-        "POST",
-        &format!("/lists/{list}/quizzes"),
-        Some("alice"),
-        Some(json!({"count": count, "mode": mode})),
-    )
-    .await
-}
-
 /// Takes a typed quiz of every word of the list, answering each word in `correct` right
 /// (its meaning) or wrong, and leaving the others unanswered (wrong too).
 async fn answer_typed_quiz(t: &TestApp, list: &str, correct: &HashMap<String, bool>) {
@@ -333,7 +325,9 @@ async fn answer_typed_quiz(t: &TestApp, list: &str, correct: &HashMap<String, bo
             )
         })
         .collect();
-    let quiz = new_quiz(t, list, 50, "typed").await;
+    let quiz = t
+        .new_quiz("alice", list, json!({"count": 50, "mode": "typed"}))
+        .await;
     let answers: Vec<Value> = quiz["questions"]
         .as_array()
         .expect("questions")

@@ -7,15 +7,15 @@ use super::harness::{Backend, TestApp, assert_error, per_store};
 
 async fn create_get_rename_delete_a_list(b: Backend) {
     let t = TestApp::on(b).await;
-    let (status, list) = t
-        .call(
+    let list = t
+        .expect(
+            StatusCode::CREATED,
             "POST",
             "/lists",
             Some("alice"),
             Some(json!({"name": "  여행 단어 ", "source_lang": "ko", "target_lang": "en-US"})),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{list}");
     assert_eq!(list["name"], "여행 단어", "trimmed");
     assert_eq!(list["source_lang"], "ko");
     assert_eq!(list["target_lang"], "en-US");
@@ -29,15 +29,15 @@ async fn create_get_rename_delete_a_list(b: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(got, list);
 
-    let (status, renamed) = t
-        .call(
+    let renamed = t
+        .expect(
+            StatusCode::OK,
             "PATCH",
             &format!("/lists/{id}"),
             Some("alice"),
             Some(json!({"name": "Travel"})),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{renamed}");
     assert_eq!(renamed["name"], "Travel");
     assert_eq!(renamed["id"], id);
 
@@ -67,8 +67,9 @@ async fn lists_are_paginated_in_creation_order(b: Backend) {
     let mut seen = Vec::new();
     let mut uri = "/lists?limit=2".to_owned();
     for _ in 0..10 {
-        let (status, page) = t.call("GET", &uri, Some("alice"), None).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = t
+            .expect(StatusCode::OK, "GET", &uri, Some("alice"), None)
+            .await;
         let items = page["items"].as_array().expect("items");
         assert!(items.len() <= 2);
         seen.extend(
@@ -83,8 +84,9 @@ async fn lists_are_paginated_in_creation_order(b: Backend) {
     }
     assert_eq!(seen, ids, "all of alice's lists, in order, none of bob's");
 
-    let (status, page) = t.call("GET", "/lists", Some("carol"), None).await;
-    assert_eq!(status, StatusCode::OK);
+    let page = t
+        .expect(StatusCode::OK, "GET", "/lists", Some("carol"), None)
+        .await;
     assert_eq!(page["items"], json!([]));
     assert!(page["next_cursor"].is_null());
 }

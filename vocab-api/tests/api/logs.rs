@@ -207,15 +207,14 @@ async fn quiz_score_is_a_domain_field() {
     t.logs.clear();
     let answers =
         json!({"answers": [{"word_id": quiz["questions"][0]["word_id"], "answer": "water"}]});
-    let (s, _) = t
-        .call(
-            "POST",
-            &format!("/quizzes/{}/answers", quiz["id"].as_str().expect("id")),
-            Some("alice"),
-            Some(answers),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    t.expect(
+        StatusCode::OK,
+        "POST",
+        &format!("/quizzes/{}/answers", quiz["id"].as_str().expect("id")),
+        Some("alice"),
+        Some(answers),
+    )
+    .await;
     let lines = t.logs.lines();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0][field::HTTP_ROUTE], "/quizzes/{quiz_id}/answers");
@@ -253,8 +252,8 @@ async fn a_panic_is_a_500_with_one_line_and_no_internals_in_the_body() {
     assert_eq!(lines[0][field::HTTP_ROUTE], "/me");
 
     // The server keeps serving.
-    let (status, _) = t.call("GET", "/me", Some("alice"), None).await;
-    assert_eq!(status, StatusCode::OK);
+    t.expect(StatusCode::OK, "GET", "/me", Some("alice"), None)
+        .await;
 }
 
 #[tokio::test]

@@ -7,8 +7,9 @@ use super::harness::{Backend, TestApp, assert_error, per_store};
 
 async fn me_reports_the_callers_own_stats(b: Backend) {
     let t = TestApp::on(b).await;
-    let (s, me) = t.call("GET", "/me", Some("alice"), None).await;
-    assert_eq!(s, StatusCode::OK, "{me}");
+    let me = t
+        .expect(StatusCode::OK, "GET", "/me", Some("alice"), None)
+        .await;
     assert_eq!(me["user_id"], "alice");
     assert_eq!(me["lists"], 0);
     let created = me["created_at"].clone();
@@ -17,19 +18,19 @@ async fn me_reports_the_callers_own_stats(b: Backend) {
     let words = t
         .add_words("alice", &list, &[("사과", "apple"), ("개", "dog")])
         .await;
-    let (s, _) = t
-        .call(
-            "PATCH",
-            &format!("/lists/{list}/words/{}", words[0]),
-            Some("alice"),
-            Some(json!({"learned": true})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    t.expect(
+        StatusCode::OK,
+        "PATCH",
+        &format!("/lists/{list}/words/{}", words[0]),
+        Some("alice"),
+        Some(json!({"learned": true})),
+    )
+    .await;
     t.create_list("bob", "b").await;
 
-    let (s, me) = t.call("GET", "/me", Some("alice"), None).await;
-    assert_eq!(s, StatusCode::OK);
+    let me = t
+        .expect(StatusCode::OK, "GET", "/me", Some("alice"), None)
+        .await;
     assert_eq!(me["created_at"], created, "created once");
     assert_eq!(me["lists"], 1);
     assert_eq!(me["words"], 2);

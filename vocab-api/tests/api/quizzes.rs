@@ -21,23 +21,12 @@ async fn fixture_list(t: &TestApp, user: &str) -> (String, HashMap<String, (Stri
     (list, ids.into_iter().zip(pairs).collect())
 }
 
-async fn new_quiz(t: &TestApp, user: &str, list: &str, body: Value) -> Value {
-    let (s, q) = t
-        .call(
-            "POST",
-            &format!("/lists/{list}/quizzes"),
-            Some(user),
-            Some(body),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{q}");
-    q
-}
-
 async fn choice_quiz_is_scored_and_counted_once(b: Backend) {
     let t = TestApp::on(b).await;
     let (list, words) = fixture_list(&t, "alice").await;
-    let quiz = new_quiz(&t, "alice", &list, json!({"count": 5, "mode": "choice"})).await;
+    let quiz = t
+        .new_quiz("alice", &list, json!({"count": 5, "mode": "choice"}))
+        .await;
     assert_eq!(quiz["count"], 5);
     assert_eq!(quiz["mode"], "choice");
     assert_eq!(quiz["direction"], "word_to_meaning");
@@ -78,15 +67,15 @@ async fn choice_quiz_is_scored_and_counted_once(b: Backend) {
         })
         .collect();
     let uri = format!("/quizzes/{}/answers", quiz["id"].as_str().expect("id"));
-    let (s, result) = t
-        .call(
+    let result = t
+        .expect(
+            StatusCode::OK,
             "POST",
             &uri,
             Some("alice"),
             Some(json!({ "answers": answers })),
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{result}");
     assert_eq!(result["score"], 3);
     assert_eq!(result["total"], 5);
     let results = result["results"].as_array().expect("results");
@@ -162,13 +151,13 @@ async fn typed_reverse_quiz_and_count_larger_than_the_list(b: Backend) {
     let list = t.create_list("alice", "small").await;
     t.add_words("alice", &list, &[("물", "water"), ("불", "fire")])
         .await;
-    let quiz = new_quiz(
-        &t,
-        "alice",
-        &list,
-        json!({"count": 50, "mode": "typed", "direction": "meaning_to_word"}),
-    )
-    .await;
+    let quiz = t
+        .new_quiz(
+            "alice",
+            &list,
+            json!({"count": 50, "mode": "typed", "direction": "meaning_to_word"}),
+        )
+        .await;
     assert_eq!(quiz["requested"], 50);
     assert_eq!(quiz["count"], 2, "one question per word");
     let questions = quiz["questions"].as_array().expect("questions");
@@ -200,7 +189,7 @@ async fn typed_reverse_quiz_and_count_larger_than_the_list(b: Backend) {
     // A one-word list: a choice question with just the answer.
     let one = t.create_list("alice", "one").await;
     t.add_words("alice", &one, &[("해", "sun")]).await;
-    let quiz = new_quiz(&t, "alice", &one, json!({})).await;
+    let quiz = t.new_quiz("alice", &one, json!({})).await;
     assert_eq!(quiz["count"], 1);
     assert_eq!(quiz["questions"][0]["choices"], json!(["sun"]));
 }
@@ -232,7 +221,7 @@ async fn invalid_quiz_requests_are_400() {
         assert_eq!(err["error"]["field"], field);
     }
 
-    let quiz = new_quiz(&t, "alice", &list, json!({"count": 2})).await;
+    let quiz = t.new_quiz("alice", &list, json!({"count": 2})).await;
     let q0 = quiz["questions"][0]["word_id"].clone();
     let uri = format!("/quizzes/{}/answers", quiz["id"].as_str().expect("id"));
     let stranger = uuid::Uuid::now_v7().to_string();
@@ -285,7 +274,7 @@ async fn other_users_and_missing_quizzes_are_404(b: Backend) {
         )
         .await;
     assert_error(s, &err, StatusCode::NOT_FOUND, "not_found");
-    let quiz = new_quiz(&t, "alice", &list, json!({})).await;
+    let quiz = t.new_quiz("alice", &list, json!({})).await;
     let missing = uuid::Uuid::now_v7().to_string();
     for (user, id) in [
         ("mallory", quiz["id"].as_str().expect("id")),
@@ -344,7 +333,10 @@ async fn counters_are_exact_under_concurrent_submissions(b: Backend) {
 
     let mut quizzes = Vec::new();
     for _ in 0..QUIZZES {
-        quizzes.push(new_quiz(&t, "alice", &list, json!({"count": 5, "mode": "typed"})).await);
+        quizzes.push(
+            t.new_quiz("alice", &list, json!({"count": 5, "mode": "typed"}))
+                .await,
+        );
     }
     // Quiz i answers word j right when (i + j) % 3 != 0; every question is answered.
     let mut expected: HashMap<String, (i64, i64)> = HashMap::new();
@@ -372,7 +364,9 @@ async fn counters_are_exact_under_concurrent_submissions(b: Backend) {
         tasks.spawn(async move { send(&router, req).await });
     }
     // And one quiz submitted ten times at once: exactly one wins.
-    let extra = new_quiz(&t, "alice", &list, json!({"count": 5, "mode": "typed"})).await;
+    let extra = t
+        .new_quiz("alice", &list, json!({"count": 5, "mode": "typed"}))
+        .await;
     let extra_answers: Vec<Value> = extra["questions"]
         .as_array()
         .expect("questions")

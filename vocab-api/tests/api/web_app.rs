@@ -37,28 +37,28 @@ async fn lists_have_a_favourite_flag_and_words_a_memo(b: Backend) {
         .await;
     assert_eq!(got["favorite"], false, "default");
 
-    let (s, l) = t
-        .call(
+    let l = t
+        .expect(
+            StatusCode::OK,
             "PATCH",
             &format!("/lists/{id}"),
             Some("alice"),
             Some(json!({"favorite": false})),
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{l}");
     assert_eq!(
         (l["favorite"].clone(), l["name"].clone()),
         (json!(false), json!("여행"))
     );
-    let (s, l) = t
-        .call(
+    let l = t
+        .expect(
+            StatusCode::OK,
             "PATCH",
             &format!("/lists/{id}"),
             Some("alice"),
             Some(json!({"name": "Trip", "favorite": true})),
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{l}");
     assert_eq!(
         (l["favorite"].clone(), l["name"].clone()),
         (json!(true), json!("Trip"))
@@ -182,15 +182,22 @@ async fn the_notebook_takes_words_by_hand_and_by_wrong_quiz_answers(b: Backend) 
 
     // By hand: idempotent both ways, counted once.
     for _ in 0..2 {
-        let (s, w) = t.call("PUT", &nb(&ids[0]), Some("alice"), None).await;
-        assert_eq!(s, StatusCode::OK, "{w}");
+        let w = t
+            .expect(StatusCode::OK, "PUT", &nb(&ids[0]), Some("alice"), None)
+            .await;
         assert_eq!(w["in_notebook"], true);
     }
     assert_eq!(notebook_ids(&t, "alice", &list).await, [ids[0].clone()]);
     assert_eq!(notebook_count(&t, "alice", &list).await, 1);
     for _ in 0..2 {
-        let (s, b) = t.call("DELETE", &nb(&ids[0]), Some("alice"), None).await;
-        assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+        t.expect(
+            StatusCode::NO_CONTENT,
+            "DELETE",
+            &nb(&ids[0]),
+            Some("alice"),
+            None,
+        )
+        .await;
     }
     assert!(notebook_ids(&t, "alice", &list).await.is_empty());
     assert_eq!(notebook_count(&t, "alice", &list).await, 0);
@@ -263,8 +270,9 @@ async fn the_notebook_takes_words_by_hand_and_by_wrong_quiz_answers(b: Backend) 
 
     // GET /notebooks: this list with its count; an empty notebook's list is not there.
     t.create_list("alice", "empty").await;
-    let (s, all) = t.call("GET", "/notebooks", Some("alice"), None).await;
-    assert_eq!(s, StatusCode::OK, "{all}");
+    let all = t
+        .expect(StatusCode::OK, "GET", "/notebooks", Some("alice"), None)
+        .await;
     assert_eq!(all["items"].as_array().expect("items").len(), 1, "{all}");
     assert_eq!(all["items"][0]["list"]["id"], list.as_str());
     assert_eq!(all["items"][0]["count"], 2);
@@ -291,15 +299,15 @@ async fn batch_deletes_report_what_was_deleted_and_what_was_not_found(b: Backend
     let keep = t.create_list("alice", "keep").await;
     let bobs = t.create_list("bob", "b").await;
     let missing = uuid::Uuid::now_v7().to_string();
-    let (s, r) = t
-        .call(
+    let r = t
+        .expect(
+            StatusCode::OK,
             "POST",
             "/lists/batch-delete",
             Some("alice"),
             Some(json!({"ids": [a1, a2, bobs, missing, "junk", a1]})),
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["deleted"], json!([a1, a2]));
     assert_eq!(r["not_found"], json!([bobs, missing, "junk"]));
     let (s, _) = t
@@ -312,34 +320,32 @@ async fn batch_deletes_report_what_was_deleted_and_what_was_not_found(b: Backend
     let ids = t
         .add_words("alice", &keep, &[("a", "1"), ("b", "2"), ("c", "3")])
         .await;
-    let (s, _) = t
-        .call(
-            "PATCH",
-            &format!("/lists/{keep}/words/{}", ids[0]),
-            Some("alice"),
-            Some(json!({"learned": true})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    let (s, _) = t
-        .call(
-            "PUT",
-            &format!("/lists/{keep}/notebook/{}", ids[1]),
-            Some("alice"),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    t.expect(
+        StatusCode::OK,
+        "PATCH",
+        &format!("/lists/{keep}/words/{}", ids[0]),
+        Some("alice"),
+        Some(json!({"learned": true})),
+    )
+    .await;
+    t.expect(
+        StatusCode::OK,
+        "PUT",
+        &format!("/lists/{keep}/notebook/{}", ids[1]),
+        Some("alice"),
+        None,
+    )
+    .await;
     let uri = format!("/lists/{keep}/words/batch-delete");
-    let (s, r) = t
-        .call(
+    let r = t
+        .expect(
+            StatusCode::OK,
             "POST",
             &uri,
             Some("alice"),
             Some(json!({"ids": [ids[0], ids[1], missing]})),
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["deleted"], json!([ids[0], ids[1]]));
     assert_eq!(r["not_found"], json!([missing]));
     let (_, l) = t
@@ -374,8 +380,15 @@ async fn batch_deletes_report_what_was_deleted_and_what_was_not_found(b: Backend
             "ids",
         ),
     ] {
-        let (s, e) = t.call("POST", u, Some("alice"), Some(body)).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+        let e = t
+            .expect(
+                StatusCode::BAD_REQUEST,
+                "POST",
+                u,
+                Some("alice"),
+                Some(body),
+            )
+            .await;
         assert_eq!(e["error"]["field"], field);
     }
 }

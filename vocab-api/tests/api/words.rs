@@ -30,30 +30,30 @@ async fn add_single_bulk_and_pasted_words(b: Backend) {
     let list = t.create_list("alice", "ko-en").await;
     let uri = format!("/lists/{list}/words");
 
-    let (s, w) = t
-        .call(
+    let w = t
+        .expect(
+            StatusCode::CREATED,
             "POST",
             &uri,
             Some("alice"),
             Some(json!({"word": " 사과 ", "meaning": "apple\n(fruit)"})),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{w}");
     assert_eq!(w["word"], "사과");
     assert_eq!(w["meaning"], "apple\n(fruit)");
     assert_eq!(w["list_id"], list.as_str());
     assert_eq!(w["learned"], false);
     assert_eq!(w["right_count"], 0);
 
-    let (s, bulk) = t
-        .call(
+    let bulk = t
+        .expect(
+            StatusCode::CREATED,
             "POST",
             &uri,
             Some("alice"),
             Some(json!({"items": [{"word": "개", "meaning": "dog"}, {"word": "고양이", "meaning": "cat"}]})),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{bulk}");
     assert_eq!(bulk["count"], 2);
 
     let pasted: String = ko_en()
@@ -251,8 +251,9 @@ async fn filters_search_and_pagination(b: Backend) {
     let mut all = Vec::new();
     let mut next = format!("{uri}?limit=5");
     loop {
-        let (s, page) = t.call("GET", &next, Some("alice"), None).await;
-        assert_eq!(s, StatusCode::OK, "{page}");
+        let page = t
+            .expect(StatusCode::OK, "GET", &next, Some("alice"), None)
+            .await;
         all.extend(words_of(&page));
         match page["next_cursor"].as_str() {
             Some(c) => next = format!("{uri}?limit=5&cursor={c}"),
@@ -296,29 +297,33 @@ async fn edit_learned_and_delete_keep_list_counts_exact(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = t
-        .call(
-            "PATCH",
-            &word(&ids[1]),
-            Some("alice"),
-            Some(json!({"learned": true})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    t.expect(
+        StatusCode::OK,
+        "PATCH",
+        &word(&ids[1]),
+        Some("alice"),
+        Some(json!({"learned": true})),
+    )
+    .await;
     assert_eq!(list_counts(&t, "alice", &list).await, (3, 2));
-    let (s, _) = t
-        .call(
-            "PATCH",
-            &word(&ids[1]),
-            Some("alice"),
-            Some(json!({"learned": false})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    t.expect(
+        StatusCode::OK,
+        "PATCH",
+        &word(&ids[1]),
+        Some("alice"),
+        Some(json!({"learned": false})),
+    )
+    .await;
     assert_eq!(list_counts(&t, "alice", &list).await, (3, 1));
 
-    let (s, b) = t.call("DELETE", &word(&ids[0]), Some("alice"), None).await;
-    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    t.expect(
+        StatusCode::NO_CONTENT,
+        "DELETE",
+        &word(&ids[0]),
+        Some("alice"),
+        None,
+    )
+    .await;
     assert_eq!(list_counts(&t, "alice", &list).await, (2, 0));
     let (s, b) = t.call("DELETE", &word(&ids[0]), Some("alice"), None).await;
     assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
@@ -410,15 +415,15 @@ async fn a_bulk_add_larger_than_one_transaction_counts_every_word(b: Backend) {
     let t = TestApp::on(b).await;
     let list = t.create_list("alice", "big").await;
     let text: String = (0..230).map(|i| format!("단어{i}\tword {i}\n")).collect();
-    let (s, body) = t
-        .call(
+    let body = t
+        .expect(
+            StatusCode::CREATED,
             "POST",
             &format!("/lists/{list}/words"),
             Some("alice"),
             Some(json!({ "text": text })),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{body}");
     assert_eq!(body["count"], 230);
     assert_eq!(list_counts(&t, "alice", &list).await, (230, 0));
     let (_, page) = t

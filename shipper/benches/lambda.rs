@@ -49,6 +49,9 @@ mod support {
 
 use bulk_server::{BulkServer, Settings};
 
+#[global_allocator]
+static SERVER_ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // ---------------------------------------------------------------------------------------------
 // A loopback Lambda Runtime API (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html)
 // ---------------------------------------------------------------------------------------------
@@ -145,6 +148,145 @@ async fn start_runtime(events: Vec<Bytes>) -> (String, Rt) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The CPU a Lambda of a given memory size gets
+// ---------------------------------------------------------------------------------------------
+
+/// https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html: "Lambda allocates
+/// CPU power in proportion to the amount of memory configured … At 1,769 MB, a function has
+/// the equivalent of one vCPU (one vCPU-second of credits per second)."
+const MB_PER_VCPU: f64 = 1769.0;
+
+/// How much CPU the functions get: a whole core (the process pinned to it), or the share a
+/// Lambda of `mb` megabytes gets, enforced by the kernel's CFS bandwidth control.
+enum Memory {
+    Full,
+    Share { mb: u32, cgroup: CpuCgroup },
+}
+
+impl Memory {
+    /// What `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` says; a whole core is 1,769 MB's worth.
+    fn mb(&self) -> u32 {
+        match self {
+            Memory::Full => MB_PER_VCPU as u32,
+            Memory::Share { mb, .. } => *mb,
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Memory::Full => "a whole CPU each".to_owned(),
+            Memory::Share { mb, cgroup } => format!(
+                "as Lambdas of {mb} MB: {:.1}% of one CPU ({} µs of CPU per {} µs)",
+                100.0 * *mb as f64 / MB_PER_VCPU,
+                cgroup.quota_us,
+                cgroup.period_us
+            ),
+        }
+    }
+}
+
+/// A cgroup with a CPU quota (v2 `cpu.max`, or v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`:
+/// https://docs.kernel.org/scheduler/sched-bwc.html), removed on drop.
+struct CpuCgroup {
+    dir: PathBuf,
+    quota_us: u64,
+    period_us: u64,
+}
+
+impl CpuCgroup {
+    /// AWS documents the share, not the period it is enforced over: `BENCH_LAMBDA_CFS_PERIOD_US`
+    /// (default 20,000). Over a short period the share is even; over a long one a short
+    /// invocation can finish inside its quota unthrottled.
+    fn for_memory(mb: u32) -> Result<CpuCgroup, String> {
+        let period_us: u64 = std::env::var("BENCH_LAMBDA_CFS_PERIOD_US")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000);
+        // The kernel refuses quotas under 1 ms.
+        let quota_us = ((period_us as f64 * mb as f64 / MB_PER_VCPU).round() as u64).max(1_000);
+        let name = format!("shipper-bench-{}-{mb}", std::process::id());
+        let root = Path::new("/sys/fs/cgroup");
+        let (dir, files): (PathBuf, Vec<(&str, String)>) =
+            if root.join("cgroup.controllers").exists() {
+                (
+                    root.join(&name),
+                    vec![("cpu.max", format!("{quota_us} {period_us}"))],
+                )
+            } else if root.join("cpu/cpu.cfs_quota_us").exists() {
+                (
+                    root.join("cpu").join(&name),
+                    vec![
+                        ("cpu.cfs_period_us", period_us.to_string()),
+                        ("cpu.cfs_quota_us", quota_us.to_string()),
+                    ],
+                )
+            } else {
+                return Err("no cgroup CPU controller under /sys/fs/cgroup".into());
+            };
+        std::fs::create_dir(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let cg = CpuCgroup {
+            dir,
+            quota_us,
+            period_us,
+        };
+        for (file, value) in files {
+            let path = cg.dir.join(file);
+            std::fs::write(&path, &value)
+                .map_err(|e| format!("writing {value:?} to {}: {e}", path.display()))?;
+        }
+        Ok(cg)
+    }
+
+    /// `cmd`, started inside the cgroup: a shell moves itself in, then execs it (same pid, so
+    /// the function is throttled from its first instruction and `/proc/<pid>` is still its).
+    fn wrap(&self, cmd: &Command) -> Command {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(r#"echo $$ > "$0" && exec "$@""#)
+            .arg(self.dir.join("cgroup.procs"))
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        sh
+    }
+}
+
+impl Drop for CpuCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// `BENCH_LAMBDA_MEMORY_MB`: comma-separated sizes, `full` for a whole CPU (default
+/// `full,512`: 512 MB is what `infra/` deploys the shipper with).
+fn memories() -> Vec<Memory> {
+    let spec = std::env::var("BENCH_LAMBDA_MEMORY_MB").unwrap_or_else(|_| "full,512".into());
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if part == "full" {
+            out.push(Memory::Full);
+            continue;
+        }
+        let mb: u32 = match part.parse() {
+            Ok(mb) if (128..=10_240).contains(&mb) => mb,
+            _ => panic!("BENCH_LAMBDA_MEMORY_MB: {part:?} is not `full` or 128..=10240 MB"),
+        };
+        match CpuCgroup::for_memory(mb) {
+            Ok(cgroup) => out.push(Memory::Share { mb, cgroup }),
+            Err(e) => {
+                eprintln!("{mb} MB skipped: {e} (needs root and a writable cgroup CPU controller)")
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
 // One run: a process, K invocations
 // ---------------------------------------------------------------------------------------------
 
@@ -221,7 +363,7 @@ fn cpus() -> Option<(String, String)> {
     ok.then(|| ("0".to_owned(), (n - 1).to_string()))
 }
 
-fn spawn(kind: Kind, runtime_api: &str, es: &str) -> Child {
+fn spawn(kind: Kind, runtime_api: &str, es: &str, memory: &Memory) -> Child {
     let mut cmd = match kind {
         Kind::Shipper => {
             let mut c = pinned(env!("CARGO_BIN_EXE_shipper"));
@@ -245,13 +387,17 @@ fn spawn(kind: Kind, runtime_api: &str, es: &str) -> Child {
     };
     cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api)
         .env("AWS_LAMBDA_FUNCTION_NAME", "shipper")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory.mb().to_string())
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "ap-northeast-2")
-        .stdin(Stdio::null())
+        .env("AWS_REGION", "ap-northeast-2");
+    if let Memory::Share { cgroup, .. } = memory {
+        cmd = cgroup.wrap(&cmd);
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    cmd.spawn().expect("spawning the function")
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning the function")
 }
 
 /// `program` on the functions' CPU (`taskset` execs it: the pid is the function's own).
@@ -266,7 +412,13 @@ fn pinned(program: &str) -> Command {
     }
 }
 
-fn run(tokio: &tokio::runtime::Runtime, kind: Kind, batches: &[Bytes], events: usize) -> Run {
+fn run(
+    tokio: &tokio::runtime::Runtime,
+    kind: Kind,
+    batches: &[Bytes],
+    events: usize,
+    memory: &Memory,
+) -> Run {
     let k = batches.len();
     let (bulk, (api, rt)) = tokio.block_on(async {
         let bulk = BulkServer::with_setup(Settings::default()).await;
@@ -274,7 +426,7 @@ fn run(tokio: &tokio::runtime::Runtime, kind: Kind, batches: &[Bytes], events: u
     });
     let before = bulk.stats();
     let t0 = Instant::now();
-    let mut child = spawn(kind, &api, &bulk.url);
+    let mut child = spawn(kind, &api, &bulk.url, memory);
     // After the cold invocation: the warm ones' CPU and server time are counted from here.
     let mut after_cold = None;
     loop {
@@ -471,6 +623,107 @@ fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: u
     );
 }
 
+/// One table: each kind's medians over its runs, then the ratios.
+fn print_table(
+    events: usize,
+    k: usize,
+    reps: usize,
+    memory: &Memory,
+    kinds: &[Kind],
+    runs: &[(Kind, Run)],
+) {
+    println!(
+        "\n{events} events per invocation, {} warm invocations per process, median of {reps} runs, {}:",
+        k - 1,
+        memory.label()
+    );
+    println!(
+        "{:<15} {:>11} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9} {:>9} {:>9}  items (status: count), errors",
+        "",
+        "events/s",
+        "p50 ms",
+        "p95 ms",
+        "cold ms",
+        "wire B/inv",
+        "req/inv",
+        "RSS MB",
+        "CPU ms",
+        "server ms"
+    );
+    let mut eps = HashMap::new();
+    let mut p50 = HashMap::new();
+    let mut cpu = HashMap::new();
+    for &kind in kinds {
+        let rs: Vec<&Run> = runs
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, r)| r)
+            .collect();
+        let m = |f: fn(&Run) -> f64| median(rs.iter().map(|r| f(r)).collect());
+        let e = m(|r| r.events_per_s);
+        eps.insert(kind.name(), e);
+        p50.insert(kind.name(), m(|r| r.p50_ms));
+        cpu.insert(kind.name(), m(|r| r.cpu_ms));
+        let last = rs[rs.len() - 1];
+        println!(
+            "{:<15} {:>11.0} {:>9.2} {:>9.2} {:>9.1} {:>12.0} {:>9.1} {:>9.1} {:>9.2} {:>9.2}  {:?}, {}{}",
+            kind.name(),
+            e,
+            m(|r| r.p50_ms),
+            m(|r| r.p95_ms),
+            m(|r| r.cold_ms),
+            m(|r| r.bytes_per_invocation),
+            m(|r| r.requests_per_invocation),
+            m(|r| r.peak_rss_mb),
+            m(|r| r.cpu_ms),
+            m(|r| r.server_ms),
+            last.items,
+            last.errors,
+            last.first_error
+                .as_deref()
+                .map(|e| format!(" (first: {})", &e[..e.len().min(160)]))
+                .unwrap_or_default()
+        );
+    }
+    if let (Some(s), Some(n)) = (eps.get("shipper"), eps.get("node blueprint")) {
+        println!(
+            "shipper / node: {:.2}× events/s, {:.2}× p50, {:.2}× less function CPU per invocation",
+            s / n,
+            p50["node blueprint"] / p50["shipper"],
+            cpu["node blueprint"] / cpu["shipper"]
+        );
+    }
+    // https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html: a function
+    // whose memory use goes over its setting is stopped ("Runtime exited … signal: killed").
+    if let Memory::Share { mb, .. } = memory {
+        // https://aws.amazon.com/lambda/pricing/: duration is billed per GB-second of the
+        // memory configured (1 GB = 1,024 MB), whatever the function does with it.
+        let cost: Vec<String> = kinds
+            .iter()
+            .filter_map(|k| eps.get(k.name()).map(|e| (k.name(), e)))
+            .map(|(name, e)| format!("{name} {:.1}", 1e6 / e * f64::from(*mb) / 1024.0))
+            .collect();
+        println!(
+            "GB-seconds of duration per million events: {}",
+            cost.join(", ")
+        );
+        for &kind in kinds {
+            let rss = median(
+                runs.iter()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, r)| r.peak_rss_mb)
+                    .collect(),
+            );
+            if rss > f64::from(*mb) {
+                println!(
+                    "{}: peak RSS {rss:.0} MB is over {mb} MB: Lambda would stop it",
+                    kind.name()
+                );
+            }
+        }
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -510,6 +763,7 @@ fn main() {
         .build()
         .expect("tokio runtime");
     assert!(Path::new(env!("CARGO_BIN_EXE_shipper")).exists());
+    let memories = memories();
     for (events, k) in [(1_000usize, 41usize), (10_000, 11)] {
         if !filter.is_empty() && !filter.iter().any(|f| *f == events.to_string()) {
             continue;
@@ -521,76 +775,18 @@ fn main() {
             eprintln!("node not found: the shipper alone");
             &[Kind::Shipper]
         };
-        let mut runs: Vec<(Kind, Run)> = Vec::new();
-        let lambda = std::env::var_os("BENCH_NO_LAMBDA").is_none();
-        for _ in 0..if lambda { reps } else { 0 } {
-            for &kind in kinds {
-                runs.push((kind, run(&tokio, kind, &b, events)));
-            }
-        }
-        if !lambda {
+        if std::env::var_os("BENCH_NO_LAMBDA").is_some() {
             cli_runs(&tokio, &b, events, reps);
             continue;
         }
-        println!(
-            "\n{events} events per invocation, {} warm invocations per process, median of {reps} runs:",
-            k - 1
-        );
-        println!(
-            "{:<15} {:>11} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9} {:>9} {:>9}  items (status: count), errors",
-            "",
-            "events/s",
-            "p50 ms",
-            "p95 ms",
-            "cold ms",
-            "wire B/inv",
-            "req/inv",
-            "RSS MB",
-            "CPU ms",
-            "server ms"
-        );
-        let mut eps = HashMap::new();
-        let mut p50 = HashMap::new();
-        let mut cpu = HashMap::new();
-        for &kind in kinds {
-            let rs: Vec<&Run> = runs
-                .iter()
-                .filter(|(k, _)| *k == kind)
-                .map(|(_, r)| r)
-                .collect();
-            let m = |f: fn(&Run) -> f64| median(rs.iter().map(|r| f(r)).collect());
-            let e = m(|r| r.events_per_s);
-            eps.insert(kind.name(), e);
-            p50.insert(kind.name(), m(|r| r.p50_ms));
-            cpu.insert(kind.name(), m(|r| r.cpu_ms));
-            let last = rs[rs.len() - 1];
-            println!(
-                "{:<15} {:>11.0} {:>9.2} {:>9.2} {:>9.1} {:>12.0} {:>9.1} {:>9.1} {:>9.2} {:>9.2}  {:?}, {}{}",
-                kind.name(),
-                e,
-                m(|r| r.p50_ms),
-                m(|r| r.p95_ms),
-                m(|r| r.cold_ms),
-                m(|r| r.bytes_per_invocation),
-                m(|r| r.requests_per_invocation),
-                m(|r| r.peak_rss_mb),
-                m(|r| r.cpu_ms),
-                m(|r| r.server_ms),
-                last.items,
-                last.errors,
-                last.first_error
-                    .as_deref()
-                    .map(|e| format!(" (first: {})", &e[..e.len().min(160)]))
-                    .unwrap_or_default()
-            );
-        }
-        if let (Some(s), Some(n)) = (eps.get("shipper"), eps.get("node blueprint")) {
-            println!(
-                "shipper / node: {:.2}× events/s, {:.2}× p50, {:.2}× less function CPU per invocation",
-                s / n,
-                p50["node blueprint"] / p50["shipper"],
-                cpu["node blueprint"] / cpu["shipper"]
-            );
+        for memory in &memories {
+            let mut runs: Vec<(Kind, Run)> = Vec::new();
+            for _ in 0..reps {
+                for &kind in kinds {
+                    runs.push((kind, run(&tokio, kind, &b, events, memory)));
+                }
+            }
+            print_table(events, k, reps, memory, kinds, &runs);
         }
         if std::env::var_os("BENCH_NO_CLI").is_none() {
             cli_runs(&tokio, &b, events, reps);

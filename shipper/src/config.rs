@@ -48,6 +48,9 @@ pub struct Config {
     pub shipper_max_bulk_bytes: Option<usize>,
     /// `SHIPPER_MAX_BULK_DOCS`: actions per bulk request (default 5000).
     pub shipper_max_bulk_docs: Option<usize>,
+    /// `SHIPPER_FIRST_BULK_DOCS`: actions in the first request of a batch, sent while the rest
+    /// is built; each next request doubles, up to `SHIPPER_MAX_BULK_DOCS` (default 250).
+    pub shipper_first_bulk_docs: Option<usize>,
     /// `SHIPPER_GZIP`: gzip request bodies (default true).
     pub shipper_gzip: Option<bool>,
     /// `SHIPPER_DEADLINE_MARGIN_MS`: stop retrying this long before the Lambda deadline
@@ -470,6 +473,12 @@ impl Config {
                 why: "must be > 0".into(),
             });
         }
+        if self.shipper_first_bulk_docs == Some(0) {
+            return Err(ConfigError::Invalid {
+                var: "SHIPPER_FIRST_BULK_DOCS",
+                why: "must be > 0".into(),
+            });
+        }
         if let Some(id) = &self.elasticsearch_cloud_id {
             crate::service::cloud_id_url(id).map_err(|why| ConfigError::Invalid {
                 var: "ELASTICSEARCH_CLOUD_ID",
@@ -517,6 +526,7 @@ impl Config {
         Limits {
             max_bytes: self.shipper_max_bulk_bytes.unwrap_or(d.max_bytes),
             max_docs: self.shipper_max_bulk_docs.unwrap_or(d.max_docs),
+            first_docs: self.shipper_first_bulk_docs.unwrap_or(d.first_docs),
         }
     }
 
@@ -1028,10 +1038,21 @@ mod tests {
     }
 
     #[test]
+    fn the_first_request_size_is_a_setting_issue_15() {
+        let c = cfg(&[
+            ("ELASTICSEARCH_URL", "http://localhost:9200"),
+            ("SHIPPER_FIRST_BULK_DOCS", "1000"),
+        ])
+        .unwrap();
+        assert_eq!(c.limits().first_docs, 1000);
+    }
+
+    #[test]
     fn defaults_apply_when_nothing_is_set() {
         let c = cfg(&[("ELASTICSEARCH_URL", "http://localhost:9200")]).unwrap();
         assert_eq!(c.limits().max_bytes, 10 * 1024 * 1024);
         assert_eq!(c.limits().max_docs, 5000);
+        assert_eq!(c.limits().first_docs, 250);
         assert!(c.gzip());
         assert_eq!(c.naming().namespace, "default");
         assert_eq!(c.naming().dataset, None);
@@ -1125,6 +1146,11 @@ mod tests {
             (
                 &[("SHIPPER_MAX_RETRY_MS", "0")],
                 "SHIPPER_MAX_RETRY_MS",
+                "> 0",
+            ),
+            (
+                &[("SHIPPER_FIRST_BULK_DOCS", "0")],
+                "SHIPPER_FIRST_BULK_DOCS",
                 "> 0",
             ),
             (

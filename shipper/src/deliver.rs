@@ -2,7 +2,10 @@
 //! look up re-delivered events that a rollover would let in twice ([`crate::rollover`]).
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -163,6 +166,18 @@ impl Cleanup {
     }
 }
 
+/// Where the documents of a streamed delivery come from: built a piece at a time, so the first
+/// pieces are in flight while the rest of the batch is still being transformed.
+pub trait Source {
+    /// Appends the documents of up to `events` more events to `docs` (fewer documents when
+    /// rules drop some); `false` once no event is left.
+    fn fill(&mut self, docs: &mut Vec<Document>, events: usize) -> bool;
+}
+
+/// Events turned into documents between two looks at the request in flight: often enough
+/// that its connection writes the body and reads the answer while the next piece is built.
+const STEP: usize = 100;
+
 /// Sends `docs`, retrying only failed items with backoff until `stop_at`.
 pub async fn deliver(
     sink: &Sink<'_>,
@@ -171,230 +186,476 @@ pub async fn deliver(
     dedup: &Dedup,
     stop_at: Instant,
 ) -> Delivery {
-    let mut out = Delivery::default();
-    let mut pending: Vec<usize> = (0..docs.len()).collect();
-    let mut cleanup = Cleanup::default();
-    let mut attempt = 0u32;
-    let lookup = sink.lookup.filter(|_| sink.rollovers.disabled().is_none());
-    while !pending.is_empty() || !cleanup.is_empty() {
-        let mut retry_next = Vec::new();
-        if let Some(lookup) = lookup
-            && *dedup != Dedup::Create
-            && !pending.is_empty()
-        {
-            let (send, wait) = look_up(
-                sink,
-                lookup,
-                docs,
-                pending,
-                opts,
-                dedup,
-                stop_at,
-                &mut out,
-                &mut cleanup,
-            )
-            .await;
-            if let Some(why) = out.fatal.take() {
-                out.stop(why, send, [wait], Vec::new());
-                return out;
-            }
-            pending = send;
-            retry_next.extend(wait);
+    let mut d = Driver::new(sink, opts, dedup, stop_at);
+    d.pending = (0..docs.len()).collect();
+    d.rounds(docs, false).await;
+    d.out
+}
+
+/// [`deliver`] of the documents `source` builds into `docs`: the first round sends each piece
+/// as soon as it is built and builds the next while the cluster indexes it (a Lambda pays for
+/// the wall time, and without this it waits for the cluster with nothing to do); later rounds
+/// (retries, rollover checks) are [`deliver`]'s. On return `docs` holds every document.
+pub async fn deliver_streamed<S: Source + Send>(
+    sink: &Sink<'_>,
+    docs: &mut Vec<Document>,
+    mut source: S,
+    opts: &DeliverOptions,
+    dedup: &Dedup,
+    stop_at: Instant,
+) -> Delivery {
+    let mut d = Driver::new(sink, opts, dedup, stop_at);
+    if let Err(stop) = d.first_round(docs, &mut source).await {
+        // Whatever was not built yet is built now, only to be counted undelivered.
+        while source.fill(docs, usize::MAX) {}
+        d.stop(stop, d.handed..docs.len());
+        return d.out;
+    }
+    d.rounds(docs, true).await;
+    d.out
+}
+
+/// Why delivery stops early, and the documents of the request (or lookup) that showed it.
+struct Stop {
+    why: String,
+    items: Vec<usize>,
+}
+
+/// A `_bulk` request on its way: its future, and its answer once a look saw it arrive.
+struct InFlight<'a> {
+    fut: Pin<Box<dyn Future<Output = Sent> + Send + 'a>>,
+    done: Option<Sent>,
+}
+
+/// A request, its reply, and how long the reply took.
+type Sent = (
+    request_builder::BulkRequest,
+    Result<crate::service::HttpReply, TransportError>,
+    Duration,
+);
+
+impl<'a> InFlight<'a> {
+    fn start(
+        client: &'a dyn BulkClient,
+        req: request_builder::BulkRequest,
+        timeout: Duration,
+    ) -> Self {
+        InFlight {
+            fut: Box::pin(async move {
+                let t0 = Instant::now();
+                let reply = client.bulk(&req, timeout).await;
+                (req, reply, t0.elapsed())
+            }),
+            done: None,
         }
-        let mut queue: VecDeque<Vec<usize>> =
-            request_builder::split(docs, &pending, opts.limits).into();
-        while let Some(chunk) = queue.pop_front() {
-            let now = Instant::now();
-            if now >= stop_at {
-                retry_next.extend(chunk);
-                continue;
+    }
+
+    /// Polls it once, then lets the runtime run the connection's task (which writes the body
+    /// and reads the answer); returns at once either way.
+    async fn nudge(&mut self) {
+        if self.done.is_none() {
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(v) = self.fut.as_mut().poll(cx) {
+                    self.done = Some(v);
+                }
+                Poll::Ready(())
+            })
+            .await;
+            tokio::task::yield_now().await;
+        }
+    }
+
+    async fn finish(self) -> Sent {
+        match self.done {
+            Some(v) => v,
+            None => self.fut.await,
+        }
+    }
+}
+
+/// One delivery's state across its rounds.
+struct Driver<'a> {
+    sink: Sink<'a>,
+    opts: &'a DeliverOptions,
+    dedup: &'a Dedup,
+    stop_at: Instant,
+    lookup: Option<&'a dyn IdLookup>,
+    out: Delivery,
+    cleanup: Cleanup,
+    /// This round's documents to send.
+    pending: Vec<usize>,
+    /// This round's chunks not sent yet.
+    queue: VecDeque<Vec<usize>>,
+    /// Documents for the next round.
+    retry_next: Vec<usize>,
+    /// A streamed first round: documents below this were handed to a request or a lookup.
+    handed: usize,
+    /// Rounds after the first so far.
+    attempt: u32,
+}
+
+impl<'a> Driver<'a> {
+    fn new(sink: &Sink<'a>, opts: &'a DeliverOptions, dedup: &'a Dedup, stop_at: Instant) -> Self {
+        Driver {
+            sink: *sink,
+            opts,
+            dedup,
+            stop_at,
+            lookup: sink.lookup.filter(|_| sink.rollovers.disabled().is_none()),
+            out: Delivery::default(),
+            cleanup: Cleanup::default(),
+            pending: Vec::new(),
+            queue: VecDeque::new(),
+            retry_next: Vec::new(),
+            handed: 0,
+            attempt: 0,
+        }
+    }
+
+    /// Gives up: `stop.items`, everything queued or waiting for a retry, and `unsent` are
+    /// undelivered.
+    fn stop(&mut self, stop: Stop, unsent: std::ops::Range<usize>) {
+        let queue = std::mem::take(&mut self.queue);
+        let retry_next = std::mem::take(&mut self.retry_next);
+        self.out.stop(stop.why, stop.items, queue, retry_next);
+        self.out.undelivered.extend(unsent);
+    }
+
+    /// Looks up the documents of `send` that must be (data streams: older than the write
+    /// index; dead letters: all), returning those to send now; the rest wait for a retry.
+    async fn look_up(&mut self, docs: &[Document], send: Vec<usize>) -> Result<Vec<usize>, Stop> {
+        // Checks turned off by an earlier piece's refused lookup are not asked for again.
+        let Some(lookup) = self
+            .lookup
+            .filter(|_| self.sink.rollovers.disabled().is_none())
+        else {
+            return Ok(send);
+        };
+        if *self.dedup == Dedup::Create || send.is_empty() {
+            return Ok(send);
+        }
+        let (send, wait) = look_up(
+            &self.sink,
+            lookup,
+            docs,
+            send,
+            self.opts,
+            self.dedup,
+            self.stop_at,
+            &mut self.out,
+            &mut self.cleanup,
+        )
+        .await;
+        if let Some(why) = self.out.fatal.take() {
+            let mut items = send;
+            items.extend(wait);
+            return Err(Stop { why, items });
+        }
+        self.retry_next.extend(wait);
+        Ok(send)
+    }
+
+    /// Encodes `chunk` and starts its request; `None` (the chunk waits for a retry) when the
+    /// time is up.
+    fn start(&mut self, docs: &[Document], chunk: Vec<usize>) -> Option<InFlight<'a>> {
+        let now = Instant::now();
+        if now >= self.stop_at {
+            self.retry_next.extend(chunk);
+            return None;
+        }
+        let req = request_builder::encode(docs, chunk, self.opts.gzip);
+        let timeout = self.opts.request_timeout.min(self.stop_at - now);
+        self.out.stats.requests += 1;
+        self.out.stats.bytes_sent += req.body.len() as u64;
+        Some(InFlight::start(self.sink.client, req, timeout))
+    }
+
+    /// Sends the queued chunks one after the other.
+    async fn send_queue(&mut self, docs: &[Document]) -> Result<(), Stop> {
+        while let Some(chunk) = self.queue.pop_front() {
+            if let Some(f) = self.start(docs, chunk) {
+                let (req, reply, took) = f.finish().await;
+                self.out.stats.bulk_latency += took;
+                self.settle(docs, req, reply)?;
             }
-            let req = request_builder::encode(docs, chunk, opts.gzip);
-            let timeout = opts.request_timeout.min(stop_at - now);
-            out.stats.requests += 1;
-            out.stats.bytes_sent += req.body.len() as u64;
-            let t0 = Instant::now();
-            let reply = sink.client.bulk(&req, timeout).await;
-            out.stats.bulk_latency += t0.elapsed();
-            let reply = match reply {
-                Ok(r) => r,
-                // A certificate that fails its checks fails them again on every retry: stop
-                // now rather than spend the invocation's whole time budget on it.
-                Err(e @ TransportError::Tls(_)) => {
-                    out.stop(e.to_string(), req.items, queue, retry_next);
-                    return out;
+        }
+        Ok(())
+    }
+
+    /// The first round of [`deliver_streamed`]: build a piece, answer the request in flight,
+    /// send the piece, and build the next one while it is in flight.
+    async fn first_round<S: Source>(
+        &mut self,
+        docs: &mut Vec<Document>,
+        source: &mut S,
+    ) -> Result<(), Stop> {
+        let max = self.opts.limits.max_docs.max(1);
+        let mut piece = self.opts.limits.first_docs.clamp(1, max);
+        let mut more = true;
+        let mut in_flight: Option<InFlight<'a>> = None;
+        while more || in_flight.is_some() || !self.queue.is_empty() {
+            let begin = docs.len();
+            while more && docs.len() - begin < piece {
+                more = source.fill(docs, STEP.min(piece - (docs.len() - begin)));
+                if let Some(f) = in_flight.as_mut() {
+                    f.nudge().await;
                 }
-                Err(e) => {
-                    warn!(error.message = %e, items = req.items.len(), "bulk request failed; will retry");
-                    out.last_error = Some(e.to_string());
-                    unknown_outcome(sink, docs, dedup, &req.items, &mut cleanup);
-                    retry_next.extend(req.items);
-                    continue;
+            }
+            piece = (piece * 2).min(max);
+            if let Some(f) = in_flight.take() {
+                let (req, reply, took) = f.finish().await;
+                self.out.stats.bulk_latency += took;
+                self.settle(docs, req, reply)?;
+            }
+            self.handed = docs.len();
+            let send = self.look_up(docs, (begin..docs.len()).collect()).await?;
+            let chunks = request_builder::split(docs, &send, self.opts.limits);
+            self.queue.extend(chunks);
+            if more {
+                // All but the last chunk now; the last in flight while the next piece is built.
+                let last = self.queue.pop_back();
+                self.send_queue(docs).await?;
+                if let Some(chunk) = last
+                    && let Some(mut f) = self.start(docs, chunk)
+                {
+                    f.nudge().await;
+                    in_flight = Some(f);
                 }
-            };
-            if reply.status == 200 {
-                match response::parse(&reply.body, req.items.len()) {
-                    Ok(results) => {
-                        for (&doc, r) in req.items.iter().zip(&results) {
-                            match retry::classify_item(r) {
-                                ItemOutcome::Indexed => {
-                                    out.stats.indexed += 1;
-                                    if r.failure_store {
-                                        out.stats.failure_store += 1;
-                                        warn!(event.id = %docs[doc].id, "Elasticsearch kept the document in the data stream's failure store (its mappings refused it)");
+            } else {
+                self.send_queue(docs).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rounds until every document is settled or time is up; with `sent`, the first round's
+    /// documents were already sent (by [`Driver::first_round`]) and it starts at its checks.
+    async fn rounds(&mut self, docs: &[Document], mut sent: bool) {
+        loop {
+            if !sent {
+                if self.pending.is_empty() && self.cleanup.is_empty() {
+                    break;
+                }
+                let pending = std::mem::take(&mut self.pending);
+                let send = match self.look_up(docs, pending).await {
+                    Ok(send) => send,
+                    Err(stop) => return self.stop(stop, 0..0),
+                };
+                self.queue = request_builder::split(docs, &send, self.opts.limits).into();
+                if let Err(stop) = self.send_queue(docs).await {
+                    return self.stop(stop, 0..0);
+                }
+            }
+            sent = false;
+            if let Some(lookup) = self.lookup
+                && !self.cleanup.is_empty()
+                && self.sink.rollovers.disabled().is_none()
+            {
+                let (sink, opts, stop_at) = (self.sink, self.opts, self.stop_at);
+                clean_up(
+                    &sink,
+                    lookup,
+                    docs,
+                    opts,
+                    stop_at,
+                    &mut self.out,
+                    &mut self.cleanup,
+                )
+                .await;
+                if let Some(why) = self.out.fatal.take() {
+                    give_up_cleanup(&mut self.out, std::mem::take(&mut self.cleanup));
+                    let items = std::mem::take(&mut self.retry_next);
+                    return self.stop(Stop { why, items }, 0..0);
+                }
+            }
+            if self.sink.rollovers.disabled().is_some() {
+                // Checks are off: what was waiting for one is not waited for.
+                self.cleanup = Cleanup::default();
+            }
+            if self.retry_next.is_empty() && self.cleanup.is_empty() {
+                break;
+            }
+            self.attempt += 1;
+            let delay = self.opts.backoff.delay(self.attempt, fastrand::f64());
+            if Instant::now() + delay >= self.stop_at {
+                self.out.undelivered.append(&mut self.retry_next);
+                give_up_cleanup(&mut self.out, std::mem::take(&mut self.cleanup));
+                break;
+            }
+            self.out.stats.retried += self.retry_next.len() as u64;
+            tokio::time::sleep(delay).await;
+            self.pending = std::mem::take(&mut self.retry_next);
+        }
+    }
+
+    /// Takes in one request's reply: counts what was indexed, queues what to retry, records
+    /// what was refused. `Err` when delivery must stop (retrying can't help).
+    fn settle(
+        &mut self,
+        docs: &[Document],
+        req: request_builder::BulkRequest,
+        reply: Result<crate::service::HttpReply, TransportError>,
+    ) -> Result<(), Stop> {
+        let (sink, dedup, lookup) = (self.sink, self.dedup, self.lookup);
+        let out = &mut self.out;
+        let cleanup = &mut self.cleanup;
+        let retry_next = &mut self.retry_next;
+        let queue = &mut self.queue;
+        let reply = match reply {
+            Ok(r) => r,
+            // A certificate that fails its checks fails them again on every retry: stop
+            // now rather than spend the invocation's whole time budget on it.
+            Err(e @ TransportError::Tls(_)) => {
+                return Err(Stop {
+                    why: e.to_string(),
+                    items: req.items,
+                });
+            }
+            Err(e) => {
+                warn!(error.message = %e, items = req.items.len(), "bulk request failed; will retry");
+                out.last_error = Some(e.to_string());
+                unknown_outcome(&sink, docs, dedup, &req.items, cleanup);
+                retry_next.extend(req.items);
+                return Ok(());
+            }
+        };
+        if reply.status == 200 {
+            match response::parse(&reply.body, req.items.len()) {
+                Ok(results) => {
+                    for (&doc, r) in req.items.iter().zip(&results) {
+                        match retry::classify_item(r) {
+                            ItemOutcome::Indexed => {
+                                out.stats.indexed += 1;
+                                if r.failure_store {
+                                    out.stats.failure_store += 1;
+                                    warn!(event.id = %docs[doc].id, "Elasticsearch kept the document in the data stream's failure store (its mappings refused it)");
+                                }
+                                if *dedup == Dedup::DataStream
+                                    && lookup.is_some()
+                                    && sink.rollovers.disabled().is_none()
+                                    && let Some(index) = r.index.as_deref()
+                                {
+                                    let target = &docs[doc].index;
+                                    if sink.rollovers.shows_rollover(target, index) {
+                                        debug!(
+                                            index,
+                                            "created in a backing index the cache doesn't know: the data stream rolled over"
+                                        );
+                                        sink.rollovers.mark_stale(target);
                                     }
-                                    if *dedup == Dedup::DataStream
-                                        && lookup.is_some()
-                                        && sink.rollovers.disabled().is_none()
-                                        && let Some(index) = r.index.as_deref()
-                                    {
-                                        let target = &docs[doc].index;
-                                        if sink.rollovers.shows_rollover(target, index) {
-                                            debug!(
-                                                index,
-                                                "created in a backing index the cache doesn't know: the data stream rolled over"
-                                            );
-                                            sink.rollovers.mark_stale(target);
-                                        }
-                                        if sink.rollovers.needs_refresh(target) {
-                                            cleanup.created.push(Created {
-                                                doc,
-                                                index: index.to_owned(),
-                                                previous: sink
-                                                    .rollovers
-                                                    .get(target)
-                                                    .map(|w| w.name),
-                                            });
-                                        }
+                                    if sink.rollovers.needs_refresh(target) {
+                                        cleanup.created.push(Created {
+                                            doc,
+                                            index: index.to_owned(),
+                                            previous: sink.rollovers.get(target).map(|w| w.name),
+                                        });
                                     }
                                 }
-                                ItemOutcome::AlreadyPresent => out.stats.already_present += 1,
-                                ItemOutcome::Retry => {
-                                    out.last_error = Some(format!(
-                                        "item {}: {}",
-                                        r.status,
-                                        r.error_type.as_deref().unwrap_or("unknown")
-                                    ));
-                                    retry_next.push(doc)
-                                }
-                                ItemOutcome::Misconfigured {
-                                    status,
-                                    error_type,
-                                    reason,
-                                } => {
-                                    let why =
-                                        misconfiguration(status, &error_type, &reason, &docs[doc]);
-                                    if out.misconfigured.as_deref() != Some(why.as_str()) {
-                                        error!(http.response.status_code = status, error.type = %error_type, error.message = %reason, "{why}");
-                                    }
-                                    out.misconfigured = Some(why);
-                                    out.undelivered.push(doc);
-                                }
-                                ItemOutcome::Reject {
-                                    status,
-                                    error_type,
-                                    reason,
-                                } => out.rejected.push(Rejected {
-                                    doc,
-                                    status,
-                                    error_type,
-                                    reason,
-                                }),
                             }
+                            ItemOutcome::AlreadyPresent => out.stats.already_present += 1,
+                            ItemOutcome::Retry => {
+                                out.last_error = Some(format!(
+                                    "item {}: {}",
+                                    r.status,
+                                    r.error_type.as_deref().unwrap_or("unknown")
+                                ));
+                                retry_next.push(doc)
+                            }
+                            ItemOutcome::Misconfigured {
+                                status,
+                                error_type,
+                                reason,
+                            } => {
+                                let why =
+                                    misconfiguration(status, &error_type, &reason, &docs[doc]);
+                                if out.misconfigured.as_deref() != Some(why.as_str()) {
+                                    error!(http.response.status_code = status, error.type = %error_type, error.message = %reason, "{why}");
+                                }
+                                out.misconfigured = Some(why);
+                                out.undelivered.push(doc);
+                            }
+                            ItemOutcome::Reject {
+                                status,
+                                error_type,
+                                reason,
+                            } => out.rejected.push(Rejected {
+                                doc,
+                                status,
+                                error_type,
+                                reason,
+                            }),
                         }
                     }
-                    Err(e) => {
-                        // Unknown outcome: resend all; `create` + fixed ids makes that safe.
-                        warn!(error.message = %e, "unreadable bulk response; will resend its items");
-                        out.last_error = Some(e.to_string());
-                        unknown_outcome(sink, docs, dedup, &req.items, &mut cleanup);
-                        retry_next.extend(req.items);
-                    }
                 }
-                continue;
-            }
-            let (etype, reason) = error_of(&reply.body, reply.status);
-            match retry::classify_status(reply.status) {
-                RequestOutcome::Retry => {
-                    warn!(http.response.status_code = reply.status, error.type = %etype, "bulk request refused; will retry");
-                    out.last_error = Some(format!("HTTP {}: {etype}: {reason}", reply.status));
+                Err(e) => {
+                    // Unknown outcome: resend all; `create` + fixed ids makes that safe.
+                    warn!(error.message = %e, "unreadable bulk response; will resend its items");
+                    out.last_error = Some(e.to_string());
+                    unknown_outcome(&sink, docs, dedup, &req.items, cleanup);
                     retry_next.extend(req.items);
                 }
-                RequestOutcome::Split if req.items.len() > 1 => {
-                    debug!(items = req.items.len(), bytes = req.uncompressed_len, "413: splitting the request in halves");
-                    let mut items = req.items;
-                    let back = items.split_off(items.len() / 2);
-                    queue.push_front(back);
-                    queue.push_front(items);
-                }
-                RequestOutcome::Split => out.rejected.push(Rejected {
-                    doc: req.items[0],
-                    status: 413,
-                    error_type: "request_entity_too_large".into(),
-                    reason: format!(
-                        "a single document of {} bytes is over the cluster's http.max_content_length",
-                        req.uncompressed_len
-                    ),
-                }),
-                RequestOutcome::Fatal => {
-                    let why = format!(
-                        "Elasticsearch refused the shipper itself (HTTP {}: {etype}: {reason}); check the credentials",
-                        reply.status
-                    );
-                    out.stop(why, req.items, queue, retry_next);
-                    return out;
-                }
-                RequestOutcome::Misconfigured => {
-                    let why = format!(
-                        "the cluster answers HTTP {} `{etype}` to POST /_bulk ({reason}): check ELASTICSEARCH_URL (a path prefix behind a proxy?)",
-                        reply.status
-                    );
-                    error!(http.response.status_code = reply.status, "{why}");
-                    out.misconfigured = Some(why);
-                    out.undelivered.extend(req.items);
-                }
-                RequestOutcome::Reject => {
-                    for doc in req.items {
-                        out.rejected.push(Rejected {
-                            doc,
-                            status: reply.status,
-                            error_type: etype.clone(),
-                            reason: reason.clone(),
-                        });
-                    }
+            }
+            return Ok(());
+        }
+        let (etype, reason) = error_of(&reply.body, reply.status);
+        match retry::classify_status(reply.status) {
+            RequestOutcome::Retry => {
+                warn!(http.response.status_code = reply.status, error.type = %etype, "bulk request refused; will retry");
+                out.last_error = Some(format!("HTTP {}: {etype}: {reason}", reply.status));
+                retry_next.extend(req.items);
+            }
+            RequestOutcome::Split if req.items.len() > 1 => {
+                debug!(
+                    items = req.items.len(),
+                    bytes = req.uncompressed_len,
+                    "413: splitting the request in halves"
+                );
+                let mut items = req.items;
+                let back = items.split_off(items.len() / 2);
+                queue.push_front(back);
+                queue.push_front(items);
+            }
+            RequestOutcome::Split => out.rejected.push(Rejected {
+                doc: req.items[0],
+                status: 413,
+                error_type: "request_entity_too_large".into(),
+                reason: format!(
+                    "a single document of {} bytes is over the cluster's http.max_content_length",
+                    req.uncompressed_len
+                ),
+            }),
+            RequestOutcome::Fatal => {
+                let why = format!(
+                    "Elasticsearch refused the shipper itself (HTTP {}: {etype}: {reason}); check the credentials",
+                    reply.status
+                );
+                return Err(Stop {
+                    why,
+                    items: req.items,
+                });
+            }
+            RequestOutcome::Misconfigured => {
+                let why = format!(
+                    "the cluster answers HTTP {} `{etype}` to POST /_bulk ({reason}): check ELASTICSEARCH_URL (a path prefix behind a proxy?)",
+                    reply.status
+                );
+                error!(http.response.status_code = reply.status, "{why}");
+                out.misconfigured = Some(why);
+                out.undelivered.extend(req.items);
+            }
+            RequestOutcome::Reject => {
+                for doc in req.items {
+                    out.rejected.push(Rejected {
+                        doc,
+                        status: reply.status,
+                        error_type: etype.clone(),
+                        reason: reason.clone(),
+                    });
                 }
             }
         }
-        if let Some(lookup) = lookup
-            && !cleanup.is_empty()
-            && sink.rollovers.disabled().is_none()
-        {
-            clean_up(sink, lookup, docs, opts, stop_at, &mut out, &mut cleanup).await;
-            if let Some(why) = out.fatal.take() {
-                give_up_cleanup(&mut out, cleanup);
-                out.stop(why, retry_next, Vec::<Vec<usize>>::new(), Vec::new());
-                return out;
-            }
-        }
-        if sink.rollovers.disabled().is_some() {
-            // Checks are off: what was waiting for one is not waited for.
-            cleanup = Cleanup::default();
-        }
-        if retry_next.is_empty() && cleanup.is_empty() {
-            break;
-        }
-        attempt += 1;
-        let delay = opts.backoff.delay(attempt, fastrand::f64());
-        if Instant::now() + delay >= stop_at {
-            out.undelivered.extend(retry_next);
-            give_up_cleanup(&mut out, cleanup);
-            break;
-        }
-        out.stats.retried += retry_next.len() as u64;
-        tokio::time::sleep(delay).await;
-        pending = retry_next;
+        Ok(())
     }
-    out
 }
 
 /// After a request whose outcome is unknown (its writes may or may not have happened), the
@@ -522,7 +783,16 @@ async fn look_up(
             // Sent before with an unknown outcome, into a write index that is no longer the
             // write index: asked there in real time.
             let mut asked: HashMap<String, Vec<usize>> = HashMap::new();
-            for (i, sent_to) in std::mem::take(&mut cleanup.uncertain) {
+            let mut uncertain = std::mem::take(&mut cleanup.uncertain);
+            if !uncertain.is_empty() {
+                // Only this send's own: a streamed first round looks up piece by piece, and an
+                // earlier piece's uncertain documents are asked when they are resent.
+                let mine: std::collections::HashSet<usize> = pending.iter().copied().collect();
+                let (these, later) = uncertain.into_iter().partition(|(i, _)| mine.contains(i));
+                uncertain = these;
+                cleanup.uncertain = later;
+            }
+            for (i, sent_to) in uncertain {
                 let now_to = sink.rollovers.get(&docs[i].index).map(|w| w.name);
                 if let Some(sent_to) = sent_to
                     && now_to.as_deref() != Some(sent_to.as_str())

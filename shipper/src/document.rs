@@ -302,10 +302,33 @@ impl Transform {
         naming: &Naming,
         region: Option<&str>,
         now_ms: i64,
+        emit: impl FnMut(usize, Document),
+    ) -> Counts {
+        let all = 0..data.log_events.len();
+        self.batch_range(data, all, naming, region, now_ms, emit)
+    }
+
+    /// [`Transform::batch`] of the events in `range` only (indices stay the envelope's), so a
+    /// large envelope can be turned into documents a piece at a time while earlier pieces are
+    /// in flight.
+    pub fn batch_range(
+        &self,
+        data: &LogsData<'_>,
+        range: std::ops::Range<usize>,
+        naming: &Naming,
+        region: Option<&str>,
+        now_ms: i64,
         mut emit: impl FnMut(usize, Document),
     ) -> Counts {
+        let range = range.start.min(data.log_events.len())..range.end.min(data.log_events.len());
+        let events = || {
+            data.log_events[range.clone()]
+                .iter()
+                .enumerate()
+                .map(|(k, ev)| (range.start + k, ev))
+        };
         let all = Counts {
-            dropped: data.log_events.len() as u64,
+            dropped: range.len() as u64,
             redacted: 0,
         };
         let rule = match self.routes.verdict(&data.log_group, &data.log_stream) {
@@ -328,12 +351,12 @@ impl Transform {
             .unwrap_or(self.drop_start_end);
         let mut counts = Counts::default();
         if filter.is_none() && !drop_start_end && self.redactor.is_none() {
-            for (i, ev) in data.log_events.iter().enumerate() {
+            for (i, ev) in events() {
                 emit(i, build(&ctx, ev));
             }
             return counts;
         }
-        for (i, ev) in data.log_events.iter().enumerate() {
+        for (i, ev) in events() {
             let raw = trim_message(&ev.message);
             if filter.is_some_and(|f| !f.keeps(raw)) {
                 counts.dropped += 1;

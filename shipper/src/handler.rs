@@ -226,6 +226,80 @@ fn to_bytes(p: RawPayload) -> Result<Vec<u8>, Undecodable> {
     }
 }
 
+/// The events of decoded payloads, turned into documents on demand ([`deliver::Source`]).
+struct Events<'s, 'd> {
+    shipper: &'s Shipper,
+    decoded: &'s [Decoded<'d>],
+    now_ms: i64,
+    /// The next event: (payload, envelope in it, event in that).
+    at: (usize, usize, usize),
+    /// Where each document came from.
+    origin: Vec<(usize, usize, usize)>,
+    refused_here: Vec<(Document, (usize, usize, usize))>,
+    dropped: u64,
+    redacted: u64,
+}
+
+impl Events<'_, '_> {
+    /// Moves `at` past spent envelopes and payloads without data; false when no event is left.
+    fn advance(&mut self) -> bool {
+        loop {
+            let (pi, di, ei) = self.at;
+            match self.decoded.get(pi) {
+                None => return false,
+                Some(Decoded::Data(all)) => match all.get(di) {
+                    Some(data) if ei < data.log_events.len() => return true,
+                    Some(_) => self.at = (pi, di + 1, 0),
+                    None => self.at = (pi + 1, 0, 0),
+                },
+                Some(_) => self.at = (pi + 1, 0, 0),
+            }
+        }
+    }
+}
+
+impl deliver::Source for &mut Events<'_, '_> {
+    fn fill(&mut self, docs: &mut Vec<Document>, events: usize) -> bool {
+        let mut left = events;
+        while left > 0 {
+            if !self.advance() {
+                return false;
+            }
+            let (pi, di, ei) = self.at;
+            let decoded = self.decoded;
+            let Some(Decoded::Data(all)) = decoded.get(pi) else {
+                return false;
+            };
+            let Some(data) = all.get(di) else {
+                return false;
+            };
+            let end = data.log_events.len().min(ei.saturating_add(left));
+            let (origin, refused_here) = (&mut self.origin, &mut self.refused_here);
+            let s = self.shipper;
+            let counts = s.transform.batch_range(
+                data,
+                ei..end,
+                &s.naming,
+                s.region.as_deref(),
+                self.now_ms,
+                |ei, doc| {
+                    if timestamp_in_range(doc.timestamp_ms) {
+                        docs.push(doc);
+                        origin.push((pi, di, ei));
+                    } else {
+                        refused_here.push((doc, (pi, di, ei)));
+                    }
+                },
+            );
+            self.dropped += counts.dropped;
+            self.redacted += counts.redacted;
+            left -= end - ei;
+            self.at = (pi, di, end);
+        }
+        self.advance()
+    }
+}
+
 impl Shipper {
     /// Ships every payload; returns per-payload failures (for Kinesis) and the counts.
     pub async fn ship(
@@ -278,48 +352,47 @@ impl Shipper {
             .collect();
 
         let mut out = Outcome::default();
-        // Stage 3: documents, remembering where each came from. An event whose timestamp no
-        // date field can hold is refused here, not sent to a made-up index.
-        let mut docs: Vec<Document> = Vec::new();
-        // (payload, envelope in it, event in that)
-        let mut origin: Vec<(usize, usize, usize)> = Vec::new();
-        let mut refused_here: Vec<(Document, (usize, usize, usize))> = Vec::new();
-        for (pi, d) in decoded.iter().enumerate() {
+        for d in &decoded {
             match d {
                 Decoded::Data(all) => {
-                    for (di, data) in all.iter().enumerate() {
-                        docs.reserve(data.log_events.len());
-                        let counts = self.transform.batch(
-                            data,
-                            &self.naming,
-                            self.region.as_deref(),
-                            now_ms,
-                            |ei, doc| {
-                                if timestamp_in_range(doc.timestamp_ms) {
-                                    docs.push(doc);
-                                    origin.push((pi, di, ei));
-                                } else {
-                                    refused_here.push((doc, (pi, di, ei)));
-                                }
-                            },
-                        );
-                        out.summary.received += data.log_events.len() as u64;
-                        out.summary.dropped += counts.dropped;
-                        out.summary.redacted += counts.redacted;
-                    }
+                    out.summary.received +=
+                        all.iter().map(|d| d.log_events.len() as u64).sum::<u64>()
                 }
                 Decoded::Control => out.summary.control_messages += 1,
                 Decoded::Bad { .. } => out.summary.undecodable += 1,
             }
         }
-
-        // Stage 4: deliver.
+        // Stages 3 and 4: documents, built a piece at a time while the pieces before are in
+        // flight, remembering where each came from. An event whose timestamp no date field
+        // can hold is refused here, not sent to a made-up index.
         let sink = self.sink();
         let dedup = match self.naming.mode {
             TargetMode::DataStream => Dedup::DataStream,
             TargetMode::Index => Dedup::Create,
         };
-        let first = deliver::deliver(&sink, &docs, &self.opts, &dedup, stop_at).await;
+        let mut docs: Vec<Document> = Vec::with_capacity(out.summary.received as usize);
+        let mut events = Events {
+            shipper: self,
+            decoded: &decoded,
+            now_ms,
+            at: (0, 0, 0),
+            origin: Vec::with_capacity(out.summary.received as usize),
+            refused_here: Vec::new(),
+            dropped: 0,
+            redacted: 0,
+        };
+        let first =
+            deliver::deliver_streamed(&sink, &mut docs, &mut events, &self.opts, &dedup, stop_at)
+                .await;
+        let Events {
+            origin,
+            refused_here,
+            dropped,
+            redacted,
+            ..
+        } = events;
+        out.summary.dropped += dropped;
+        out.summary.redacted += redacted;
         out.summary.stats.add(&first.stats);
         let mut failed = vec![false; decoded.len()];
         for &i in &first.undelivered {

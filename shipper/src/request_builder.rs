@@ -19,6 +19,9 @@ pub struct Limits {
     pub max_bytes: usize,
     /// Actions per request.
     pub max_docs: usize,
+    /// Actions in the first request of a streamed delivery ([`crate::deliver::deliver_streamed`]);
+    /// each next one doubles, up to `max_docs`. Small: it leaves as soon as it is built.
+    pub first_docs: usize,
 }
 
 impl Default for Limits {
@@ -26,6 +29,7 @@ impl Default for Limits {
         Limits {
             max_bytes: 10 * 1024 * 1024,
             max_docs: 5_000,
+            first_docs: 250,
         }
     }
 }
@@ -224,6 +228,7 @@ mod tests {
             Limits {
                 max_bytes: 200,
                 max_docs: 10,
+                ..Limits::default()
             },
         );
         assert_eq!(chunks, vec![vec![0], vec![1], vec![2]]);
@@ -238,7 +243,7 @@ mod tests {
         ) {
             let docs: Vec<_> = sizes.iter().enumerate().map(|(i, &s)| doc(i, s)).collect();
             let pending: Vec<usize> = (0..docs.len()).collect();
-            let limits = Limits { max_bytes, max_docs };
+            let limits = Limits { max_bytes, max_docs, ..Limits::default() };
             let chunks = split(&docs, &pending, limits);
             let flat: Vec<usize> = chunks.iter().flatten().copied().collect();
             prop_assert_eq!(flat, pending);

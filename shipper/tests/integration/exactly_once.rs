@@ -51,9 +51,16 @@ async fn replaying_after_a_rollover_stores_nothing_twice_issue_10() {
     assert!(s.created_twice().is_empty());
     assert_eq!(log_docs(&s) as u64, first.received);
     assert_eq!(s.backing_indices(&words(ns)).len(), 2);
-    // One write-index lookup per data stream written to (events and health), one ids search
-    // per 4,000 suspects.
-    assert!(again.stats.lookups <= 4, "{:?}", again.stats);
+    // One write-index lookup per data stream, and one ids search per streamed piece: as many
+    // as the first delivery's requests (pieces of 250, 500, then the request limit).
+    let streams = log_targets(&s).len() as u64;
+    assert_eq!(streams, 1);
+    assert!(
+        again.stats.lookups <= streams + first.stats.requests,
+        "{:?} after {:?}",
+        again.stats,
+        first.stats
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,11 +86,14 @@ async fn a_warm_lambda_that_missed_a_rollover_removes_the_copy_its_retry_created
 
     assert_eq!(again.stats.already_present, again.received);
     assert_eq!(again.stats.indexed, 0);
-    assert_eq!(again.stats.duplicates_removed, again.received);
+    // Only the first streamed piece goes out on the stale cache: its answer shows the
+    // rollover, and every later piece is looked up (and found) before it is sent.
+    let copies = again.stats.duplicates_removed;
+    assert!(copies > 0 && copies < again.received, "{:?}", again.stats);
     assert!(s.duplicates().is_empty(), "{:?}", s.duplicates());
     assert_eq!(log_docs(&s) as u64, first.received);
     // The window that remains: each copy existed between its creation and its removal.
-    assert_eq!(s.created_twice().len() as u64, again.received);
+    assert_eq!(s.created_twice().len() as u64, copies);
     // The third delivery knows the new write index: found before sending, nothing created.
     let third = sh
         .ship(support::generate_data(1500, 2, 12, &[]), far(), "third")
@@ -92,7 +102,7 @@ async fn a_warm_lambda_that_missed_a_rollover_removes_the_copy_its_retry_created
         .unwrap();
     assert_eq!(third.stats.already_present, third.received);
     assert_eq!(third.stats.duplicates_removed, 0);
-    assert_eq!(s.created_twice().len() as u64, again.received);
+    assert_eq!(s.created_twice().len() as u64, copies);
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ mod bulk_server; // the project's own `_bulk` server, faithful to the ES docs, w
 mod emulators; //   real batches shipped into noida-db and osmem-server (and ELASTICSEARCH_URL), read back
 mod faults; //      429s, 400s, 503s, empty answers, dropped connections: nothing lost, nothing duplicated
 mod exactly_once; // issue 10: rollovers, replays, re-drives, odd answers, out-of-range timestamps
+mod streamed; //    issue 15: requests leave while the batch is built; nothing lost or doubled
 mod follow; //      `shipper follow`: partial lines, checkpoint, truncation, rotation, back-pressure, stdin
 mod moto_e2e; //    a payload made by moto (PutLogEvents → subscription → Firehose → S3), shipped
 mod lambda; //      the Lambda handler: awslogs, Kinesis partial failures, control messages, bad payloads

@@ -351,6 +351,7 @@ pub fn shipper(conn: &Connection, naming: Naming) -> Shipper {
             limits: shipper::request_builder::Limits {
                 max_bytes: 2 * 1024 * 1024,
                 max_docs: 1000,
+                ..Default::default()
             },
             backoff: shipper::retry::Backoff {
                 base: Duration::from_millis(20),

@@ -1,0 +1,163 @@
+//! Issue 15: the first round of a delivery is streamed. A request leaves as soon as its piece of
+//! the batch is built, and the next piece is built while the cluster indexes it (a Lambda pays
+//! for the time it waits). Every event is still indexed once, and a stop loses none.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shipper::deliver::{self, Dedup, Source};
+use shipper::document::{Document, Transform};
+use shipper::request_builder::BulkRequest;
+use shipper::service::{BulkClient, HttpReply, TransportError};
+
+use crate::bulk_server::{BulkServer, Credential, Settings};
+use crate::faults::{far, log_docs, naming};
+use crate::support;
+
+/// Every document of `events` generated events, built up front; handed out as asked.
+fn documents(events: usize, seed: u64) -> Vec<Document> {
+    let naming = naming("streamed");
+    let mut docs = Vec::new();
+    for p in support::generate_data(events, 1, seed, &[]) {
+        let shipper::handler::RawPayload::Base64(b64) = p else {
+            panic!("generated payloads are base64");
+        };
+        let json = shipper::decode::inflate_base64(&b64).unwrap();
+        for data in shipper::decode::parse_logs_data_all(&json).unwrap() {
+            Transform::default().batch(&data, &naming, None, 0, |_, d| docs.push(d));
+        }
+    }
+    docs
+}
+
+/// A source that counts what it has handed out, so a request can say how far building was.
+struct Handout {
+    docs: std::vec::IntoIter<Document>,
+    built: Arc<AtomicUsize>,
+}
+
+impl Source for Handout {
+    fn fill(&mut self, docs: &mut Vec<Document>, events: usize) -> bool {
+        for d in self.docs.by_ref().take(events) {
+            docs.push(d);
+            self.built.fetch_add(1, Ordering::SeqCst);
+        }
+        self.docs.len() > 0
+    }
+}
+
+/// The real client, noting how many documents were built when each request left.
+struct Watching {
+    inner: Arc<dyn BulkClient>,
+    built: Arc<AtomicUsize>,
+    at_send: std::sync::Mutex<Vec<(usize, usize)>>,
+}
+
+#[async_trait]
+impl BulkClient for Watching {
+    async fn bulk(
+        &self,
+        req: &BulkRequest,
+        timeout: Duration,
+    ) -> Result<HttpReply, TransportError> {
+        let built = self.built.load(Ordering::SeqCst);
+        self.at_send.lock().unwrap().push((built, req.items.len()));
+        self.inner.bulk(req, timeout).await
+    }
+}
+
+#[tokio::test]
+async fn the_first_request_leaves_before_the_batch_is_built_and_every_event_is_indexed_once_issue_15()
+ {
+    let s = BulkServer::with_setup(Settings::default()).await;
+    let sh = support::shipper(&support::connection(&s.url), naming("streamed"));
+    let all = documents(3000, 7);
+    let total = all.len();
+    let built = Arc::new(AtomicUsize::new(0));
+    let client = Watching {
+        inner: sh.client.clone(),
+        built: built.clone(),
+        at_send: Default::default(),
+    };
+    let sink = deliver::Sink {
+        client: &client,
+        ..sh.sink()
+    };
+    let mut docs = Vec::new();
+    let source = Handout {
+        docs: all.into_iter(),
+        built,
+    };
+    let d = deliver::deliver_streamed(
+        &sink,
+        &mut docs,
+        source,
+        &sh.opts,
+        &Dedup::DataStream,
+        far(),
+    )
+    .await;
+
+    assert_eq!(d.stats.indexed as usize, total, "{d:?}");
+    assert!(d.undelivered.is_empty() && d.rejected.is_empty());
+    assert_eq!(docs.len(), total);
+    let at_send = client.at_send.lock().unwrap().clone();
+    // The first piece left with most of the batch still to build; each later one was built
+    // while the one before it was in flight.
+    assert!(at_send.len() > 2, "{at_send:?}");
+    assert!(at_send[0].0 < total / 4, "{at_send:?}");
+    assert!(at_send.iter().all(|(b, _)| *b <= total));
+    assert_eq!(at_send.iter().map(|(_, n)| n).sum::<usize>(), total);
+    assert_eq!(log_docs(&s), total);
+    assert!(s.duplicates().is_empty(), "{:?}", s.duplicates());
+}
+
+#[tokio::test]
+async fn a_stop_on_the_first_piece_counts_every_event_built_or_not_as_undelivered_issue_15() {
+    // The shipper's password is wrong: 401 on the first request, and retrying can't help.
+    let s = BulkServer::start(Settings {
+        credentials: vec![Credential::Basic {
+            user: "elastic".into(),
+            password: "right".into(),
+        }],
+        ..Settings::default()
+    })
+    .await;
+    let conn = shipper::service::Connection {
+        username: Some("elastic".into()),
+        password: Some("wrong".into()),
+        ..support::connection(&s.url)
+    };
+    let sh = support::shipper(&conn, naming("stopped"));
+    let all = documents(2000, 8);
+    let total = all.len();
+    let mut docs = Vec::new();
+    let source = Handout {
+        docs: all.into_iter(),
+        built: Default::default(),
+    };
+    let d = deliver::deliver_streamed(
+        &sh.sink(),
+        &mut docs,
+        source,
+        &sh.opts,
+        &Dedup::Create,
+        far(),
+    )
+    .await;
+
+    assert!(
+        d.fatal.as_deref().is_some_and(|f| f.contains("401")),
+        "{:?}",
+        d.fatal
+    );
+    assert_eq!(docs.len(), total, "the rest was built to be counted");
+    let mut undelivered = d.undelivered.clone();
+    undelivered.sort_unstable();
+    undelivered.dedup();
+    assert_eq!(undelivered, (0..total).collect::<Vec<_>>());
+    assert_eq!(d.stats.indexed, 0);
+    assert_eq!(d.stats.requests, 1, "nothing sent after the 401");
+}

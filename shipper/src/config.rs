@@ -49,7 +49,7 @@ pub struct Config {
     /// `SHIPPER_MAX_BULK_DOCS`: actions per bulk request (default 5000).
     pub shipper_max_bulk_docs: Option<usize>,
     /// `SHIPPER_FIRST_BULK_DOCS`: actions in the first request of a batch, sent while the rest
-    /// is built; each next request doubles, up to `SHIPPER_MAX_BULK_DOCS` (default 250).
+    /// is built; each next request doubles, up to `SHIPPER_MAX_BULK_DOCS` (default 500).
     pub shipper_first_bulk_docs: Option<usize>,
     /// `SHIPPER_GZIP`: gzip request bodies (default true).
     pub shipper_gzip: Option<bool>,
@@ -1052,7 +1052,7 @@ mod tests {
         let c = cfg(&[("ELASTICSEARCH_URL", "http://localhost:9200")]).unwrap();
         assert_eq!(c.limits().max_bytes, 10 * 1024 * 1024);
         assert_eq!(c.limits().max_docs, 5000);
-        assert_eq!(c.limits().first_docs, 250);
+        assert_eq!(c.limits().first_docs, 500);
         assert!(c.gzip());
         assert_eq!(c.naming().namespace, "default");
         assert_eq!(c.naming().dataset, None);

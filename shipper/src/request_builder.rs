@@ -29,7 +29,7 @@ impl Default for Limits {
         Limits {
             max_bytes: 10 * 1024 * 1024,
             max_docs: 5_000,
-            first_docs: 250,
+            first_docs: 500,
         }
     }
 }

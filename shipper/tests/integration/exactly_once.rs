@@ -52,7 +52,7 @@ async fn replaying_after_a_rollover_stores_nothing_twice_issue_10() {
     assert_eq!(log_docs(&s) as u64, first.received);
     assert_eq!(s.backing_indices(&words(ns)).len(), 2);
     // One write-index lookup per data stream, and one ids search per streamed piece: as many
-    // as the first delivery's requests (pieces of 250, 500, then the request limit).
+    // as the first delivery's requests (a piece of 500, then of the request limit).
     let streams = log_targets(&s).len() as u64;
     assert_eq!(streams, 1);
     assert!(

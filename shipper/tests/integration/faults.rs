@@ -683,8 +683,8 @@ async fn after_a_401_the_credentials_are_read_again_once_so_a_rotated_secret_del
             .iter()
             .filter(|l| l.starts_with("POST /_bulk"))
             .count(),
-        3,
-        "the events (streamed as 250, then 50), health"
+        2,
+        "events (300: one piece), health"
     );
 }
 

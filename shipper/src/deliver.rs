@@ -383,7 +383,9 @@ impl<'a> Driver<'a> {
     }
 
     /// The first round of [`deliver_streamed`]: build a piece, answer the request in flight,
-    /// send the piece, and build the next one while it is in flight.
+    /// send the piece, and build the next one while it is in flight. One request at a time: an
+    /// answer is compared with the write index cached when it is read, which is only right if
+    /// no other request of this delivery went out (and refreshed the cache) since this one did.
     async fn first_round<S: Source>(
         &mut self,
         docs: &mut Vec<Document>,

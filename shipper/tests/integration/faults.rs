@@ -639,7 +639,7 @@ impl shipper::rotation::ClientSource for SecretLike {
     }
 }
 
-fn with_password(url: &str, password: &str) -> Connection {
+pub(crate) fn with_password(url: &str, password: &str) -> Connection {
     Connection {
         username: Some("elastic".into()),
         password: Some(password.into()),

@@ -13,7 +13,7 @@ use shipper::request_builder::BulkRequest;
 use shipper::service::{BulkClient, HttpReply, TransportError};
 
 use crate::bulk_server::{BulkServer, Credential, Settings};
-use crate::faults::{far, log_docs, naming};
+use crate::faults::{far, log_docs, naming, with_password};
 use crate::support;
 
 /// Every document of `events` generated events, built up front; handed out as asked.
@@ -125,12 +125,7 @@ async fn a_stop_on_the_first_piece_counts_every_event_built_or_not_as_undelivere
         ..Settings::default()
     })
     .await;
-    let conn = shipper::service::Connection {
-        username: Some("elastic".into()),
-        password: Some("wrong".into()),
-        ..support::connection(&s.url)
-    };
-    let sh = support::shipper(&conn, naming("stopped"));
+    let sh = support::shipper(&with_password(&s.url, "wrong"), naming("stopped"));
     let all = documents(2000, 8);
     let total = all.len();
     let mut docs = Vec::new();

@@ -273,6 +273,21 @@ impl<'a> InFlight<'a> {
     }
 }
 
+/// A chunk waiting for its request: its documents, or its body already written.
+enum Queued {
+    Items(Vec<usize>),
+    Encoded(request_builder::BulkRequest),
+}
+
+impl Queued {
+    fn items(self) -> Vec<usize> {
+        match self {
+            Queued::Items(items) => items,
+            Queued::Encoded(req) => req.items,
+        }
+    }
+}
+
 /// One delivery's state across its rounds.
 struct Driver<'a> {
     sink: Sink<'a>,
@@ -285,7 +300,7 @@ struct Driver<'a> {
     /// This round's documents to send.
     pending: Vec<usize>,
     /// This round's chunks not sent yet.
-    queue: VecDeque<Vec<usize>>,
+    queue: VecDeque<Queued>,
     /// Documents for the next round.
     retry_next: Vec<usize>,
     /// A streamed first round: documents below this were handed to a request or a lookup.
@@ -315,7 +330,9 @@ impl<'a> Driver<'a> {
     /// Gives up: `stop.items`, everything queued or waiting for a retry, and `unsent` are
     /// undelivered.
     fn stop(&mut self, stop: Stop, unsent: std::ops::Range<usize>) {
-        let queue = std::mem::take(&mut self.queue);
+        let queue = std::mem::take(&mut self.queue)
+            .into_iter()
+            .map(Queued::items);
         let retry_next = std::mem::take(&mut self.retry_next);
         self.out.stop(stop.why, stop.items, queue, retry_next);
         self.out.undelivered.extend(unsent);
@@ -355,15 +372,18 @@ impl<'a> Driver<'a> {
         Ok(send)
     }
 
-    /// Encodes `chunk` and starts its request; `None` (the chunk waits for a retry) when the
-    /// time is up.
-    fn start(&mut self, docs: &[Document], chunk: Vec<usize>) -> Option<InFlight<'a>> {
+    /// Encodes `chunk` (unless it was) and starts its request; `None` (the chunk waits for a
+    /// retry) when the time is up.
+    fn start(&mut self, docs: &[Document], chunk: Queued) -> Option<InFlight<'a>> {
         let now = Instant::now();
         if now >= self.stop_at {
-            self.retry_next.extend(chunk);
+            self.retry_next.extend(chunk.items());
             return None;
         }
-        let req = request_builder::encode(docs, chunk, self.opts.gzip);
+        let req = match chunk {
+            Queued::Items(items) => request_builder::encode(docs, items, self.opts.gzip),
+            Queued::Encoded(req) => req,
+        };
         let timeout = self.opts.request_timeout.min(self.stop_at - now);
         self.out.stats.requests += 1;
         self.out.stats.bytes_sent += req.body.len() as u64;
@@ -386,6 +406,12 @@ impl<'a> Driver<'a> {
     /// send the piece, and build the next one while it is in flight. One request at a time: an
     /// answer is compared with the write index cached when it is read, which is only right if
     /// no other request of this delivery went out (and refreshed the cache) since this one did.
+    ///
+    /// Each piece is also encoded (gzipped) as it is built, before its checks: when they send
+    /// the whole piece, as they do unless events older than a write index are looked up, its
+    /// bodies are ready the moment the answer before it is read, and the cluster doesn't wait
+    /// for the compression. When they don't, the work is dropped, and the next piece is
+    /// encoded after its checks, as a replay's pieces are.
     async fn first_round<S: Source>(
         &mut self,
         docs: &mut Vec<Document>,
@@ -395,10 +421,19 @@ impl<'a> Driver<'a> {
         let mut piece = self.opts.limits.first_docs.clamp(1, max);
         let mut more = true;
         let mut in_flight: Option<InFlight<'a>> = None;
+        let mut ahead = true;
         while more || in_flight.is_some() || !self.queue.is_empty() {
             let begin = docs.len();
+            let mut chunker =
+                ahead.then(|| request_builder::Chunker::new(self.opts.limits, self.opts.gzip));
             while more && docs.len() - begin < piece {
+                let from = docs.len();
                 more = source.fill(docs, STEP.min(piece - (docs.len() - begin)));
+                if let Some(c) = chunker.as_mut() {
+                    for i in from..docs.len() {
+                        c.push(docs, i);
+                    }
+                }
                 if let Some(f) = in_flight.as_mut() {
                     f.nudge().await;
                 }
@@ -411,8 +446,19 @@ impl<'a> Driver<'a> {
             }
             self.handed = docs.len();
             let send = self.look_up(docs, (begin..docs.len()).collect()).await?;
-            let chunks = request_builder::split(docs, &send, self.opts.limits);
-            self.queue.extend(chunks);
+            ahead = send.len() == docs.len() - begin;
+            match chunker {
+                Some(c) if ahead => {
+                    debug_assert!(c.items().eq(send.iter().copied()));
+                    self.queue
+                        .extend(c.finish(docs).into_iter().map(Queued::Encoded));
+                }
+                _ => self.queue.extend(
+                    request_builder::split(docs, &send, self.opts.limits)
+                        .into_iter()
+                        .map(Queued::Items),
+                ),
+            }
             if more {
                 // All but the last chunk now; the last in flight while the next piece is built.
                 let last = self.queue.pop_back();
@@ -443,7 +489,10 @@ impl<'a> Driver<'a> {
                     Ok(send) => send,
                     Err(stop) => return self.stop(stop, 0..0),
                 };
-                self.queue = request_builder::split(docs, &send, self.opts.limits).into();
+                self.queue = request_builder::split(docs, &send, self.opts.limits)
+                    .into_iter()
+                    .map(Queued::Items)
+                    .collect();
                 if let Err(stop) = self.send_queue(docs).await {
                     return self.stop(stop, 0..0);
                 }
@@ -614,8 +663,8 @@ impl<'a> Driver<'a> {
                 );
                 let mut items = req.items;
                 let back = items.split_off(items.len() / 2);
-                queue.push_front(back);
-                queue.push_front(items);
+                queue.push_front(Queued::Items(back));
+                queue.push_front(Queued::Items(items));
             }
             RequestOutcome::Split => out.rejected.push(Rejected {
                 doc: req.items[0],

@@ -11,7 +11,10 @@
 //! process; the first is the cold start, the rest are warm. Printed: events/s over the warm
 //! invocations, invocation p50/p95 (the Runtime API handing out the event → the answer),
 //! cold start (process start → first answer), bulk bytes on the wire per invocation, peak RSS
-//! (VmHWM), and the items the server answered by status.
+//! (VmHWM), and the items the server answered by status; and where an invocation's time went:
+//! the median time from the event handed out to the first `_bulk` body in the server's hands
+//! (`1st req ms`), and the share of the invocation the server spent answering (`busy %`: what
+//! is left is time the server waited for the function).
 //!
 //! `cargo bench -p shipper --bench lambda` (`BENCH_REPS`, default 3: runs alternate shipper,
 //! Node, shipper, …; the median of each figure is printed). Needs `node` and `python3`.
@@ -317,6 +320,12 @@ struct Run {
     cpu_ms: f64,
     /// The `_bulk` server's time answering, per warm invocation.
     server_ms: f64,
+    /// Median over warm invocations: from the event handed out to the first `_bulk` body
+    /// in the server's hands (the server has nothing to do before it).
+    first_request_ms: f64,
+    /// Median over warm invocations: the share of the invocation the server spent answering
+    /// (100%: the function never kept it waiting).
+    server_busy_pct: f64,
     items: BTreeMap<u16, u64>,
     errors: usize,
     first_error: Option<String>,
@@ -457,6 +466,21 @@ fn run(
     let mut warm: Vec<Duration> = g.answers[1..].iter().map(|a| a.1).collect();
     warm.sort();
     let total: Duration = warm.iter().sum();
+    // Each warm invocation's window (handed out → answered) and the server's spans in it.
+    let (mut first, mut busy) = (Vec::new(), Vec::new());
+    for &(answered, took, _) in &g.answers[1..] {
+        let served = answered - took;
+        let spans: Vec<_> = stats
+            .bulk_spans
+            .iter()
+            .filter(|(at, _)| *at >= served && *at <= answered)
+            .collect();
+        if let Some((at, _)) = spans.first() {
+            first.push((*at - served).as_secs_f64() * 1e3);
+        }
+        let answering: Duration = spans.iter().map(|(_, d)| *d).sum();
+        busy.push(100.0 * answering.as_secs_f64() / took.as_secs_f64().max(1e-9));
+    }
     let pct = |p: f64| {
         let i = ((warm.len() as f64 - 1.0) * p).round() as usize;
         warm[i].as_secs_f64() * 1e3
@@ -477,6 +501,8 @@ fn run(
         peak_rss_mb: rss,
         cpu_ms: cpu * 1e3 / warm.len() as f64,
         server_ms: (stats.bulk_busy - busy0).as_secs_f64() * 1e3 / warm.len() as f64,
+        first_request_ms: if first.is_empty() { 0.0 } else { median(first) },
+        server_busy_pct: median(busy),
         items,
         errors: g.answers.iter().filter(|a| a.2).count(),
         first_error: g.errors.first().cloned(),
@@ -638,7 +664,7 @@ fn print_table(
         memory.label()
     );
     println!(
-        "{:<15} {:>11} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9} {:>9} {:>9}  items (status: count), errors",
+        "{:<15} {:>11} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9} {:>9} {:>9} {:>10} {:>7}  items (status: count), errors",
         "",
         "events/s",
         "p50 ms",
@@ -648,7 +674,9 @@ fn print_table(
         "req/inv",
         "RSS MB",
         "CPU ms",
-        "server ms"
+        "server ms",
+        "1st req ms",
+        "busy %"
     );
     let mut eps = HashMap::new();
     let mut p50 = HashMap::new();
@@ -666,7 +694,7 @@ fn print_table(
         cpu.insert(kind.name(), m(|r| r.cpu_ms));
         let last = rs[rs.len() - 1];
         println!(
-            "{:<15} {:>11.0} {:>9.2} {:>9.2} {:>9.1} {:>12.0} {:>9.1} {:>9.1} {:>9.2} {:>9.2}  {:?}, {}{}",
+            "{:<15} {:>11.0} {:>9.2} {:>9.2} {:>9.1} {:>12.0} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>10.1} {:>7.0}  {:?}, {}{}",
             kind.name(),
             e,
             m(|r| r.p50_ms),
@@ -677,6 +705,8 @@ fn print_table(
             m(|r| r.peak_rss_mb),
             m(|r| r.cpu_ms),
             m(|r| r.server_ms),
+            m(|r| r.first_request_ms),
+            m(|r| r.server_busy_pct),
             last.items,
             last.errors,
             last.first_error

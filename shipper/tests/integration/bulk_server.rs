@@ -229,6 +229,9 @@ pub struct Stats {
     /// Time spent answering `_bulk` requests (body in hand → answer built), for the bench to
     /// tell the server's share of an invocation from the function's.
     pub bulk_busy: Duration,
+    /// Each `_bulk` request's moment its body was in hand and time answering it: the bench
+    /// lays them over each invocation to show when the server waited for the function.
+    pub bulk_spans: Vec<(Instant, Duration)>,
 }
 
 impl Stats {
@@ -1672,6 +1675,7 @@ async fn bulk(
             g.stats.slowed += 1;
         }
         g.stats.bulk_busy += started.elapsed();
+        g.stats.bulk_spans.push((started, started.elapsed()));
         (plan, resp)
     };
     if plan.drop_before || plan.drop_after {

@@ -282,6 +282,22 @@ mod tests {
         }
     }
 
+    /// Documents of these source sizes, all of them pending, and the limits.
+    fn sized(
+        sizes: &[usize],
+        max_bytes: usize,
+        max_docs: usize,
+    ) -> (Vec<Document>, Vec<usize>, Limits) {
+        let docs: Vec<_> = sizes.iter().enumerate().map(|(i, &s)| doc(i, s)).collect();
+        let pending = (0..docs.len()).collect();
+        let limits = Limits {
+            max_bytes,
+            max_docs,
+            ..Limits::default()
+        };
+        (docs, pending, limits)
+    }
+
     fn inflated(req: &BulkRequest) -> Vec<u8> {
         if !req.gzip {
             return req.body.to_vec();
@@ -350,9 +366,7 @@ mod tests {
             max_docs in 1usize..50,
             gzip: bool,
         ) {
-            let docs: Vec<_> = sizes.iter().enumerate().map(|(i, &s)| doc(i, s)).collect();
-            let pending: Vec<usize> = (0..docs.len()).collect();
-            let limits = Limits { max_bytes, max_docs, ..Limits::default() };
+            let (docs, pending, limits) = sized(&sizes, max_bytes, max_docs);
             let mut chunker = Chunker::new(limits, gzip);
             for &i in &pending {
                 chunker.push(&docs, i);
@@ -371,18 +385,14 @@ mod tests {
                 prop_assert_eq!(inflated(a), inflated(b));
             }
         }
-    }
 
-    proptest! {
         #[test]
         fn split_keeps_every_item_once_in_order_within_limits(
             sizes in proptest::collection::vec(0usize..3000, 0..200),
             max_bytes in 100usize..20_000,
             max_docs in 1usize..50,
         ) {
-            let docs: Vec<_> = sizes.iter().enumerate().map(|(i, &s)| doc(i, s)).collect();
-            let pending: Vec<usize> = (0..docs.len()).collect();
-            let limits = Limits { max_bytes, max_docs, ..Limits::default() };
+            let (docs, pending, limits) = sized(&sizes, max_bytes, max_docs);
             let chunks = split(&docs, &pending, limits);
             let flat: Vec<usize> = chunks.iter().flatten().copied().collect();
             prop_assert_eq!(flat, pending);

@@ -19,30 +19,44 @@ fn words(ns: &str) -> String {
     format!("logs-cloudwatch.vocab_api_words-{ns}")
 }
 
+/// Ships `payloads` into `s` as the Lambda would: every event must be delivered.
+async fn shipped(
+    s: &BulkServer,
+    ns: &str,
+    payloads: Vec<RawPayload>,
+    execution: &str,
+) -> shipper::metrics::Summary {
+    support::shipper(&support::connection(&s.url), naming(ns))
+        .ship(payloads, far(), execution)
+        .await
+        .into_result()
+        .unwrap()
+}
+
+/// Ships `payloads`, then rolls every data stream over, as ILM does (daily, or at 50 GB).
+async fn stored_then_rolled_over(
+    s: &BulkServer,
+    ns: &str,
+    payloads: Vec<RawPayload>,
+) -> shipper::metrics::Summary {
+    let first = shipped(s, ns, payloads, "first").await;
+    assert_eq!(first.stats.indexed, first.received);
+    for t in log_targets(s) {
+        s.rollover(&t);
+    }
+    first
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaying_after_a_rollover_stores_nothing_twice_issue_10() {
     let s = BulkServer::with_setup(Settings::default()).await;
     let ns = "replay";
-    let conn = support::connection(&s.url);
     let payloads = support::generate_data(3000, 3, 11, &[]);
-    let first = support::shipper(&conn, naming(ns))
-        .ship(payloads.clone(), far(), "first")
-        .await
-        .into_result()
-        .unwrap();
-    assert_eq!(first.stats.indexed, first.received);
-    // ILM rolls the data stream over (daily, or at 50 GB).
-    for t in log_targets(&s) {
-        s.rollover(&t);
-    }
+    let first = stored_then_rolled_over(&s, ns, payloads.clone()).await;
 
     // `shipper ship` of the same files: a new process, nothing cached. Before the fix every
     // event was stored a second time here (9,964 of 10,000 in the issue).
-    let again = support::shipper(&conn, naming(ns))
-        .ship(payloads, far(), "replay")
-        .await
-        .into_result()
-        .unwrap();
+    let again = shipped(&s, ns, payloads, "replay").await;
 
     assert_eq!(again.received, first.received);
     assert_eq!(again.stats.already_present, again.received);
@@ -70,25 +84,12 @@ async fn replaying_after_a_rollover_stores_nothing_twice_issue_10() {
 async fn a_replay_partly_stored_sends_only_what_the_lookups_leave_of_each_piece_issue_15() {
     let s = BulkServer::with_setup(Settings::default()).await;
     let ns = "partly";
-    let conn = support::connection(&s.url);
     let payloads = support::generate_data(3000, 3, 12, &[]);
-    let first = support::shipper(&conn, naming(ns))
-        .ship(payloads[..1].to_vec(), far(), "first")
-        .await
-        .into_result()
-        .unwrap();
-    assert_eq!(first.stats.indexed, first.received);
-    for t in log_targets(&s) {
-        s.rollover(&t);
-    }
+    let first = stored_then_rolled_over(&s, ns, payloads[..1].to_vec()).await;
 
     // Pieces of 500, 1,000, 2,000, 4,000, 1,500: the first two all found, the third half,
     // the last two all new.
-    let all = support::shipper(&conn, naming(ns))
-        .ship(payloads, far(), "replay")
-        .await
-        .into_result()
-        .unwrap();
+    let all = shipped(&s, ns, payloads, "replay").await;
 
     assert_eq!(all.stats.already_present, first.received);
     assert_eq!(all.stats.indexed, all.received - first.received);

@@ -48,8 +48,8 @@ pub struct Config {
     pub shipper_max_bulk_bytes: Option<usize>,
     /// `SHIPPER_MAX_BULK_DOCS`: actions per bulk request (default 5000).
     pub shipper_max_bulk_docs: Option<usize>,
-    /// `SHIPPER_FIRST_BULK_DOCS`: actions in the first request of a batch, sent while the rest
-    /// is built; each next request doubles, up to `SHIPPER_MAX_BULK_DOCS` (default 500).
+    /// `SHIPPER_FIRST_BULK_DOCS`: actions in the first request of a batch (default 500), sent
+    /// while the rest is built; each next request doubles, up to `SHIPPER_MAX_BULK_DOCS`.
     pub shipper_first_bulk_docs: Option<usize>,
     /// `SHIPPER_GZIP`: gzip request bodies (default true).
     pub shipper_gzip: Option<bool>,

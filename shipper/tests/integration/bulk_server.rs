@@ -75,7 +75,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use cluster::{Composed, DataStream, Index, Stored, Template, Templates, backing_name};
 use mapping::DocCheck;
 use wire::{
-    Action, error_body, es_error, filter_path, glob, inflate_body, invalid_index_name,
+    Action, Parsed, error_body, es_error, filter_path, glob, inflate_body, invalid_index_name,
     json_response, parse_bulk, query_param,
 };
 
@@ -232,6 +232,9 @@ pub struct Stats {
     /// Each `_bulk` request's moment its body was in hand and time answering it: the bench
     /// lays them over each invocation to show when the server waited for the function.
     pub bulk_spans: Vec<(Instant, Duration)>,
+    /// `_bulk` requests being answered now, and the most there have been at once.
+    pub bulk_in_flight: usize,
+    pub max_bulk_in_flight: usize,
 }
 
 impl Stats {
@@ -1218,29 +1221,17 @@ impl Inner {
         }
     }
 
-    /// Applies one bulk request (security and request-level faults already passed).
-    #[allow(clippy::too_many_arguments)]
+    /// Applies one bulk request, read by [`read_bulk`] (security and request-level faults
+    /// already passed).
     fn bulk(
         &mut self,
         path_target: Option<&str>,
         uri: &Uri,
-        headers: &HeaderMap,
-        body: &Bytes,
+        mut actions: Vec<Action>,
         started: Instant,
         plan: &Plan,
         principal: &str,
     ) -> Response {
-        let body = match inflate_body(headers, body, self.settings.max_content_length) {
-            Ok(b) => b,
-            Err(r) => return r,
-        };
-        if let Err(r) = wire::check_content_type(headers) {
-            return r;
-        }
-        let actions = match parse_bulk(&body) {
-            Ok(a) => a,
-            Err(r) => return r,
-        };
         if actions.is_empty() {
             return es_error(
                 StatusCode::BAD_REQUEST,
@@ -1322,7 +1313,7 @@ impl Inner {
         // 3. The items, in order.
         let mut items = Vec::with_capacity(actions.len());
         let mut errors = false;
-        for ((a, target), r) in actions.iter().zip(&targets).zip(resolved) {
+        for ((a, target), r) in actions.iter_mut().zip(&targets).zip(resolved) {
             let (status, result) = match r {
                 Err(e) => fail_item(&e.index, a.id.as_deref(), e.status, e.etype, e.reason),
                 Ok(index) => {
@@ -1372,7 +1363,7 @@ impl Inner {
     }
 
     /// One action on its concrete `index` → (status, the item's body).
-    fn item(&mut self, target: &str, index: &str, a: &Action) -> (u16, Value) {
+    fn item(&mut self, target: &str, index: &str, a: &mut Action) -> (u16, Value) {
         let data_stream = self.indices.get(index).and_then(|i| i.data_stream.clone());
         if self.indices.get(index).is_some_and(|i| i.closed) {
             // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-close
@@ -1452,7 +1443,7 @@ impl Inner {
                 format!("auto-{:012}", t.auto_id)
             }
         };
-        let raw = a.source.as_deref().unwrap_or_default().to_vec();
+        let raw = a.source.take().unwrap_or_default();
         // The document's own checks, in the order Elasticsearch makes them; a mapping failure
         // on a data stream with a failure store is kept there instead of refused.
         let checked: Result<Checked, Refusal> = (|| {
@@ -1481,22 +1472,30 @@ impl Inner {
             }
             // https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
             // a source that is not one JSON object fails the document, not the request.
-            let src = match serde_json::from_slice::<Value>(&raw) {
-                Ok(Value::Object(o)) => o,
-                Ok(other) => {
+            let src = match a.parsed.take() {
+                Some(Parsed::Object(o)) => o,
+                Some(Parsed::NotObject(token)) => {
                     return Err((
                         "document_parsing_exception",
                         format!(
-                            "failed to parse, document is empty or not an object (found [{}])",
-                            wire::token(&other)
+                            "failed to parse, document is empty or not an object (found [{token}])"
                         ),
                         None,
                     ));
                 }
-                Err(e) => {
+                Some(Parsed::Invalid(column, e)) => {
                     return Err((
                         "document_parsing_exception",
-                        format!("[1:{}] failed to parse: {e}", e.column()),
+                        format!("[1:{column}] failed to parse: {e}"),
+                        None,
+                    ));
+                }
+                // Every action that reaches here has a source: `parse_bulk` refuses the
+                // request otherwise, and `read_bulk` parses them all.
+                None => {
+                    return Err((
+                        "document_parsing_exception",
+                        "failed to parse, document is empty or not an object (found [null])".into(),
                         None,
                     ));
                 }
@@ -1622,47 +1621,58 @@ async fn bulk(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
+    let _in_flight = InFlight::start(&sh);
     let principal = principal.map_or_else(
         || "user [elastic] with roles [shipper]".to_owned(),
         |p| p.0.0,
     );
-    let (plan, resp) = {
+    // First, under the lock, what depends on the request's place in the sequence (the faults
+    // are drawn request by request) …
+    let (plan, early, max_content_length) = {
         let mut g = sh.lock();
         g.stats.bulk_requests += 1;
         g.stats.bulk_bytes += body.len() as u64;
         let plan = g.plan();
-        let resp = if plan.unavailable {
+        let early = if plan.unavailable {
             // A whole-request 503, e.g. no elected master:
             // https://www.elastic.co/docs/troubleshoot/elasticsearch/discovery-troubleshooting
-            es_error(
+            Some(es_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "cluster_block_exception",
                 "blocked by: [SERVICE_UNAVAILABLE/2/no master];",
-            )
+            ))
         } else if plan.rejected {
             // The coordinating node's indexing pressure refuses the whole request:
             // https://www.elastic.co/docs/reference/elasticsearch/index-settings/pressure
-            es_error(
+            Some(es_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "es_rejected_execution_exception",
                 &format!(
                     "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes={}, max_coordinating_and_primary_bytes=0]",
                     body.len()
                 ),
-            )
+            ))
         } else if plan.drop_before {
-            StatusCode::OK.into_response()
+            Some(StatusCode::OK.into_response())
         } else {
-            g.bulk(
-                target.as_deref(),
-                &uri,
-                &headers,
-                &body,
-                started,
-                &plan,
-                &principal,
-            )
+            None
         };
+        (plan, early, g.settings.max_content_length)
+    };
+    // … then, without it, reading the body: concurrent requests do that in parallel, as a
+    // cluster does; and last the writes, under the lock again.
+    let resp = match early {
+        Some(r) => r,
+        None => match read_bulk(&headers, &body, max_content_length) {
+            Ok(actions) => {
+                sh.lock()
+                    .bulk(target.as_deref(), &uri, actions, started, &plan, &principal)
+            }
+            Err(r) => r,
+        },
+    };
+    {
+        let mut g = sh.lock();
         if plan.drop_before || plan.drop_after {
             g.stats.dropped += 1;
         } else {
@@ -1676,8 +1686,7 @@ async fn bulk(
         }
         g.stats.bulk_busy += started.elapsed();
         g.stats.bulk_spans.push((started, started.elapsed()));
-        (plan, resp)
-    };
+    }
     if plan.drop_before || plan.drop_after {
         // hyper's write of the answer fails, and the socket is closed unanswered.
         conn.kill.store(true, Ordering::SeqCst);
@@ -1687,6 +1696,38 @@ async fn bulk(
         tokio::time::sleep(d).await;
     }
     resp
+}
+
+/// A `_bulk` request from its start until its answer is handed over (or it is dropped).
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn start(sh: &Arc<Shared>) -> Self {
+        let mut g = sh.lock();
+        g.stats.bulk_in_flight += 1;
+        g.stats.max_bulk_in_flight = g.stats.max_bulk_in_flight.max(g.stats.bulk_in_flight);
+        InFlight(sh.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().stats.bulk_in_flight -= 1;
+    }
+}
+
+/// A bulk body → its actions with their sources parsed, or the request-level error: the
+/// part of a bulk request that needs nothing from the cluster's state.
+fn read_bulk(
+    headers: &HeaderMap,
+    body: &Bytes,
+    max_content_length: usize,
+) -> Result<Vec<Action>, Response> {
+    let body = inflate_body(headers, body, max_content_length)?;
+    wire::check_content_type(headers)?;
+    let mut actions = parse_bulk(&body)?;
+    wire::parse_sources(&mut actions);
+    Ok(actions)
 }
 
 // ---------------------------------------------------------------------------------------------

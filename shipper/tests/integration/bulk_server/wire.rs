@@ -40,6 +40,35 @@ pub struct Action {
     /// Line number of the action (1-based).
     pub line: usize,
     pub source: Option<Vec<u8>>,
+    /// `source` parsed, by [`parse_sources`]; taken by the write that uses it.
+    pub parsed: Option<Parsed>,
+}
+
+/// A document source as JSON parsing left it. A source that isn't one JSON object fails its
+/// document, not the request (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk).
+pub enum Parsed {
+    Object(Map<String, Value>),
+    /// Valid JSON, but not an object: the token Elasticsearch names.
+    NotObject(&'static str),
+    /// Not JSON: the column and serde_json's message.
+    Invalid(usize, String),
+}
+
+/// Parses every action's source: the part of a bulk request that needs no cluster state, done
+/// by Elasticsearch for concurrent requests in parallel (on the write thread pool, one thread
+/// per core: https://www.elastic.co/docs/reference/elasticsearch/configuration-reference/thread-pool-settings),
+/// and so done here outside the server's lock.
+pub fn parse_sources(actions: &mut [Action]) {
+    for a in actions {
+        a.parsed = a
+            .source
+            .as_deref()
+            .map(|raw| match serde_json::from_slice::<Value>(raw) {
+                Ok(Value::Object(o)) => Parsed::Object(o),
+                Ok(other) => Parsed::NotObject(token(&other)),
+                Err(e) => Parsed::Invalid(e.column(), e.to_string()),
+            });
+    }
 }
 
 pub fn request_error(status: StatusCode, etype: &str, reason: String) -> Response {
@@ -177,6 +206,7 @@ pub fn parse_bulk(body: &[u8]) -> Result<Vec<Action>, Response> {
             id,
             line: line_no,
             source,
+            parsed: None,
         });
         i += 1;
     }

@@ -603,8 +603,17 @@ fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: u
         .unwrap_or_else(|| vec![4]);
     let longer: Vec<PathBuf> = scales.iter().map(|&n| write(n)).collect();
     let mut longer_rss: Vec<Vec<f64>> = vec![Vec::new(); scales.len()];
+    // `BENCH_SHIP_CONCURRENCY`: `ship --concurrency` values, comma-separated (default `1,2`);
+    // the first is the one the ratios and the longer files use.
+    let concurrency: Vec<String> = std::env::var("BENCH_SHIP_CONCURRENCY")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
     let total = (events * b.len()) as f64;
     let (mut tf, mut sh, mut sh_rss, mut tf_rss) = (vec![], vec![], vec![], vec![]);
+    let mut sh_more: Vec<Vec<f64>> = vec![Vec::new(); concurrency.len().saturating_sub(1)];
     // Events per CPU second of the process itself: ship waits on the server, transform doesn't.
     let (mut tf_cpu, mut sh_cpu) = (vec![], vec![]);
     for _ in 0..reps {
@@ -613,19 +622,26 @@ fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: u
         tf_cpu.push(total / cpu);
         tf_rss.push(rss);
         // A fresh server each time: every event is new to it, as in a first backfill.
-        let ship = |file: &Path| {
+        let ship = |file: &Path, concurrency: &str| {
             let bulk = tokio.block_on(BulkServer::with_setup(Settings::default()));
-            let (secs, rss, cpu) = cli(&["ship", file.to_str().expect("path")], Some(&bulk.url));
+            let file = file.to_str().expect("path");
+            let (secs, rss, cpu) = cli(
+                &["ship", "--concurrency", concurrency, file],
+                Some(&bulk.url),
+            );
             let st = bulk.stats();
             assert!(st.items(201) as f64 >= total, "ship: {:?}", st.item_status);
             (secs, rss, cpu)
         };
-        let (secs, rss, cpu) = ship(&one);
+        let (secs, rss, cpu) = ship(&one, &concurrency[0]);
         sh.push(total / secs);
         sh_cpu.push(total / cpu);
         sh_rss.push(rss);
+        for (c, out) in concurrency.iter().skip(1).zip(&mut sh_more) {
+            out.push(total / ship(&one, c).0);
+        }
         for (file, out) in longer.iter().zip(&mut longer_rss) {
-            out.push(ship(file).1);
+            out.push(ship(file, &concurrency[0]).1);
         }
     }
     let _ = std::fs::remove_file(one);
@@ -638,10 +654,20 @@ fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: u
         .zip(longer_rss)
         .map(|(n, rss)| format!("{:.1} MB for {n}× the file", median(rss)))
         .collect();
+    let more: String = concurrency
+        .iter()
+        .skip(1)
+        .zip(sh_more)
+        .map(|(c, v)| {
+            let v = median(v);
+            format!("; --concurrency {c}: {v:.0} events/s = {:.2}×", v / tf)
+        })
+        .collect();
     println!(
-        "cli, {} × {events} events: transform {tf:.0} events/s ({:.1} MB); ship {sh:.0} events/s = {:.2}× transform; per CPU second of the process: transform {tf_cpu:.0}, ship {sh_cpu:.0} events = {:.2}×; ship peak RSS {:.1} MB, {}",
+        "cli, {} × {events} events: transform {tf:.0} events/s ({:.1} MB); ship --concurrency {} {sh:.0} events/s = {:.2}× transform{more}; per CPU second of the process: transform {tf_cpu:.0}, ship {sh_cpu:.0} events = {:.2}×; ship peak RSS {:.1} MB, {}",
         b.len(),
         median(tf_rss),
+        concurrency[0],
         sh / tf,
         sh_cpu / tf_cpu,
         median(sh_rss),

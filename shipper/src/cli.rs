@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use clap::{Parser, Subcommand};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use serde_json::Value;
 
 use crate::config::Config;
@@ -44,6 +46,11 @@ pub enum Command {
         /// Elasticsearch URL (default: ELASTICSEARCH_URL).
         #[arg(long)]
         url: Option<String>,
+        /// Batches (about a Lambda invocation's worth of payloads each) in flight at once. A
+        /// cluster indexes concurrent bulk requests in parallel; each batch in flight holds
+        /// its payloads and documents in memory.
+        #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
         /// Files to read; `-` or none = standard input.
         files: Vec<PathBuf>,
     },
@@ -644,13 +651,14 @@ impl Progress {
 
 /// `shipper ship`: every payload of `files` into Elasticsearch. Input is checked whole
 /// before anything is sent, so a typo in line 9,000 doesn't leave a half-done backfill; then
-/// it is read again and sent about a Lambda batch at a time. Files are read through a window
-/// both times, so memory follows the largest payload, not the files (stdin, which can be read
-/// only once, is kept).
+/// it is read again and sent about a Lambda batch at a time, `concurrency` batches in flight.
+/// Files are read through a window both times, so memory follows the largest payload and
+/// `concurrency`, not the files (stdin, which can be read only once, is kept).
 pub async fn ship(
     files: &[PathBuf],
     cfg: &Config,
     url: Option<String>,
+    concurrency: usize,
 ) -> Result<Summary, CliError> {
     let inputs = inputs(files)
         .into_iter()
@@ -668,6 +676,7 @@ pub async fn ship(
     let (mut shipper, _) = cli_shipper(cfg, url).await?;
     // One health document for the whole run (with its totals), written at the end.
     let health = std::mem::replace(&mut shipper.health_docs, false);
+    let shipper = &shipper;
     let mut progress = Progress::new();
     let mut summary = Summary::default();
     let mut done = 0;
@@ -676,45 +685,47 @@ pub async fn ship(
         std::process::id(),
         chrono::Utc::now().timestamp_millis()
     );
-    for input in &inputs {
-        let mut it = input.payloads()?;
-        loop {
-            let group = next_group(&mut it)?;
-            if group.is_empty() {
-                break;
-            }
-            let n = group.len();
-            let outcome = shipper
-                .ship(group, Instant::now() + cfg.max_retry(), &execution)
-                .await;
-            summary.received += outcome.summary.received;
-            summary.dead_lettered += outcome.summary.dead_lettered;
-            summary.control_messages += outcome.summary.control_messages;
-            summary.stats.add(&outcome.summary.stats);
-            done += n;
-            progress.tick(done, total, &summary);
-            summary.undecodable += outcome.summary.undecodable;
-            summary.undelivered += outcome.summary.undelivered;
-            if let Err(e) = outcome.into_result() {
-                progress.finish();
-                if health {
-                    shipper
-                        .write_health(
-                            &summary,
-                            &execution,
-                            &execution,
-                            Instant::now() + cfg.max_retry(),
-                        )
-                        .await;
+    let mut groups = Groups {
+        inputs: inputs.iter(),
+        current: None,
+    };
+    let mut in_flight = FuturesUnordered::new();
+    // The first failure: no batch is started after it; those in flight are let finish, so
+    // what they sent is counted and a re-run finds it already present.
+    let mut failed: Option<CliError> = None;
+    loop {
+        while failed.is_none() && in_flight.len() < concurrency.max(1) {
+            match groups.next() {
+                Ok(Some(group)) => {
+                    let (n, execution) = (group.len(), execution.as_str());
+                    in_flight.push(async move {
+                        let deadline = Instant::now() + cfg.max_retry();
+                        (n, shipper.ship(group, deadline, execution).await)
+                    });
                 }
-                return Err(CliError::Delivery(format!(
-                    "stopped after {done} of {total} payloads: {e}"
-                )));
+                Ok(None) => break,
+                Err(e) => failed = Some(e),
             }
+        }
+        let Some((n, outcome)) = in_flight.next().await else {
+            break;
+        };
+        summary.received += outcome.summary.received;
+        summary.dead_lettered += outcome.summary.dead_lettered;
+        summary.control_messages += outcome.summary.control_messages;
+        summary.stats.add(&outcome.summary.stats);
+        summary.undecodable += outcome.summary.undecodable;
+        summary.undelivered += outcome.summary.undelivered;
+        done += n;
+        progress.tick(done, total, &summary);
+        if let Err(e) = outcome.into_result()
+            && failed.is_none()
+        {
+            failed = Some(CliError::Delivery(e.to_string()));
         }
     }
     progress.finish();
-    if health && (summary.received > 0 || summary.undecodable > 0) {
+    if health && (summary.received > 0 || summary.undecodable > 0 || failed.is_some()) {
         shipper
             .write_health(
                 &summary,
@@ -724,8 +735,42 @@ pub async fn ship(
             )
             .await;
     }
-    Ok(summary)
+    match failed {
+        None => Ok(summary),
+        Some(CliError::Delivery(e)) => Err(CliError::Delivery(format!(
+            "stopped after {done} of {total} payloads: {e}"
+        ))),
+        Some(e) => Err(e),
+    }
 }
+
+/// The batches `ship` sends, file after file (a batch never spans two files).
+struct Groups<'a> {
+    inputs: std::slice::Iter<'a, Input>,
+    current: Option<Payloads<'a>>,
+}
+
+impl Groups<'_> {
+    /// The next batch; `None` at the end of the last file.
+    fn next(&mut self) -> Result<Option<Vec<RawPayload>>, CliError> {
+        loop {
+            if let Some(it) = self.current.as_mut() {
+                let group = next_group(it)?;
+                if !group.is_empty() {
+                    return Ok(Some(group));
+                }
+            }
+            match self.inputs.next() {
+                Some(input) => self.current = Some(input.payloads()?),
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
+/// `ship --concurrency`'s default: two batches in flight keep a cluster's write threads busy
+/// while the shipper builds the next batch (see the README's figures).
+pub const DEFAULT_CONCURRENCY: u16 = 2;
 
 /// What `ship` hands the shipper at once: up to this many payloads…
 const GROUP_PAYLOADS: usize = 8;
@@ -816,7 +861,11 @@ pub async fn main(cli: Cli) -> i32 {
             }
             Err(e) => Err(e),
         },
-        Command::Ship { url, files } => ship(&files, &cfg, url)
+        Command::Ship {
+            url,
+            concurrency,
+            files,
+        } => ship(&files, &cfg, url, usize::from(concurrency))
             .await
             .map(|s| print_summary(&s, started.elapsed().as_secs_f64())),
         Command::Follow {

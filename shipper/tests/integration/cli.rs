@@ -215,6 +215,19 @@ fn ship_checks_every_input_before_sending_then_sends_files_and_stdin_in_order() 
 }
 
 #[test]
+fn ship_refuses_a_concurrency_outside_1_to_64_naming_the_flag_issue_15() {
+    for bad in ["0", "65", "many"] {
+        let mut c = shipper();
+        c.args(["ship", "--concurrency", bad, "-"])
+            .env("ELASTICSEARCH_URL", "http://127.0.0.1:9");
+        let out = run_with_stdin(c, b"");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains("--concurrency"), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn a_bad_setting_names_the_variable_and_exits_2() {
     let mut c = shipper();
     c.args(["transform", "-"])

@@ -156,3 +156,89 @@ async fn a_stop_on_the_first_piece_counts_every_event_built_or_not_as_undelivere
     assert_eq!(d.stats.indexed, 0);
     assert_eq!(d.stats.requests, 1, "nothing sent after the 401");
 }
+
+/// `shipper ship` of a file of `payloads` generated payloads of `events` events each, with
+/// `--concurrency concurrency` (and `env`), against `s`: (exit code, stderr).
+async fn ship_file(
+    s: &BulkServer,
+    name: &str,
+    payloads: usize,
+    events: usize,
+    concurrency: usize,
+    env: &[(&str, &str)],
+) -> (Option<i32>, String) {
+    let dir = std::env::temp_dir().join(format!("shipper-{name}-{}", support::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("batches.jsonl");
+    std::fs::write(
+        &file,
+        support::generate(events, payloads, 51, &[]).join("\n"),
+    )
+    .unwrap();
+    let mut cmd = crate::cli::shipper();
+    cmd.args(["ship", "--url", &s.url, "--concurrency"])
+        .arg(concurrency.to_string())
+        .arg(&file)
+        .env("SHIPPER_NAMESPACE", name)
+        .envs(env.iter().copied());
+    let out = tokio::process::Command::from(cmd).output().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every answer 200 ms late, so the batches `ship` started overlap in the server.
+fn slow_server() -> Settings {
+    Settings {
+        faults: crate::bulk_server::Faults {
+            slow_rate: 1.0,
+            slow: Duration::from_millis(200),
+            ..Default::default()
+        },
+        ..Settings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ship_keeps_as_many_batches_in_flight_as_its_concurrency_and_each_event_lands_once_issue_15()
+ {
+    // 48 payloads of 20 events: six batches of eight payloads, one request each.
+    for concurrency in [1, 3] {
+        let s = BulkServer::with_setup(slow_server()).await;
+        let (code, err) = ship_file(&s, "concurrent", 48, 20, concurrency, &[]).await;
+
+        assert_eq!(code, Some(0), "{err}");
+        assert!(err.contains("done: 960 events"), "{err}");
+        assert!(err.contains("payloads 48/48"), "progress line: {err}");
+        assert_eq!(s.stats().max_bulk_in_flight, concurrency, "{err}");
+        assert_eq!(log_docs(&s), 960);
+        assert!(s.duplicates().is_empty(), "{:?}", s.duplicates());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_batch_stops_ship_starting_more_and_the_batches_in_flight_are_counted_issue_15() {
+    // The password is wrong: every request is answered 401, which no retry mends.
+    let s = BulkServer::start(Settings {
+        credentials: vec![Credential::Basic {
+            user: "elastic".into(),
+            password: "right".into(),
+        }],
+        ..Settings::default()
+    })
+    .await;
+    let auth = [
+        ("ELASTICSEARCH_USERNAME", "elastic"),
+        ("ELASTICSEARCH_PASSWORD", "wrong"),
+    ];
+    let (code, err) = ship_file(&s, "stopping", 48, 20, 3, &auth).await;
+
+    assert_eq!(code, Some(1), "{err}");
+    // The three batches started before the first answer all end (eight payloads each), and
+    // none starts after it.
+    assert!(err.contains("stopped after 24 of 48 payloads"), "{err}");
+    assert!(err.contains("HTTP 401"), "{err}");
+    assert_eq!(log_docs(&s), 0);
+}

@@ -9,6 +9,8 @@
 
 mod envelope;
 
+pub use envelope::Envelopes;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::io::Read;
@@ -434,6 +436,11 @@ pub fn parse_logs_data_all(json: &[u8]) -> Result<Vec<LogsData<'_>>, DecodeError
     envelope::logs_data_all(json)
 }
 
+/// [`parse_logs_data_all`], read as the events are needed ([`Envelopes::read`]).
+pub fn envelopes(json: &[u8]) -> Result<Envelopes<'_>, DecodeError> {
+    Envelopes::new(json)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,6 +547,38 @@ mod tests {
         }
 
         #[test]
+        fn envelopes_read_as_needed_are_what_the_whole_read_gives_issue_15(
+            parts in proptest::collection::vec((envelope_json(), ws()), 1..4),
+            budgets in proptest::collection::vec(1usize..5, 1..4),
+        ) {
+            let json: String = parts.iter().map(|(e, w)| format!("{e}{w}")).collect();
+            same_as_whole(json.as_bytes(), &budgets)?;
+        }
+
+        #[test]
+        fn envelopes_read_as_needed_refuse_what_the_whole_read_refuses_where_it_does_issue_15(
+            parts in proptest::collection::vec(envelope_json(), 1..3),
+            cuts in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..4, any::<u8>()), 1..4),
+            budgets in proptest::collection::vec(1usize..5, 1..4),
+        ) {
+            let mut b = parts.concat().into_bytes();
+            for (at, how, byte) in cuts {
+                if b.is_empty() { break; }
+                let i = at.index(b.len());
+                match how {
+                    0 => b.truncate(i),
+                    1 => { b.remove(i); }
+                    2 => {
+                        let tokens = b"\"\\{}[],:0u \x01";
+                        b.insert(i, tokens[usize::from(byte) % tokens.len()]);
+                    }
+                    _ => b[i] = byte,
+                }
+            }
+            same_as_whole(&b, &budgets)?;
+        }
+
+        #[test]
         fn one_pass_reader_refuses_what_serde_refuses(
             json in envelope_json(),
             cuts in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..4, any::<u8>()), 1..4),
@@ -560,6 +599,48 @@ mod tests {
             }
             same_as_serde(&b)?;
         }
+    }
+
+    /// Read a few events at a time, the envelopes are what [`parse_logs_data_all`] reads, or
+    /// its error: the header first (`0`), then `budgets` events at a time, round and round.
+    fn same_as_whole(json: &[u8], budgets: &[usize]) -> Result<(), TestCaseError> {
+        let whole = parse_logs_data_all(json);
+        let streamed = (|| {
+            let mut s = envelopes(json)?;
+            let mut all = Vec::new();
+            let mut more = s.read(&mut all, 0)?;
+            for n in budgets.iter().cycle() {
+                if !more {
+                    break;
+                }
+                more = s.read(&mut all, (*n).max(1))?;
+            }
+            Ok::<_, DecodeError>(all)
+        })();
+        match (&whole, &streamed) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(a, b);
+                let spell = |all: &[LogsData]| {
+                    all.iter()
+                        .flat_map(|d| {
+                            d.log_events
+                                .iter()
+                                .map(|e| e.message_json.map(str::to_owned))
+                        })
+                        .collect::<Vec<_>>()
+                };
+                prop_assert_eq!(spell(a), spell(b));
+            }
+            (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+            _ => prop_assert!(
+                false,
+                "whole {:?} but streamed {:?} on {}",
+                whole.as_ref().err(),
+                streamed.as_ref().err(),
+                String::from_utf8_lossy(json)
+            ),
+        }
+        Ok(())
     }
 
     /// The one-pass reader and serde's derive agree: same data, same message spellings, or
@@ -658,8 +739,9 @@ mod tests {
             json_string(),
             ws(),
             any::<bool>(),
+            0usize..12,
         )
-            .prop_map(|(events, group, w, policy)| {
+            .prop_map(|(events, group, w, policy, turn)| {
                 let mut fields = vec![
                     format!("\"messageType\":{w}\"DATA_MESSAGE\""),
                     format!("\"owner\":\"123456789012\""),
@@ -673,6 +755,10 @@ mod tests {
                         2,
                         "\"policyLevel\":\"ACCOUNT_LEVEL_POLICY\",\"new\":{}".into(),
                     );
+                }
+                // Mostly CloudWatch's order (`logEvents` last); else members after it.
+                if turn < fields.len() {
+                    fields.rotate_left(turn);
                 }
                 format!("{w}{{{}}}{w}", fields.join(","))
             })
@@ -703,6 +789,47 @@ mod tests {
         let object = [gzip(one.as_bytes()), gzip(two.as_bytes())].concat();
         let json = inflate(&gzip(&object)).unwrap();
         assert_eq!(parse_logs_data_all(&json).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn envelopes_read_as_needed_name_a_member_repeated_after_the_events_as_the_whole_read_does_issue_15()
+     {
+        let head = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","#;
+        let events = r#""logEvents":[{"id":"1","timestamp":1,"message":"m"},{"id":"2","timestamp":2,"message":"n"}]"#;
+        for (before, after) in [
+            ("", r#","logStream":"t""#),
+            ("", r#","owner":"2""#),
+            ("", r#","logEvents":[]"#),
+            (
+                r#""subscriptionFilters":[],"#,
+                r#","subscriptionFilters":["f"]"#,
+            ),
+            (
+                r#""policyLevel":null,"#,
+                r#","policyLevel":"ACCOUNT_LEVEL_POLICY""#,
+            ),
+            ("", r#","policyLevel":"A","policyLevel":"B""#),
+            (
+                "",
+                r#","subscriptionFilters":["f"],"x":1}{"messageType":"DATA_MESSAGE""#,
+            ),
+            (
+                "",
+                r#","policyLevel":"ACCOUNT_LEVEL_POLICY","subscriptionFilters":["f"]"#,
+            ),
+        ] {
+            let json = format!("{head}{before}{events}{after}}}");
+            let whole = parse_logs_data_all(json.as_bytes());
+            same_as_whole(json.as_bytes(), &[1]).unwrap_or_else(|e| panic!("{json}: {e}"));
+            if after.contains("\"t\"") {
+                assert!(
+                    whole
+                        .unwrap_err()
+                        .to_string()
+                        .contains("duplicate field `logStream`")
+                );
+            }
+        }
     }
 
     #[test]

@@ -200,12 +200,31 @@ impl Outcome {
     }
 }
 
-/// A payload after decoding: its envelopes (borrowing the inflated buffer; one, but a
-/// Firehose S3 object holds several back to back) or why not.
+/// A payload after decoding began: its envelopes (borrowing the inflated buffer; one, but a
+/// Firehose S3 object holds several back to back), read as the pieces need their events, or
+/// why it could not be read at all.
 enum Decoded<'a> {
-    Data(Vec<LogsData<'a>>),
-    Control,
-    Bad { raw: Vec<u8>, reason: String },
+    Data {
+        /// The envelopes read so far, control messages included (their events are skipped).
+        all: Vec<LogsData<'a>>,
+        /// The rest of the payload, until it is read.
+        more: Option<decode::Envelopes<'a>>,
+        /// Why the rest could not be read: the events before that are shipped, the payload
+        /// dead-lettered raw.
+        failed: Option<String>,
+    },
+    Bad {
+        raw: Vec<u8>,
+        reason: String,
+    },
+}
+
+impl Decoded<'_> {
+    /// Envelopes that are all control messages: nothing to ship, counted as such.
+    fn is_control(&self) -> bool {
+        matches!(self, Decoded::Data { all, failed: None, .. }
+            if !all.is_empty() && all.iter().all(LogsData::is_control_message))
+    }
 }
 
 /// A payload that failed to decode: the bytes as they arrived (for the dead letter) and why.
@@ -226,10 +245,11 @@ fn to_bytes(p: RawPayload) -> Result<Vec<u8>, Undecodable> {
     }
 }
 
-/// The events of decoded payloads, turned into documents on demand ([`deliver::Source`]).
+/// The events of decoded payloads, read and turned into documents on demand
+/// ([`deliver::Source`]).
 struct Events<'s, 'd> {
     shipper: &'s Shipper,
-    decoded: &'s [Decoded<'d>],
+    decoded: &'s mut [Decoded<'d>],
     now_ms: i64,
     /// The next event: (payload, envelope in it, event in that).
     at: (usize, usize, usize),
@@ -241,18 +261,36 @@ struct Events<'s, 'd> {
 }
 
 impl Events<'_, '_> {
-    /// Moves `at` past spent envelopes and payloads without data; false when no event is left.
-    fn advance(&mut self) -> bool {
+    /// Moves `at` to the next event to ship, reading up to `want` more events of its payload
+    /// when every event read so far is spent; false when no event is left.
+    fn advance(&mut self, want: usize) -> bool {
         loop {
             let (pi, di, ei) = self.at;
-            match self.decoded.get(pi) {
-                None => return false,
-                Some(Decoded::Data(all)) => match all.get(di) {
-                    Some(data) if ei < data.log_events.len() => return true,
-                    Some(_) => self.at = (pi, di + 1, 0),
-                    None => self.at = (pi + 1, 0, 0),
-                },
-                Some(_) => self.at = (pi + 1, 0, 0),
+            let Some(d) = self.decoded.get_mut(pi) else {
+                return false;
+            };
+            let Decoded::Data { all, more, failed } = d else {
+                self.at = (pi + 1, 0, 0);
+                continue;
+            };
+            if let Some(data) = all.get(di) {
+                if data.is_control_message() || ei >= data.log_events.len() {
+                    if di + 1 < all.len() {
+                        self.at = (pi, di + 1, 0);
+                        continue;
+                    }
+                } else {
+                    return true;
+                }
+            }
+            match more.as_mut().map(|m| m.read(all, want.max(1))) {
+                Some(Ok(true)) => {}
+                Some(Ok(false)) => *more = None,
+                Some(Err(e)) => {
+                    *more = None;
+                    *failed = Some(e.to_string());
+                }
+                None => self.at = (pi + 1, 0, 0),
             }
         }
     }
@@ -262,12 +300,11 @@ impl deliver::Source for &mut Events<'_, '_> {
     fn fill(&mut self, docs: &mut Vec<Document>, events: usize) -> bool {
         let mut left = events;
         while left > 0 {
-            if !self.advance() {
+            if !self.advance(left) {
                 return false;
             }
             let (pi, di, ei) = self.at;
-            let decoded = self.decoded;
-            let Some(Decoded::Data(all)) = decoded.get(pi) else {
+            let Some(Decoded::Data { all, .. }) = self.decoded.get(pi) else {
                 return false;
             };
             let Some(data) = all.get(di) else {
@@ -296,7 +333,7 @@ impl deliver::Source for &mut Events<'_, '_> {
             left -= end - ei;
             self.at = (pi, di, end);
         }
-        self.advance()
+        self.advance(1)
     }
 }
 
@@ -322,27 +359,39 @@ impl Shipper {
                 (bytes, origin)
             })
             .unzip();
-        // Stage 2: parse, borrowing from the buffers. A Firehose record that holds no
-        // envelope is log lines written to the stream directly.
-        let decoded: Vec<Decoded<'_>> = inflated
+        // Stage 2: begin reading each payload, borrowing from the buffers: its first
+        // envelope's members up to the events, which are read as the pieces need them. A
+        // Firehose record that holds no envelope is log lines written to the stream directly.
+        let mut decoded: Vec<Decoded<'_>> = inflated
             .iter()
             .zip(&origins)
             .map(|(r, origin)| {
                 let (bytes, reason) = match r {
-                    Ok(json) => match decode::parse_logs_data_all(json) {
-                        Ok(all) if all.iter().all(LogsData::is_control_message) => {
-                            return Decoded::Control;
+                    Ok(json) => {
+                        let begun = decode::envelopes(json).and_then(|mut more| {
+                            let mut all = Vec::new();
+                            let left = more.read(&mut all, 0)?;
+                            Ok((all, left.then_some(more)))
+                        });
+                        match begun {
+                            Ok((all, more)) => {
+                                return Decoded::Data {
+                                    all,
+                                    more,
+                                    failed: None,
+                                };
+                            }
+                            Err(e) => (json, e.to_string()),
                         }
-                        Ok(mut all) => {
-                            all.retain(|d| !d.is_control_message());
-                            return Decoded::Data(all);
-                        }
-                        Err(e) => (json, e.to_string()),
-                    },
+                    }
                     Err((raw, e)) => (raw, e.to_string()),
                 };
                 match origin.as_ref().and_then(|o| decode::lines_batch(bytes, o)) {
-                    Some(lines) => Decoded::Data(vec![lines]),
+                    Some(lines) => Decoded::Data {
+                        all: vec![lines],
+                        more: None,
+                        failed: None,
+                    },
                     None => Decoded::Bad {
                         raw: bytes.clone(),
                         reason,
@@ -352,16 +401,6 @@ impl Shipper {
             .collect();
 
         let mut out = Outcome::default();
-        for d in &decoded {
-            match d {
-                Decoded::Data(all) => {
-                    out.summary.received +=
-                        all.iter().map(|d| d.log_events.len() as u64).sum::<u64>()
-                }
-                Decoded::Control => out.summary.control_messages += 1,
-                Decoded::Bad { .. } => out.summary.undecodable += 1,
-            }
-        }
         // Stages 3 and 4: documents, built a piece at a time while the pieces before are in
         // flight, remembering where each came from. An event whose timestamp no date field
         // can hold is refused here, not sent to a made-up index.
@@ -370,13 +409,13 @@ impl Shipper {
             TargetMode::DataStream => Dedup::DataStream,
             TargetMode::Index => Dedup::Create,
         };
-        let mut docs: Vec<Document> = Vec::with_capacity(out.summary.received as usize);
+        let mut docs: Vec<Document> = Vec::new();
         let mut events = Events {
             shipper: self,
-            decoded: &decoded,
+            decoded: &mut decoded,
             now_ms,
             at: (0, 0, 0),
-            origin: Vec::with_capacity(out.summary.received as usize),
+            origin: Vec::new(),
             refused_here: Vec::new(),
             dropped: 0,
             redacted: 0,
@@ -393,6 +432,24 @@ impl Shipper {
         } = events;
         out.summary.dropped += dropped;
         out.summary.redacted += redacted;
+        // Every payload is read to its end (or its error) by now: delivery builds every
+        // event, even after a stop, to count it.
+        for d in &decoded {
+            match d {
+                _ if d.is_control() => out.summary.control_messages += 1,
+                Decoded::Data { all, failed, .. } => {
+                    out.summary.received += all
+                        .iter()
+                        .filter(|d| !d.is_control_message())
+                        .map(|d| d.log_events.len() as u64)
+                        .sum::<u64>();
+                    if failed.is_some() {
+                        out.summary.undecodable += 1;
+                    }
+                }
+                Decoded::Bad { .. } => out.summary.undecodable += 1,
+            }
+        }
         out.summary.stats.add(&first.stats);
         let mut failed = vec![false; decoded.len()];
         for &i in &first.undelivered {
@@ -422,7 +479,7 @@ impl Shipper {
                 (doc, *o, why)
             }));
         for (doc, (pi, di, ei), r) in refused {
-            if let Decoded::Data(all) = &decoded[pi] {
+            if let Decoded::Data { all, .. } = &decoded[pi] {
                 let data = &all[di];
                 warn!(
                     aws.cloudwatch.log_group = %data.log_group,
@@ -443,7 +500,21 @@ impl Shipper {
             }
         }
         for (pi, d) in decoded.iter().enumerate() {
-            if let Decoded::Bad { raw, reason } = d {
+            let (raw, reason) = match d {
+                Decoded::Bad { raw, reason } => (&raw[..], reason),
+                // Read partly: what the events before the error became is in the cluster;
+                // the whole payload goes to the dead letter, and a re-drive of it finds them
+                // already present.
+                Decoded::Data {
+                    failed: Some(reason),
+                    ..
+                } => match &inflated[pi] {
+                    Ok(json) => (&json[..], reason),
+                    Err((raw, _)) => (&raw[..], reason),
+                },
+                _ => continue,
+            };
+            {
                 error!(error.type = "undecodable_payload", error.message = %reason, bytes = raw.len(), "payload could not be decoded; dead-lettering it raw");
                 dl_docs.push(dead_letter::for_undecodable(
                     raw,

@@ -242,3 +242,57 @@ async fn a_failing_batch_stops_ship_starting_more_and_the_batches_in_flight_are_
     assert!(err.contains("HTTP 401"), "{err}");
     assert_eq!(log_docs(&s), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payload_cut_short_ships_the_events_before_the_cut_and_dead_letters_the_payload_raw_issue_15()
+ {
+    // A 3,000-event payload whose JSON ends after its 2,000th event, as a truncated copy would.
+    let Some(shipper::handler::RawPayload::Base64(b64)) =
+        support::generate_data(3000, 1, 61, &[]).pop()
+    else {
+        panic!("one generated payload");
+    };
+    let json = shipper::decode::inflate_base64(&b64).unwrap();
+    let events: Vec<usize> = json
+        .windows(7)
+        .enumerate()
+        .filter(|(_, w)| *w == b"},{\"id\"")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(events.len(), 2999, "the generator's spelling changed");
+    let cut = json[..events[1999] + 2].to_vec();
+    let s = BulkServer::with_setup(Settings::default()).await;
+    let sh = support::shipper(&support::connection(&s.url), naming("cut"));
+
+    let out = sh
+        .ship(
+            vec![shipper::handler::RawPayload::Bytes(cut.clone())],
+            far(),
+            "cut-1",
+        )
+        .await;
+
+    // Read as the pieces needed them, the first 2,000 events were shipped before the cut
+    // was reached; the payload as it arrived is in the dead letter, so nothing is lost.
+    assert!(out.failed.is_empty(), "{out:?}");
+    assert_eq!(out.summary.received, 2000);
+    assert_eq!(out.summary.undecodable, 1);
+    assert_eq!(out.summary.stats.indexed, 2000);
+    assert_eq!(out.summary.dead_lettered, 1);
+    assert_eq!(log_docs(&s), 2000);
+    let dl = s.docs("logs-shipper.deadletter-cut");
+    assert_eq!(dl.len(), 1, "{dl:?}");
+    let src = &dl[0].1;
+    assert_eq!(src["error"]["type"], "undecodable_payload");
+    let why = src["error"]["message"].as_str().unwrap_or_default();
+    assert!(why.contains("a log event must be an object"), "{why}");
+    use base64::Engine;
+    let kept = base64::engine::general_purpose::STANDARD
+        .decode(src["deadletter"]["payload"].as_str().unwrap_or_default())
+        .unwrap();
+    assert_eq!(kept, cut);
+    let summary = out
+        .into_result()
+        .expect("nothing lost: the payload is dead-lettered");
+    assert_eq!(summary.undelivered, 0);
+}

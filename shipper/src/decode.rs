@@ -562,19 +562,7 @@ mod tests {
             budgets in proptest::collection::vec(1usize..5, 1..4),
         ) {
             let mut b = parts.concat().into_bytes();
-            for (at, how, byte) in cuts {
-                if b.is_empty() { break; }
-                let i = at.index(b.len());
-                match how {
-                    0 => b.truncate(i),
-                    1 => { b.remove(i); }
-                    2 => {
-                        let tokens = b"\"\\{}[],:0u \x01";
-                        b.insert(i, tokens[usize::from(byte) % tokens.len()]);
-                    }
-                    _ => b[i] = byte,
-                }
-            }
+            mutate(&mut b, &cuts);
             same_as_whole(&b, &budgets)?;
         }
 
@@ -584,20 +572,29 @@ mod tests {
             cuts in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..4, any::<u8>()), 1..4),
         ) {
             let mut b = json.into_bytes();
-            for (at, how, byte) in cuts {
-                if b.is_empty() { break; }
-                let i = at.index(b.len());
-                match how {
-                    0 => b.truncate(i),
-                    1 => { b.remove(i); }
-                    2 => {
-                        let tokens = b"\"\\{}[],:0u \x01";
-                        b.insert(i, tokens[usize::from(byte) % tokens.len()]);
-                    }
-                    _ => b[i] = byte,
-                }
-            }
+            mutate(&mut b, &cuts);
             same_as_serde(&b)?;
+        }
+    }
+
+    /// Cuts, removals, JSON tokens inserted and bytes overwritten, where `cuts` say.
+    fn mutate(b: &mut Vec<u8>, cuts: &[(prop::sample::Index, usize, u8)]) {
+        for (at, how, byte) in cuts {
+            if b.is_empty() {
+                break;
+            }
+            let i = at.index(b.len());
+            match how {
+                0 => b.truncate(i),
+                1 => {
+                    b.remove(i);
+                }
+                2 => {
+                    let tokens = b"\"\\{}[],:0u \x01";
+                    b.insert(i, tokens[usize::from(*byte) % tokens.len()]);
+                }
+                _ => b[i] = *byte,
+            }
         }
     }
 

@@ -18,16 +18,7 @@ use crate::json::{R, Reader, Syntax};
 
 /// Inflated JSON bytes → [`LogsData`] borrowing from them.
 pub(super) fn logs_data(json: &[u8]) -> Result<LogsData<'_>, DecodeError> {
-    let s = std::str::from_utf8(json).map_err(|e| {
-        position(
-            json,
-            Syntax {
-                reason: "invalid UTF-8".into(),
-                at: e.valid_up_to(),
-            },
-        )
-    })?;
-    let mut p = Reader::new(s);
+    let mut p = Reader::new(utf8(json)?);
     read(&mut p)
         .and_then(|d| {
             p.ws();
@@ -44,15 +35,7 @@ pub(super) fn logs_data(json: &[u8]) -> Result<LogsData<'_>, DecodeError> {
 /// whitespace between them (a Firehose-delivered S3 object: Firehose concatenates records
 /// without a delimiter) → each [`LogsData`], in order.
 pub(super) fn logs_data_all(json: &[u8]) -> Result<Vec<LogsData<'_>>, DecodeError> {
-    let s = std::str::from_utf8(json).map_err(|e| {
-        position(
-            json,
-            Syntax {
-                reason: "invalid UTF-8".into(),
-                at: e.valid_up_to(),
-            },
-        )
-    })?;
+    let s = utf8(json)?;
     let mut p = Reader::new(s);
     let mut all = Vec::new();
     loop {
@@ -62,6 +45,19 @@ pub(super) fn logs_data_all(json: &[u8]) -> Result<Vec<LogsData<'_>>, DecodeErro
             return Ok(all);
         }
     }
+}
+
+/// The whole payload must be UTF-8, checked before any of it is read.
+fn utf8(json: &[u8]) -> Result<&str, DecodeError> {
+    std::str::from_utf8(json).map_err(|e| {
+        position(
+            json,
+            Syntax {
+                reason: "invalid UTF-8".into(),
+                at: e.valid_up_to(),
+            },
+        )
+    })
 }
 
 fn position(json: &[u8], e: Syntax) -> DecodeError {
@@ -90,13 +86,9 @@ fn read<'a>(p: &mut Reader<'a>) -> R<LogsData<'a>> {
             "owner" => once(p, &mut owner, "owner", Reader::text)?,
             "logGroup" => once(p, &mut log_group, "logGroup", Reader::text)?,
             "logStream" => once(p, &mut log_stream, "logStream", Reader::text)?,
-            "subscriptionFilters" => once(
-                p,
-                &mut subscription_filters,
-                "subscriptionFilters",
-                Reader::serde,
-            )?,
-            "policyLevel" => once(p, &mut policy_level, "policyLevel", Reader::serde)?,
+            "subscriptionFilters" | "policyLevel" => {
+                optional(p, &key, &mut subscription_filters, &mut policy_level)?
+            }
             "logEvents" => once(p, &mut log_events, "logEvents", |p| {
                 if p.peek() != Some(b'[') {
                     return Err(p.err("logEvents must be an array"));
@@ -179,6 +171,25 @@ fn event<'a>(p: &mut Reader<'a>) -> R<LogEvent<'a>> {
     })
 }
 
+/// `subscriptionFilters` or `policyLevel` (`key`), into its slot.
+fn optional<'a>(
+    p: &mut Reader<'a>,
+    key: &str,
+    subscription_filters: &mut Option<Vec<String>>,
+    policy_level: &mut Option<Option<String>>,
+) -> R<()> {
+    if key == "policyLevel" {
+        once(p, policy_level, "policyLevel", Reader::serde)
+    } else {
+        once(
+            p,
+            subscription_filters,
+            "subscriptionFilters",
+            Reader::serde,
+        )
+    }
+}
+
 /// A field read at most once, as serde's derive insists.
 fn once<'a, T>(
     p: &mut Reader<'a>,
@@ -240,18 +251,9 @@ struct Seen {
 
 impl<'a> Envelopes<'a> {
     pub(super) fn new(json: &'a [u8]) -> Result<Self, DecodeError> {
-        let s = std::str::from_utf8(json).map_err(|e| {
-            position(
-                json,
-                Syntax {
-                    reason: "invalid UTF-8".into(),
-                    at: e.valid_up_to(),
-                },
-            )
-        })?;
         Ok(Envelopes {
             json,
-            p: Reader::new(s),
+            p: Reader::new(utf8(json)?),
             state: State::Between { first: true },
         })
     }
@@ -364,13 +366,9 @@ fn header<'a>(p: &mut Reader<'a>) -> R<Option<(LogsData<'a>, Seen)>> {
             "owner" => once(p, &mut owner, "owner", Reader::text),
             "logGroup" => once(p, &mut log_group, "logGroup", Reader::text),
             "logStream" => once(p, &mut log_stream, "logStream", Reader::text),
-            "subscriptionFilters" => once(
-                p,
-                &mut subscription_filters,
-                "subscriptionFilters",
-                Reader::serde,
-            ),
-            "policyLevel" => once(p, &mut policy_level, "policyLevel", Reader::serde),
+            "subscriptionFilters" | "policyLevel" => {
+                optional(p, &key, &mut subscription_filters, &mut policy_level)
+            }
             "logEvents" => {
                 let (Some(m), Some(o), Some(g), Some(s)) =
                     (&message_type, &owner, &log_group, &log_stream)
@@ -385,7 +383,6 @@ fn header<'a>(p: &mut Reader<'a>) -> R<Option<(LogsData<'a>, Seen)>> {
                     subscription_filters: subscription_filters.is_some(),
                     policy_level: policy_level.is_some(),
                 };
-                let policy_level: Option<Option<String>> = policy_level;
                 let data = LogsData {
                     message_type: m.clone(),
                     owner: o.clone(),
@@ -438,13 +435,9 @@ fn rest<'a>(p: &mut Reader<'a>, d: &mut LogsData<'a>, seen: Seen) -> R<()> {
             "policyLevel" if seen.policy_level => {
                 return Err(p.err("duplicate field `policyLevel`"));
             }
-            "subscriptionFilters" => once(
-                p,
-                &mut subscription_filters,
-                "subscriptionFilters",
-                Reader::serde,
-            )?,
-            "policyLevel" => once(p, &mut policy_level, "policyLevel", Reader::serde)?,
+            "subscriptionFilters" | "policyLevel" => {
+                optional(p, &key, &mut subscription_filters, &mut policy_level)?
+            }
             _ => {
                 p.serde::<IgnoredAny>()?;
             }
@@ -453,7 +446,6 @@ fn rest<'a>(p: &mut Reader<'a>, d: &mut LogsData<'a>, seen: Seen) -> R<()> {
     if let Some(f) = subscription_filters {
         d.subscription_filters = f;
     }
-    let policy_level: Option<Option<String>> = policy_level;
     if let Some(l) = policy_level {
         d.policy_level = l;
     }

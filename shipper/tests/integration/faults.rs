@@ -252,14 +252,7 @@ async fn a_deadline_too_short_for_a_cluster_that_stays_503_fails_every_payload_a
 #[tokio::test]
 async fn wrong_or_missing_credentials_are_fatal_at_the_first_401_with_no_retry_and_no_dead_letter()
 {
-    let s = BulkServer::start(Settings {
-        credentials: vec![Credential::Basic {
-            user: "elastic".into(),
-            password: "s3cret".into(),
-        }],
-        ..Settings::default()
-    })
-    .await;
+    let s = requiring_password("s3cret").await;
     let ns = support::unique_namespace("auth");
     let payloads = support::generate_data(300, 1, 5, &[]);
     let wrong = Connection {
@@ -639,6 +632,18 @@ impl shipper::rotation::ClientSource for SecretLike {
     }
 }
 
+/// A server that lets in only `elastic` with `password`.
+pub(crate) async fn requiring_password(password: &str) -> BulkServer {
+    BulkServer::start(Settings {
+        credentials: vec![Credential::Basic {
+            user: "elastic".into(),
+            password: password.into(),
+        }],
+        ..Settings::default()
+    })
+    .await
+}
+
 pub(crate) fn with_password(url: &str, password: &str) -> Connection {
     Connection {
         username: Some("elastic".into()),
@@ -649,14 +654,7 @@ pub(crate) fn with_password(url: &str, password: &str) -> Connection {
 
 #[tokio::test]
 async fn after_a_401_the_credentials_are_read_again_once_so_a_rotated_secret_delivers_issue_10() {
-    let s = BulkServer::start(Settings {
-        credentials: vec![Credential::Basic {
-            user: "elastic".into(),
-            password: "rotated".into(),
-        }],
-        ..Settings::default()
-    })
-    .await;
+    let s = requiring_password("rotated").await;
     let ns = support::unique_namespace("rotate");
     // Started with the old password; the secret has been rotated since.
     let source = std::sync::Arc::new(SecretLike {
@@ -690,14 +688,7 @@ async fn after_a_401_the_credentials_are_read_again_once_so_a_rotated_secret_del
 
 #[tokio::test]
 async fn a_401_that_reading_the_secret_again_does_not_cure_is_fatal_after_one_read_issue_10() {
-    let s = BulkServer::start(Settings {
-        credentials: vec![Credential::Basic {
-            user: "elastic".into(),
-            password: "rotated".into(),
-        }],
-        ..Settings::default()
-    })
-    .await;
+    let s = requiring_password("rotated").await;
     let ns = support::unique_namespace("rotate2");
     let source = std::sync::Arc::new(SecretLike {
         conn: std::sync::Mutex::new(with_password(&s.url, "stale")),

@@ -12,8 +12,8 @@ use shipper::document::{Document, Transform};
 use shipper::request_builder::BulkRequest;
 use shipper::service::{BulkClient, HttpReply, TransportError};
 
-use crate::bulk_server::{BulkServer, Credential, Settings};
-use crate::faults::{far, log_docs, naming, with_password};
+use crate::bulk_server::{BulkServer, Settings};
+use crate::faults::{far, log_docs, naming, requiring_password, with_password};
 use crate::support;
 
 /// Every document of `events` generated events, built up front; handed out as asked.
@@ -117,14 +117,7 @@ async fn the_first_request_leaves_before_the_batch_is_built_and_every_event_is_i
 #[tokio::test]
 async fn a_stop_on_the_first_piece_counts_every_event_built_or_not_as_undelivered_issue_15() {
     // The shipper's password is wrong: 401 on the first request, and retrying can't help.
-    let s = BulkServer::start(Settings {
-        credentials: vec![Credential::Basic {
-            user: "elastic".into(),
-            password: "right".into(),
-        }],
-        ..Settings::default()
-    })
-    .await;
+    let s = requiring_password("right").await;
     let sh = support::shipper(&with_password(&s.url, "wrong"), naming("stopped"));
     let all = documents(2000, 8);
     let total = all.len();
@@ -221,14 +214,7 @@ async fn ship_keeps_as_many_batches_in_flight_as_its_concurrency_and_each_event_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_batch_stops_ship_starting_more_and_the_batches_in_flight_are_counted_issue_15() {
     // The password is wrong: every request is answered 401, which no retry mends.
-    let s = BulkServer::start(Settings {
-        credentials: vec![Credential::Basic {
-            user: "elastic".into(),
-            password: "right".into(),
-        }],
-        ..Settings::default()
-    })
-    .await;
+    let s = requiring_password("right").await;
     let auth = [
         ("ELASTICSEARCH_USERNAME", "elastic"),
         ("ELASTICSEARCH_PASSWORD", "wrong"),

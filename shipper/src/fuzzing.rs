@@ -203,6 +203,20 @@ fn check_envelope(json: &[u8]) {
             assert_eq!(o.id, id);
         }
     }
+    // Read as the pieces need the events (one to three at a time): the same envelopes, or the
+    // same error.
+    let whole = decode::parse_logs_data_all(json).map_err(|e| e.to_string());
+    let streamed = (|| {
+        let mut more = decode::envelopes(json)?;
+        let mut all = Vec::new();
+        let mut n = 0;
+        while more.read(&mut all, n % 3 + 1)? {
+            n += 1;
+        }
+        Ok::<_, decode::DecodeError>(all)
+    })()
+    .map_err(|e| e.to_string());
+    assert_eq!(whole, streamed, "read whole and read as needed differ");
     if let Ok(logs) = ours {
         documents(&logs);
     }

@@ -159,21 +159,42 @@ pub fn bulk_response(data: &[u8]) {
     let _ = crate::lookup::read_found(body);
 }
 
-/// The subscription message as serde_json reads it (the decoder is held to this).
+/// The subscription message as serde_json reads it (the decoder is held to this). Every
+/// member the decoder reads is here and in [`MirrorEvent`], so a repeated one is refused by
+/// both (serde's derive refuses a duplicate field it knows, and skips one it doesn't: found by
+/// the fuzzer, tests/data/fuzz/payload/crash-6110… and crash-fdd2…, a `logGroup` and an
+/// `@aws.account` twice).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
 struct Mirror {
-    #[serde(rename = "messageType")]
-    _message_type: String,
+    message_type: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    log_group: String,
+    #[serde(default)]
+    log_stream: String,
+    #[serde(default)]
+    subscription_filters: Vec<String>,
+    #[serde(default)]
+    policy_level: Option<String>,
     #[serde(default)]
     log_events: Vec<MirrorEvent>,
 }
 
 #[derive(Deserialize)]
+#[allow(dead_code)]
 struct MirrorEvent {
     id: Value,
     timestamp: i64,
     message: String,
+    #[serde(rename = "extractedFields", default)]
+    extracted_fields: Option<serde_json::Map<String, Value>>,
+    #[serde(rename = "@aws.account", default)]
+    account: Option<Value>,
+    #[serde(rename = "@aws.region", default)]
+    region: Option<Value>,
 }
 
 fn check_envelope(json: &[u8]) {
@@ -345,7 +366,7 @@ mod tests {
     /// the member, reads it.
     #[test]
     fn issue_10_invalid_utf8_where_serde_json_does_not_look_is_still_refused() {
-        let mut json = br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"logEvents":[{"id":"1","timestamp":1,"message":"m"}],"policyLevel":"x"#.to_vec();
+        let mut json = br#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"logEvents":[{"id":"1","timestamp":1,"message":"m"}],"other":"x"#.to_vec();
         json.extend_from_slice(b"\xff\xfe");
         json.extend_from_slice(br#""}"#);
         assert!(serde_json::from_slice::<Mirror>(&json).is_ok());

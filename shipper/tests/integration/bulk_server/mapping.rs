@@ -2,6 +2,7 @@
 //! and what each field type accepts, with `ignore_malformed` and `ignore_above`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -30,8 +31,9 @@ pub enum Kind {
 /// One mapped field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
-    /// The Elasticsearch type name, as `GET _mapping` would show it.
-    pub ty: String,
+    /// The Elasticsearch type name, as `GET _mapping` would show it (shared: a field is
+    /// looked up, and copied, for every value of every document).
+    pub ty: Arc<str>,
     pub kind: Kind,
     pub ignore_malformed: Option<bool>,
     pub ignore_above: Option<usize>,
@@ -74,7 +76,7 @@ impl Field {
             _ => Kind::Other,
         };
         Field {
-            ty: ty.to_owned(),
+            ty: ty.into(),
             kind,
             ignore_malformed: m.get("ignore_malformed").and_then(Value::as_bool),
             ignore_above: m

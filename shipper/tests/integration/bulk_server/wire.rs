@@ -366,7 +366,7 @@ pub fn invalid_index_name(name: &str) -> Option<String> {
 /// A comma list of dotted paths; `*` matches within one name, `**` any number of levels;
 /// arrays are transparent; objects and arrays left empty are dropped. Exclusions (`-path`)
 /// are not modelled.
-pub fn filter_path(v: &Value, spec: &str) -> Value {
+pub fn filter_path(v: Value, spec: &str) -> Value {
     let paths: Vec<Vec<&str>> = spec
         .split(',')
         .map(str::trim)
@@ -377,37 +377,40 @@ pub fn filter_path(v: &Value, spec: &str) -> Value {
     filter(v, &refs).unwrap_or_else(|| json!({}))
 }
 
-fn filter(v: &Value, paths: &[&[&str]]) -> Option<Value> {
+/// Takes the answer apart rather than copying what it keeps: a bulk answer has an item per
+/// document.
+fn filter(v: Value, paths: &[&[&str]]) -> Option<Value> {
     if paths.iter().any(|p| p.is_empty()) {
-        return Some(v.clone());
+        return Some(v);
     }
     match v {
         Value::Object(m) => {
             let mut out = Map::new();
+            let mut next: Vec<&[&str]> = Vec::new();
             for (k, child) in m {
-                let mut next: Vec<&[&str]> = Vec::new();
+                next.clear();
                 for p in paths {
                     if p[0] == "**" {
                         next.push(p);
                         match p.get(1) {
-                            Some(first) if glob(first, k) => next.push(&p[2..]),
+                            Some(first) if glob(first, &k) => next.push(&p[2..]),
                             Some(_) => {}
                             None => next.push(&p[1..]),
                         }
-                    } else if glob(p[0], k) {
+                    } else if glob(p[0], &k) {
                         next.push(&p[1..]);
                     }
                 }
                 if !next.is_empty()
                     && let Some(c) = filter(child, &next)
                 {
-                    out.insert(k.clone(), c);
+                    out.insert(k, c);
                 }
             }
             (!out.is_empty()).then_some(Value::Object(out))
         }
         Value::Array(a) => {
-            let out: Vec<Value> = a.iter().filter_map(|e| filter(e, paths)).collect();
+            let out: Vec<Value> = a.into_iter().filter_map(|e| filter(e, paths)).collect();
             (!out.is_empty()).then_some(Value::Array(out))
         }
         _ => None,

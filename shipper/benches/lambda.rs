@@ -55,6 +55,26 @@ use bulk_server::{BulkServer, Settings};
 #[global_allocator]
 static SERVER_ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The server keeps the memory it has touched, as an Elasticsearch node's heap does: a fixed
+/// heap (`-Xms` = `-Xmx`) touched when the JVM starts (`-XX:+AlwaysPreTouch`, in Elasticsearch's
+/// `SystemJvmOptions`: "pre-touch JVM memory pages during initialization"). mimalloc otherwise
+/// hands memory freed for a second back to the OS (`purge_delay`, 1,000 ms) and the next
+/// request's bodies and documents fault it in again: page clearing was a fifth of this
+/// server's samples in a perf profile, a cost no warm cluster pays. mimalloc reads this when
+/// the process starts, so `main` re-executes the bench with it set (the functions don't use
+/// mimalloc).
+const KEEP_MEMORY: (&str, &str) = ("MIMALLOC_PURGE_DELAY", "-1");
+
+/// What the server touches before the first run: more than it holds at once (its documents of
+/// one run, ~110,000 of them, and the bodies in flight).
+const PRE_TOUCH_BYTES: usize = 1 << 30;
+
+fn pre_touch(bytes: usize) {
+    let chunk = 1 << 20;
+    let touched: Vec<Vec<u8>> = (0..bytes / chunk).map(|_| vec![1u8; chunk]).collect();
+    drop(std::hint::black_box(touched));
+}
+
 // ---------------------------------------------------------------------------------------------
 // A loopback Lambda Runtime API (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html)
 // ---------------------------------------------------------------------------------------------
@@ -796,23 +816,35 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let node = Command::new("node").arg("--version").output().is_ok();
-    // Everything but the functions on the last CPU: this process re-executes itself there.
-    if let Some((function, rest)) = cpus() {
-        if std::env::var_os("BENCH_PINNED").is_none() {
-            let me = std::env::current_exe().expect("the bench's own path");
-            let status = Command::new("taskset")
-                .args(["-c", &rest])
-                .arg(me)
-                .args(std::env::args_os().skip(1))
-                .env("BENCH_PINNED", "1")
-                .status()
-                .expect("taskset");
-            std::process::exit(status.code().unwrap_or(1));
-        }
+    // Everything but the functions on the last CPU, and the server's memory kept (below): this
+    // process re-executes itself for both.
+    let cpus = cpus();
+    let pin = cpus
+        .as_ref()
+        .filter(|_| std::env::var_os("BENCH_PINNED").is_none());
+    if pin.is_some() || std::env::var_os(KEEP_MEMORY.0).is_none() {
+        let me = std::env::current_exe().expect("the bench's own path");
+        let mut again = match pin {
+            Some((_, rest)) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", rest]).arg(me).env("BENCH_PINNED", "1");
+                c
+            }
+            None => Command::new(me),
+        };
+        let status = again
+            .args(std::env::args_os().skip(1))
+            .env(KEEP_MEMORY.0, KEEP_MEMORY.1)
+            .status()
+            .expect("the bench again, with its settings");
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    if let Some((function, rest)) = cpus {
         eprintln!(
             "functions on CPU {function}; the _bulk server and the Runtime API on CPU {rest}"
         );
     }
+    pre_touch(PRE_TOUCH_BYTES);
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -777,7 +777,10 @@ fn filter_path_supports_wildcards_double_wildcards_and_drops_empty_branches() {
         filter_path(v.clone(), "items.*.error.type"),
         json!({"items": [{"index": {"error": {"type": "t"}}}]})
     );
-    assert_eq!(filter_path(v.clone(), "**.c"), json!({"a": {"b": {"c": 1}}}));
+    assert_eq!(
+        filter_path(v.clone(), "**.c"),
+        json!({"a": {"b": {"c": 1}}})
+    );
     assert_eq!(
         filter_path(v.clone(), "a.*.d,took"),
         json!({"took": 3, "a": {"b": {"d": 2}}})

@@ -11,12 +11,18 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 fn main() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        rt.block_on(lambda_main())
+        // One thread: an invocation is one task (its requests one at a time), so worker
+        // threads would only hand its connections' I/O back and forth, on CPU the Lambda's
+        // memory size rations.
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(lambda_main())
     } else {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
         // CLI: parse arguments before anything else so `--help` is instant.
         let cli = shipper::cli::Cli::parse();
         tracing_subscriber::registry()

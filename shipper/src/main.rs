@@ -20,11 +20,11 @@ fn main() -> anyhow::Result<()> {
             .build()?
             .block_on(lambda_main())
     } else {
+        // CLI: parse arguments before anything else so `--help` is instant.
+        let cli = shipper::cli::Cli::parse();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        // CLI: parse arguments before anything else so `--help` is instant.
-        let cli = shipper::cli::Cli::parse();
         tracing_subscriber::registry()
             .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
             .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))

@@ -438,8 +438,39 @@ fn bench_decode(c: &mut Criterion) {
     g.finish();
 }
 
+/// Reading a `_bulk` answer as `filter_path` leaves it: every item created, and a tenth of
+/// them refused (409s and 429s, with their error type and reason).
+fn bench_answer(c: &mut Criterion) {
+    let mut g = c.benchmark_group("bulk_answer");
+    g.sample_size(30);
+    for refused in [false, true] {
+        let items: Vec<String> = (0..5_000)
+            .map(|i| match i % 10 {
+                0 if refused => r#"{"create":{"_index":".ds-logs-cloudwatch.app-default-2026.11.24-000001","status":409,"error":{"type":"version_conflict_engine_exception","reason":"[1]: version conflict, document already exists (current version [1])"}}}"#.to_owned(),
+                _ => r#"{"create":{"_index":".ds-logs-cloudwatch.app-default-2026.11.24-000001","status":201}}"#.to_owned(),
+            })
+            .collect();
+        let body = format!(r#"{{"errors":{refused},"items":[{}]}}"#, items.join(","));
+        g.throughput(Throughput::Elements(5_000));
+        let name = if refused {
+            "5000_items_a_tenth_refused"
+        } else {
+            "5000_items_created"
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(
+                    shipper::response::parse(black_box(body.as_bytes()), 5_000).map(|v| v.len()),
+                )
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    bench_answer,
     bench_decode,
     bench_transform,
     bench_end_to_end,

@@ -291,6 +291,11 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// `null`, at `i`.
+    pub fn literal_null(&mut self) -> R<()> {
+        self.literal("null")
+    }
+
     fn literal(&mut self, word: &str) -> R<()> {
         if self.s.as_bytes()[self.i..].starts_with(word.as_bytes()) {
             self.i += word.len();

@@ -573,6 +573,13 @@ impl<'a> Driver<'a> {
         if reply.status == 200 {
             match response::parse(&reply.body, req.items.len()) {
                 Ok(results) => {
+                    let checks = *dedup == Dedup::DataStream
+                        && lookup.is_some()
+                        && sink.rollovers.disabled().is_none();
+                    // The last data stream and backing index that showed nothing: the items
+                    // of one request mostly share both, and asking the cache again (a lock
+                    // and two hashes per item) would answer the same.
+                    let mut quiet: Option<(&Arc<str>, &str)> = None;
                     for (&doc, r) in req.items.iter().zip(&results) {
                         match retry::classify_item(r) {
                             ItemOutcome::Indexed => {
@@ -581,13 +588,16 @@ impl<'a> Driver<'a> {
                                     out.stats.failure_store += 1;
                                     warn!(event.id = %docs[doc].id, "Elasticsearch kept the document in the data stream's failure store (its mappings refused it)");
                                 }
-                                if *dedup == Dedup::DataStream
-                                    && lookup.is_some()
-                                    && sink.rollovers.disabled().is_none()
+                                if checks
                                     && let Some(index) = r.index.as_deref()
+                                    && quiet.is_none_or(|(t, i)| {
+                                        !Arc::ptr_eq(t, &docs[doc].index) || i != index
+                                    })
                                 {
                                     let target = &docs[doc].index;
+                                    let mut shown = false;
                                     if sink.rollovers.shows_rollover(target, index) {
+                                        shown = true;
                                         debug!(
                                             index,
                                             "created in a backing index the cache doesn't know: the data stream rolled over"
@@ -600,6 +610,8 @@ impl<'a> Driver<'a> {
                                             index: index.to_owned(),
                                             previous: sink.rollovers.get(target).map(|w| w.name),
                                         });
+                                    } else if !shown {
+                                        quiet = Some((target, index));
                                     }
                                 }
                             }

@@ -11,7 +11,9 @@
 //! process; the first is the cold start, the rest are warm. Printed: events/s over the warm
 //! invocations, invocation p50/p95 (the Runtime API handing out the event → the answer),
 //! cold start (process start → first answer), bulk bytes on the wire per invocation, peak RSS
-//! (VmHWM), and the items the server answered by status; and where an invocation's time went:
+//! (VmHWM), the function's CPU and minor page faults per warm invocation (fresh zeroed pages
+//! from the kernel), and the items the server answered by status; and where an invocation's
+//! time went:
 //! the median time from the event handed out to the first `_bulk` body in the server's hands
 //! (`1st req ms`), and the share of the invocation the server spent answering (`busy %`: what
 //! is left is time the server waited for the function).
@@ -338,6 +340,9 @@ struct Run {
     peak_rss_mb: f64,
     /// The function's own CPU (user + system) per warm invocation.
     cpu_ms: f64,
+    /// Minor page faults per warm invocation: memory the function got fresh from the kernel
+    /// (zeroed pages), instead of reusing what it had.
+    faults: f64,
     /// The `_bulk` server's time answering, per warm invocation.
     server_ms: f64,
     /// Median over warm invocations: from the event handed out to the first `_bulk` body
@@ -361,6 +366,16 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Minor page faults of a process so far (`/proc/<pid>/stat` field 10).
+fn minor_faults(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    rest.split_whitespace()
+        .nth(7)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 /// User + system CPU seconds of a process so far (`/proc/<pid>/stat` fields 14 and 15, in
@@ -461,7 +476,11 @@ fn run(
     loop {
         let n = rt.lock().expect("runtime state").answers.len();
         if n >= 1 && after_cold.is_none() {
-            after_cold = Some((cpu_secs(child.id()), bulk.stats().bulk_busy));
+            after_cold = Some((
+                cpu_secs(child.id()),
+                minor_faults(child.id()),
+                bulk.stats().bulk_busy,
+            ));
         }
         if n >= k {
             break;
@@ -475,8 +494,9 @@ fn run(
         std::thread::sleep(Duration::from_micros(200));
     }
     let rss = peak_rss_mb(child.id());
-    let (cpu0, busy0) = after_cold.unwrap_or_default();
+    let (cpu0, faults0, busy0) = after_cold.unwrap_or_default();
     let cpu = cpu_secs(child.id()) - cpu0;
+    let faults = minor_faults(child.id()) - faults0;
     let _ = child.kill();
     let _ = child.wait();
     let stats = bulk.stats();
@@ -520,6 +540,7 @@ fn run(
         requests_per_invocation: (stats.bulk_requests - before.bulk_requests) as f64 / k as f64,
         peak_rss_mb: rss,
         cpu_ms: cpu * 1e3 / warm.len() as f64,
+        faults: faults / warm.len() as f64,
         server_ms: (stats.bulk_busy - busy0).as_secs_f64() * 1e3 / warm.len() as f64,
         first_request_ms: if first.is_empty() { 0.0 } else { median(first) },
         server_busy_pct: median(busy),
@@ -710,7 +731,7 @@ fn print_table(
         memory.label()
     );
     println!(
-        "{:<15} {:>11} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9} {:>9} {:>9} {:>10} {:>7}  items (status: count), errors",
+        "{:<15} {:>11} {:>9} {:>9} {:>9} {:>12} {:>9} {:>9} {:>9} {:>10} {:>9} {:>10} {:>7}  items (status: count), errors",
         "",
         "events/s",
         "p50 ms",
@@ -720,6 +741,7 @@ fn print_table(
         "req/inv",
         "RSS MB",
         "CPU ms",
+        "faults/inv",
         "server ms",
         "1st req ms",
         "busy %"
@@ -740,7 +762,7 @@ fn print_table(
         cpu.insert(kind.name(), m(|r| r.cpu_ms));
         let last = rs[rs.len() - 1];
         println!(
-            "{:<15} {:>11.0} {:>9.2} {:>9.2} {:>9.1} {:>12.0} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>10.1} {:>7.0}  {:?}, {}{}",
+            "{:<15} {:>11.0} {:>9.2} {:>9.2} {:>9.1} {:>12.0} {:>9.1} {:>9.1} {:>9.2} {:>10.0} {:>9.2} {:>10.1} {:>7.0}  {:?}, {}{}",
             kind.name(),
             e,
             m(|r| r.p50_ms),
@@ -750,6 +772,7 @@ fn print_table(
             m(|r| r.requests_per_invocation),
             m(|r| r.peak_rss_mb),
             m(|r| r.cpu_ms),
+            m(|r| r.faults),
             m(|r| r.server_ms),
             m(|r| r.first_request_ms),
             m(|r| r.server_busy_pct),

@@ -59,7 +59,8 @@ pub fn parse(body: &[u8], sent: usize) -> Result<Vec<ItemResult<'_>>, ResponseEr
 /// derived reader of the same shape cost 3.3% of the Lambda's CPU (perf), most of it in
 /// visitor calls per item. It accepts and refuses what that reader did (the tests hold it
 /// to it): unknown keys skipped (checked as JSON), `null` for an absent value, a repeated
-/// field an error, an item that is no object an error, the first op key of an item kept.
+/// field an error, an item that is no object an error, the first op key of an item kept. It is
+/// stricter only on what no cluster writes (the tests list it).
 fn read(body: &[u8], sent: usize) -> R<Option<Vec<ItemResult<'_>>>> {
     let s = std::str::from_utf8(body).map_err(|e| crate::json::Syntax {
         reason: "invalid UTF-8".into(),
@@ -409,7 +410,9 @@ mod tests {
             at in any::<prop::sample::Index>(),
             byte in prop_oneof![
                 Just(b'"'), Just(b'\\'), Just(b'}'), Just(b']'), Just(b','), Just(b':'),
-                Just(b'0'), Just(b'n'), Just(b' '), 0u8..0x80,
+                Just(b'0'), Just(b'n'), Just(b' '),
+                // Not `e`: an exponent made from digits can leave f64's range (see below).
+                (0u8..0x80).prop_filter("an exponent", |b| !matches!(b, b'e' | b'E')),
             ],
             cut in any::<bool>(),
         ) {
@@ -450,13 +453,15 @@ mod tests {
             assert!(serde_reference::read(body.as_bytes()).is_none(), "{body}");
         }
         // Stricter than serde on what no cluster writes: an array where an object belongs
-        // (serde's derive reads it as the fields in order), and bytes that are not UTF-8 in a
-        // value nobody reads (serde_json skips them unchecked). Either way the answer is
+        // (serde's derive reads it as the fields in order), and bytes that are not UTF-8 or a
+        // number beyond f64 in a value nobody reads (serde_json skips those unchecked; the
+        // reader checks skipped values as serde_json checks a `Value`). Either way the answer is
         // unreadable, and the request is sent again, which a 409 makes harmless.
         for body in [
             &br#"{"items":[{"create":[201]}]}"#[..],
             br#"{"items":[{"create":{"status":201,"error":[]}}]}"#,
             b"{\"items\":[{\"create\":{\"status\":201,\"x\":\"\xff\"}}]}",
+            br#"{"took":7e7841304,"items":[{"create":{"status":201}}]}"#,
         ] {
             assert!(read(body, 3).is_err(), "{}", String::from_utf8_lossy(body));
             assert!(serde_reference::read(body).is_some());

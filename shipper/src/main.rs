@@ -45,8 +45,8 @@ fn main() -> anyhow::Result<()> {
 /// mmap threshold to it, the trim threshold to twice it, up to 32 MiB on 64-bit: mallopt(3),
 /// "M_MMAP_THRESHOLD"), so one untouched ~32 MiB block allocated and freed at start does what
 /// `mallopt(M_MMAP_THRESHOLD, 32 MiB)` would. What is kept is what an invocation used, up to
-/// 64 MiB free; peak RSS rose ~1 MB (a freed buffer is not always reused in place). Other
-/// allocators: one `mmap` and `munmap`.
+/// 64 MiB free; peak RSS rose by up to ~1 MB (a freed buffer is not always reused in place).
+/// Other allocators: one `mmap` and `munmap`.
 fn keep_freed_memory() {
     // Under 32 MiB with its header and flag bits, or glibc leaves the thresholds alone.
     let block: Vec<u8> = Vec::with_capacity((32 << 20) - (64 << 10));

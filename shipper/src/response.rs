@@ -74,7 +74,7 @@ fn read(body: &[u8], sent: usize) -> R<Option<Vec<ItemResult<'_>>>> {
     let mut seen = false;
     r.object(|r, key| {
         if key != "items" {
-            return r.value(1).map(drop);
+            return r.value(IN_ANSWER).map(drop);
         }
         if std::mem::replace(&mut seen, true) {
             return Err(r.err("duplicate field `items`"));
@@ -99,6 +99,12 @@ fn read(body: &[u8], sent: usize) -> R<Option<Vec<ItemResult<'_>>>> {
     }
     Ok(items)
 }
+
+/// How many arrays and objects are open around a skipped value (the reader's recursion limit
+/// counts them, as serde_json's does): the answer, `items`, an op and its item, its `error`.
+const IN_ANSWER: usize = 1;
+const IN_ITEM: usize = 4;
+const IN_ERROR: usize = 5;
 
 /// `{"<op>": {…}}`: the one key is the op name, its value the result.
 fn op<'a>(r: &mut Reader<'a>) -> R<ItemResult<'a>> {
@@ -126,7 +132,7 @@ fn item<'a>(r: &mut Reader<'a>) -> R<ItemResult<'a>> {
             "_index" => 2,
             "error" => 4,
             "failure_store" => 8,
-            _ => return r.value(4).map(drop),
+            _ => return r.value(IN_ITEM).map(drop),
         };
         if seen & bit != 0 {
             return Err(r.err(format!("duplicate field `{key}`")));
@@ -146,7 +152,7 @@ fn item<'a>(r: &mut Reader<'a>) -> R<ItemResult<'a>> {
 /// An HTTP status: an integer that fits in a `u16`, as serde reads one.
 fn status(r: &mut Reader<'_>) -> R<u16> {
     let at = r.i;
-    let text = r.value(4)?;
+    let text = r.value(IN_ITEM)?;
     if text.bytes().all(|b| b.is_ascii_digit()) {
         return text
             .parse()
@@ -174,7 +180,7 @@ fn error(r: &mut Reader<'_>) -> R<(Option<String>, Option<String>)> {
                 let (bit, slot) = match &*key {
                     "type" => (1, &mut kind),
                     "reason" => (2, &mut reason),
-                    _ => return r.value(5).map(drop),
+                    _ => return r.value(IN_ERROR).map(drop),
                 };
                 if seen & bit != 0 {
                     return Err(r.err(format!("duplicate field `{key}`")));

@@ -595,9 +595,8 @@ impl<'a> Driver<'a> {
                                     })
                                 {
                                     let target = &docs[doc].index;
-                                    let mut shown = false;
-                                    if sink.rollovers.shows_rollover(target, index) {
-                                        shown = true;
+                                    let shown = sink.rollovers.shows_rollover(target, index);
+                                    if shown {
                                         debug!(
                                             index,
                                             "created in a backing index the cache doesn't know: the data stream rolled over"

@@ -132,6 +132,71 @@ async fn a_data_stream_refuses_index_ops_and_documents_without_timestamp() {
     );
 }
 
+/// The server parses and writes a request a few documents at a time (`WRITE_CHUNK`); a
+/// request several times that long is still one request: its items answered in order, each
+/// with its own outcome, and what an earlier document wrote (a field's type, an id) holding
+/// for the later ones across the chunks' edges.
+#[tokio::test]
+async fn a_request_longer_than_a_write_chunk_is_answered_item_by_item_in_order() {
+    let s = BulkServer::with_defaults().await;
+    let n = WRITE_CHUNK * 2 + 50;
+    let edge = WRITE_CHUNK;
+    let mut body = String::new();
+    let mut expected = Vec::new();
+    for i in 0..n {
+        let (id, src, status) = if [edge - 1, edge, edge + 1].contains(&i) {
+            (i.to_string(), "{\"n\": 1,".to_owned(), 400)
+        } else if i == edge + 20 {
+            // The id of document 5, written a chunk before.
+            ("5".to_owned(), "{\"n\": 2}".to_owned(), 409)
+        } else if i == 2 * edge + 10 {
+            // `n` was mapped as a long by document 0.
+            (i.to_string(), "{\"n\": \"x\"}".to_owned(), 400)
+        } else {
+            (i.to_string(), format!("{{\"n\": {i}}}"), 201)
+        };
+        body.push_str(&format!(
+            "{{\"create\":{{\"_index\":\"plain-chunks\",\"_id\":\"{id}\"}}}}\n{src}\n"
+        ));
+        expected.push((id, status));
+    }
+    let (status, _, v) = post_ndjson(s.url(), "/_bulk", &body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["errors"], true);
+    let got: Vec<(String, u64)> = (0..n)
+        .map(|i| {
+            let it = item(&v, i);
+            (
+                it["_id"].as_str().unwrap().to_owned(),
+                it["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = expected
+        .into_iter()
+        .map(|(id, st)| (id, st as u64))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(v["items"].as_array().unwrap().len(), n);
+    assert_eq!(
+        item(&v, edge)["error"]["type"],
+        "document_parsing_exception"
+    );
+    assert_eq!(
+        item(&v, edge + 20)["error"]["type"],
+        "version_conflict_engine_exception"
+    );
+    assert!(
+        item(&v, 2 * edge + 10)["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed to parse field [n] of type [long]"),
+        "{v}"
+    );
+    assert_eq!(s.count("plain-chunks"), n - 5);
+    assert_eq!(s.doc("plain-chunks", "5").unwrap()["n"], 5);
+}
+
 #[tokio::test]
 async fn in_an_index_without_template_the_first_type_of_a_field_fixes_it_and_a_conflict_is_an_item_400()
  {
@@ -790,6 +855,66 @@ fn filter_path_supports_wildcards_double_wildcards_and_drops_empty_branches() {
         filter_path(v.clone(), "ite*.create._id"),
         json!({"items": [{"create": {"_id": "1"}}]})
     );
+}
+
+/// The `_bulk` answer is written item by item as the items are made (`wire::BulkAnswer`); it
+/// must be, byte for byte, `filter_path` over the whole answer as one tree: for the shipper's
+/// spec, for specs with `*` and `**`, and for ones that keep some items, none, or nothing.
+#[test]
+fn a_bulk_answer_written_item_by_item_is_the_whole_answer_filtered() {
+    let items = [
+        json!({"create": {"_index": ".ds-logs-a-default-2026.11.27-000001", "_id": "1", "_version": 1,
+            "result": "created", "_shards": {"total": 2, "successful": 1, "failed": 0},
+            "_seq_no": 1, "_primary_term": 1, "status": 201}}),
+        json!({"create": {"_index": ".ds-logs-a-default-2026.11.27-000001", "_id": "2", "status": 409,
+            "error": {"type": "version_conflict_engine_exception", "reason": "[2]: version conflict, \"quoted\"",
+            "index_uuid": "u", "shard": "0", "index": "i"}}}),
+        json!({"index": {"_index": "x", "_id": "3", "status": 400, "error": {"type": "document_parsing_exception",
+            "reason": "r", "caused_by": {"type": "t", "reason": "c"}}}}),
+        json!({"create": {"_index": ".fs-logs-a-default-2026.11.27-000002", "_id": "4", "status": 201,
+            "failure_store": "used"}}),
+        json!({"delete": {"_index": "x", "_id": "5", "_version": 1, "status": 404, "result": "not_found"}}),
+    ];
+    let specs = [
+        None,
+        Some(FP),
+        Some("errors"),
+        Some("took"),
+        Some("items"),
+        Some("items.*.status"),
+        Some("items.create"),
+        Some("items.*.error"),
+        Some("items.*.error.caused_by.type,errors"),
+        Some("it*.*._id,took"),
+        Some("*"),
+        Some("**"),
+        Some("**.status"),
+        Some("**.error.**"),
+        Some("nothing.here"),
+        Some("-took"),
+        Some(""),
+    ];
+    let mut compared = 0;
+    for n in 1..=items.len() {
+        for errors in [false, true] {
+            for spec in specs {
+                let whole = json!({"errors": errors, "took": 7, "items": items[..n]});
+                let expected = match spec {
+                    None => whole.to_string(),
+                    Some(s) => filter_path(whole, s).to_string(),
+                };
+                let paths = spec.map(wire::filter_paths);
+                let mut answer = wire::BulkAnswer::new(paths.as_deref());
+                for item in &items[..n] {
+                    answer.push(item.clone());
+                }
+                let got = String::from_utf8(answer.finish(errors, 7)).unwrap();
+                assert_eq!(got, expected, "filter_path {spec:?}, {n} items");
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 5 * 2 * specs.len());
 }
 
 #[tokio::test]

@@ -1344,8 +1344,9 @@ impl Inner {
         })
     }
 
-    /// 3. The request's next items, in order (`actions` are the ones after those written
-    /// before, their sources parsed), each written into the answer as it is made.
+    /// The request's next items, in order (`actions` are the ones after those written
+    /// before, their sources parsed), each written into the answer as it is made: step 3,
+    /// after [`Inner::bulk_begin`]'s two.
     fn bulk_items(&mut self, run: &mut BulkRun<'_>, actions: &mut [Action]) {
         for (a, (target, r)) in actions.iter_mut().zip(run.pending.by_ref()) {
             let (status, result) = match r {

@@ -565,6 +565,83 @@ fn batches(events: usize, k: usize) -> Vec<Bytes> {
         .collect()
 }
 
+/// The `_bulk` server alone, before the functions use it: the shipper's documents of the first
+/// 10,000 events of `b`, written as the shipper writes them (gzipped, its `filter_path`) and
+/// posted one request at a time in requests of 5,000, 1,000 and 500 documents, to a new server
+/// after `shipper setup` each time. Prints the server's time per document for each size
+/// (median of `reps`): the figures after it rest on it, and it should not depend much on the
+/// request's size (it did, by 10-15%, while the server parsed a whole request before writing
+/// any of it and built its answer as one tree: README, "What the bench server spent on
+/// itself").
+fn server_alone(tokio: &tokio::runtime::Runtime, b: &[Bytes], reps: usize) {
+    use shipper::decode;
+    use shipper::document::Transform;
+    use shipper::request_builder::{self, FILTER_PATH, Limits};
+
+    let (naming, tf) = (shipper::target::Naming::default(), Transform::default());
+    let mut docs = Vec::new();
+    for payload in b {
+        if docs.len() >= 10_000 {
+            break;
+        }
+        let v: serde_json::Value = serde_json::from_slice(payload).expect("a payload");
+        let data = v["awslogs"]["data"].as_str().expect("awslogs.data");
+        let json = decode::inflate_base64(data).expect("inflate");
+        let logs = decode::parse_logs_data(&json).expect("the envelope");
+        tf.batch(&logs, &naming, Some("ap-northeast-2"), 0, |_, d| {
+            docs.push(d)
+        });
+    }
+    docs.truncate(10_000);
+    let all: Vec<usize> = (0..docs.len()).collect();
+    let client = reqwest::Client::new();
+    let mut line = Vec::new();
+    for size in [5_000, 1_000, 500] {
+        let limits = Limits {
+            max_docs: size,
+            first_docs: size,
+            ..Limits::default()
+        };
+        let bodies: Vec<(usize, Bytes)> = request_builder::split(&docs, &all, limits)
+            .into_iter()
+            .map(|items| {
+                let n = items.len();
+                (n, request_builder::encode(&docs, items, true).body)
+            })
+            .collect();
+        let mut per_doc = Vec::new();
+        for _ in 0..reps {
+            let busy = tokio.block_on(async {
+                let server = BulkServer::with_setup(Settings::default()).await;
+                let url = format!("{}/_bulk?filter_path={FILTER_PATH}", server.url());
+                let before = server.stats().bulk_busy;
+                for (n, body) in &bodies {
+                    let answer = client
+                        .post(&url)
+                        .header("content-type", "application/x-ndjson")
+                        .header("content-encoding", "gzip")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .expect("the server's answer");
+                    assert_eq!(answer.status(), 200);
+                    let answer = answer.bytes().await.expect("its body");
+                    let items = shipper::response::parse(&answer, *n).expect("one item per action");
+                    assert!(items.iter().all(|i| i.status == 201 && !i.failure_store));
+                }
+                server.stats().bulk_busy - before
+            });
+            per_doc.push(busy.as_secs_f64() * 1e6 / docs.len() as f64);
+        }
+        line.push(format!("{size}: {:.1}", median(per_doc)));
+    }
+    println!(
+        "\nthe _bulk server alone, {} of the shipper's documents, µs per document by request size: {}",
+        docs.len(),
+        line.join(", ")
+    );
+}
+
 /// A CLI run of the shipper: (wall seconds, peak RSS in MB, user + system CPU seconds) by
 /// `/usr/bin/time`.
 fn cli(args: &[&str], es: Option<&str>) -> (f64, f64, f64) {
@@ -880,6 +957,7 @@ fn main() {
             continue;
         }
         let b = batches(events, k);
+        server_alone(&tokio, &b, reps);
         let kinds: &[Kind] = if node {
             &[Kind::Shipper, Kind::Node]
         } else {

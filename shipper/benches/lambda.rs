@@ -7,8 +7,10 @@
 //! setup`'s templates), stores it and answers one item per action. A server that answers
 //! `{"errors":false}` measures neither side's real work and hides a lost batch.
 //!
-//! Per batch size: `K` invocations of distinct generated batches (scripts/gen_events.py) in one
-//! process; the first is the cold start, the rest are warm. Printed: events/s over the warm
+//! Per batch size: first the server alone (its time per document for the shipper's documents in
+//! requests of 5,000, 1,000 and 500: [`server_alone`]); then `K` invocations of distinct
+//! generated batches (scripts/gen_events.py) in one process; the first is the cold start, the
+//! rest are warm. Printed: events/s over the warm
 //! invocations, invocation p50/p95 (the Runtime API handing out the event → the answer),
 //! cold start (process start → first answer), bulk bytes on the wire per invocation, peak RSS
 //! (VmHWM), the function's CPU and minor page faults per warm invocation (fresh zeroed pages

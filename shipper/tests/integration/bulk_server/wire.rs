@@ -488,48 +488,42 @@ impl<'a> BulkAnswer<'a> {
         }
     }
 
-    /// The whole answer: its members in the order a `Map` keeps them (sorted), as
-    /// `Value::to_string` writes them.
+    /// The whole answer, as `Value::to_string` writes the filtered tree: its members in the
+    /// order a `Map` keeps them (sorted: `errors`, `items`, `took`), each kept or not as
+    /// `filter_path` keeps it.
     pub fn finish(self, errors: bool, took: u64) -> Vec<u8> {
+        let member = |key: &str, v: Value| -> Option<String> {
+            let kept = match &self.paths {
+                None => Some(v),
+                Some(paths) => {
+                    let mut next = Vec::new();
+                    child_paths(paths, key, &mut next);
+                    filter(v, &next)
+                }
+            };
+            kept.map(|v| format!("\"{key}\":{v}"))
+        };
+        let errors = member("errors", errors.into());
+        let took = member("took", took.into());
+        let items = (self.kept > 0).then_some(&self.items);
         let mut out = Vec::with_capacity(self.items.len() + 64);
         out.push(b'{');
-        let mut next = Vec::new();
-        for (key, v) in [
-            ("errors", Value::Bool(errors)),
-            ("items", Value::Null),
-            ("took", took.into()),
-        ] {
-            let value: Option<Vec<u8>> = if key == "items" {
-                (self.kept > 0).then(|| {
-                    let mut a = Vec::with_capacity(self.items.len() + 2);
-                    a.push(b'[');
-                    a.extend_from_slice(&self.items);
-                    a.push(b']');
-                    a
-                })
-            } else {
-                let kept = match &self.paths {
-                    None => Some(v),
-                    Some(paths) => {
-                        child_paths(paths, key, &mut next);
-                        if next.is_empty() {
-                            None
-                        } else {
-                            filter(v, &next)
-                        }
-                    }
-                };
-                kept.map(|v| v.to_string().into_bytes())
-            };
-            if let Some(value) = value {
-                if out.len() > 1 {
-                    out.push(b',');
-                }
-                out.push(b'"');
-                out.extend_from_slice(key.as_bytes());
-                out.extend_from_slice(b"\":");
-                out.extend_from_slice(&value);
+        if let Some(e) = &errors {
+            out.extend_from_slice(e.as_bytes());
+        }
+        if let Some(items) = items {
+            if errors.is_some() {
+                out.push(b',');
             }
+            out.extend_from_slice(b"\"items\":[");
+            out.extend_from_slice(items);
+            out.push(b']');
+        }
+        if let Some(t) = &took {
+            if errors.is_some() || items.is_some() {
+                out.push(b',');
+            }
+            out.extend_from_slice(t.as_bytes());
         }
         out.push(b'}');
         out

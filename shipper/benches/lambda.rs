@@ -573,8 +573,8 @@ fn batches(events: usize, k: usize) -> Vec<Bytes> {
 /// after `shipper setup` each time. Prints the server's time per document for each size
 /// (median of `reps`): the figures after it rest on it, and it should not depend much on the
 /// request's size (it did, by 10-15%, while the server parsed a whole request before writing
-/// any of it and built its answer as one tree: README, "What the bench server spent on
-/// itself").
+/// any of it and built its answer as one tree: README, "Where the server's cost grew with the
+/// request").
 fn server_alone(tokio: &tokio::runtime::Runtime, b: &[Bytes], reps: usize) {
     use shipper::decode;
     use shipper::document::Transform;

@@ -1294,10 +1294,13 @@ impl Inner {
             }
         }
         // 1. Each action's concrete index (auto-creating data streams and indices).
-        let resolved: Vec<Result<String, ItemError>> = actions
-            .iter()
-            .zip(&targets)
-            .map(|(a, t)| self.write_target(t, &a.op, principal))
+        let pending: Vec<(String, Result<String, ItemError>)> = targets
+            .into_iter()
+            .zip(actions)
+            .map(|(t, a)| {
+                let r = self.write_target(&t, &a.op, principal);
+                (t, r)
+            })
             .collect();
         // 2. Shard-level failures: every item of a shard shares its shard's fate.
         // https://www.elastic.co/docs/troubleshoot/elasticsearch/rejected-requests (a primary
@@ -1306,7 +1309,7 @@ impl Inner {
         // (`unavailable_shards_exception` after the primary wait times out).
         let mut shard_fate: BTreeMap<(String, u32), Option<(u16, &'static str)>> = BTreeMap::new();
         let mut shard_count: BTreeMap<(String, u32), usize> = BTreeMap::new();
-        for (a, r) in actions.iter().zip(&resolved) {
+        for (a, (_, r)) in actions.iter().zip(&pending) {
             if let (Ok(index), Some(id)) = (r, &a.id)
                 && let Some(i) = self.indices.get(index)
             {
@@ -1327,18 +1330,15 @@ impl Inner {
             };
             shard_fate.insert(key.clone(), fate);
         }
-        // https://www.elastic.co/docs/reference/elasticsearch/rest-apis/common-options#common-options-response-filtering
-        // Only this answer is filtered: Elasticsearch builds error answers without the filter
-        // (RestChannel.newErrorBuilder: "Disable filtering when building error responses").
         Ok(BulkRun {
-            pending: targets
-                .into_iter()
-                .zip(resolved)
-                .collect::<Vec<_>>()
-                .into_iter(),
+            pending: pending.into_iter(),
             streams,
             shard_fate,
             shard_count,
+            // https://www.elastic.co/docs/reference/elasticsearch/rest-apis/common-options#common-options-response-filtering
+            // Only this answer is filtered: Elasticsearch builds error answers without the
+            // filter (RestChannel.newErrorBuilder: "Disable filtering when building error
+            // responses").
             answer: wire::BulkAnswer::new(filter_paths),
             errors: false,
         })

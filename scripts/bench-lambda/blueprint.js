@@ -16,6 +16,9 @@ const zlib = require('zlib');
 const crypto = require('crypto');
 
 const endpoint = new URL(process.env.ENDPOINT);
+// The blueprint's own prefix unless the bench gives each run its own (against a real cluster,
+// so a run's `index` actions never land on documents an earlier run wrote).
+const indexPrefix = process.env.INDEX_PREFIX || 'cwl-';
 const agent = endpoint.protocol === 'https:' ? https : http;
 
 exports.handler = function (input, context) {
@@ -46,7 +49,7 @@ function transform(payload) {
   let bulk = '';
   for (const ev of payload.logEvents) {
     const ts = new Date(1 * ev.timestamp);
-    const indexName = ['cwl-' + ts.getUTCFullYear(), ('0' + (ts.getUTCMonth() + 1)).slice(-2),
+    const indexName = [indexPrefix + ts.getUTCFullYear(), ('0' + (ts.getUTCMonth() + 1)).slice(-2),
       ('0' + ts.getUTCDate()).slice(-2)].join('.');
     const source = buildSource(ev.message, ev.extractedFields);
     source['@id'] = ev.id;

@@ -175,6 +175,341 @@ async fn start_runtime(events: Vec<Bytes>) -> (String, Rt) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Where the functions ship: the test server, or a real cluster behind a recording proxy
+// ---------------------------------------------------------------------------------------------
+
+/// A real cluster, when `ELASTICSEARCH_URL` or `ELASTICSEARCH_CLOUD_ID` is set: the connection
+/// `shipper setup` would make from the same environment (credentials, `ELASTICSEARCH_CA_CERT`,
+/// a secret, SigV4 for Amazon OpenSearch; README, "Configuration"). The test server runs on
+/// the bench's one CPU; a cluster has its own cores, translog and merges, and is what the
+/// goals the test server can't settle (invocation p50, `ship` against `transform`) are about.
+struct Real {
+    client: shipper::service::EsClient,
+    runs: std::sync::atomic::AtomicUsize,
+}
+
+fn real_cluster(tokio: &tokio::runtime::Runtime) -> Option<Arc<Real>> {
+    let set = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
+    if !set("ELASTICSEARCH_URL") && !set("ELASTICSEARCH_CLOUD_ID") {
+        return None;
+    }
+    let cfg = shipper::config::Config::from_env()
+        .unwrap_or_else(|e| panic!("the cluster's settings: {e}"));
+    let client = tokio.block_on(async {
+        let conn = shipper::secrets::resolve(&cfg)
+            .await
+            .unwrap_or_else(|e| panic!("the cluster's credentials: {e}"));
+        let client = shipper::service::build_client(&conn)
+            .unwrap_or_else(|e| panic!("a client for the cluster: {e}"));
+        // The templates the shipper's documents are checked against, as a user's cluster
+        // has them (idempotent: an existing setup is left as it is).
+        let mut out = Vec::new();
+        shipper::setup::run(
+            &client,
+            None,
+            &shipper::setup::SetupSettings::default(),
+            false,
+            &mut out,
+        )
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "shipper setup on the cluster: {e}\n{}",
+                String::from_utf8_lossy(&out)
+            )
+        });
+        client
+    });
+    eprintln!(
+        "against the cluster at {} (not the test server): each run writes into its own data \
+         streams `*-bench{pid}n<run>` and indices `bench{pid}n<run>-cwl-*`, deleted after it",
+        client.url(),
+        pid = std::process::id()
+    );
+    Some(Arc::new(Real {
+        client,
+        runs: Default::default(),
+    }))
+}
+
+/// What one run ships into: a fresh test server, or a real cluster through a proxy on
+/// loopback that forwards every request as it is (credentials added, the functions' own
+/// dropped) and keeps the same counters the test server keeps, so the tables read alike. Its
+/// `server ms` is then the cluster's answer time as the proxy sees it, the network included.
+enum Cluster {
+    Test(BulkServer),
+    Real(Proxy),
+}
+
+struct Proxy {
+    url: String,
+    /// This run's data stream namespace and blueprint index prefix: nothing an earlier run
+    /// wrote is in its way (every `create` would be a 409, every `index` an update).
+    namespace: String,
+    index_prefix: String,
+    recorded: Arc<Mutex<Recorded>>,
+    real: Arc<Real>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct Recorded {
+    stats: bulk_server::Stats,
+    /// `_bulk` answers not yet counted into `stats.item_status`: counted when the counters
+    /// are read, not while a function waits for the answer.
+    answers: Vec<Bytes>,
+}
+
+/// The headers a `_bulk` or setup request needs to mean the same upstream; the rest
+/// (`Host`, `Content-Length`, the blueprint's SigV4 headers, the shipper's
+/// `Authorization`) belong to the hop to the proxy.
+const FORWARDED: [axum::http::HeaderName; 3] = [
+    axum::http::header::CONTENT_TYPE,
+    axum::http::header::CONTENT_ENCODING,
+    axum::http::header::ACCEPT,
+];
+
+async fn forward(
+    State((real, recorded)): State<(Arc<Real>, Arc<Mutex<Recorded>>)>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut req = shipper::service::HttpRequest::new(method, uri.path());
+    if let Some(q) = uri.query() {
+        for (k, v) in q
+            .split('&')
+            .map(|kv| kv.split_once('=').unwrap_or((kv, "")))
+        {
+            req = req.query(percent_decode(k), percent_decode(v));
+        }
+    }
+    for name in FORWARDED {
+        if let Some(v) = headers.get(&name) {
+            req = req.header(name, v.clone());
+        }
+    }
+    let bulk = uri.path().ends_with("/_bulk");
+    let len = body.len() as u64;
+    if !body.is_empty() {
+        req = req.body(body);
+    }
+    let started = Instant::now();
+    let reply = real.client.send(req).await;
+    let took = started.elapsed();
+    let reply = match reply {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                format!("the bench's proxy: no answer from the cluster: {e}"),
+            )
+                .into_response();
+        }
+    };
+    if bulk {
+        let mut g = recorded.lock().expect("recorded");
+        g.stats.bulk_requests += 1;
+        g.stats.bulk_bytes += len;
+        g.stats.bulk_busy += took;
+        g.stats.bulk_spans.push((started, took));
+        *g.stats.bulk_status.entry(reply.status).or_default() += 1;
+        if reply.status == 200 {
+            g.answers.push(reply.body.clone());
+        }
+    }
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        reply.body,
+    )
+        .into_response()
+}
+
+/// `%XX` and `+` of a query string (`filter_path=items.*.status` arrives as sent: the shipper
+/// doesn't escape it, a client may).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let high = b.get(i + 1).copied().and_then(hex);
+        let low = b.get(i + 2).copied().and_then(hex);
+        let (c, step) = match (b[i], high, low) {
+            (b'%', Some(h), Some(l)) => ((h * 16 + l) as u8, 3),
+            (b'+', ..) => (b' ', 1),
+            (c, ..) => (c, 1),
+        };
+        out.push(c);
+        i += step;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Item statuses of one `_bulk` answer (`items[].<op>.status`, whatever `filter_path` kept).
+fn count_items(answer: &[u8], into: &mut BTreeMap<u16, u64>) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(answer) else {
+        return;
+    };
+    for item in v["items"].as_array().into_iter().flatten() {
+        let status = item
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(|op| op["status"].as_u64());
+        if let Some(s) = status.and_then(|s| u16::try_from(s).ok()) {
+            *into.entry(s).or_default() += 1;
+        }
+    }
+}
+
+impl Cluster {
+    async fn start(real: Option<&Arc<Real>>) -> Cluster {
+        let Some(real) = real else {
+            return Cluster::Test(BulkServer::with_setup(Settings::default()).await);
+        };
+        let n = real.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let namespace = format!("bench{}n{n}", std::process::id());
+        let recorded = Arc::new(Mutex::new(Recorded::default()));
+        let app = Router::new()
+            .fallback(forward)
+            .with_state((real.clone(), recorded.clone()));
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", l.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(l, app).await;
+        });
+        Cluster::Real(Proxy {
+            url,
+            index_prefix: format!("{namespace}-cwl-"),
+            namespace,
+            recorded,
+            real: real.clone(),
+            server,
+        })
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Cluster::Test(s) => s.url(),
+            Cluster::Real(p) => &p.url,
+        }
+    }
+
+    /// `SHIPPER_NAMESPACE` for the shipper's documents.
+    fn namespace(&self) -> &str {
+        match self {
+            Cluster::Test(_) => "default",
+            Cluster::Real(p) => &p.namespace,
+        }
+    }
+
+    /// `INDEX_PREFIX` for the blueprint's.
+    fn index_prefix(&self) -> &str {
+        match self {
+            Cluster::Test(_) => "cwl-",
+            Cluster::Real(p) => &p.index_prefix,
+        }
+    }
+
+    /// Time spent answering `_bulk` so far: cheap, read while functions run.
+    fn busy(&self) -> Duration {
+        match self {
+            Cluster::Test(s) => s.stats().bulk_busy,
+            Cluster::Real(p) => p.recorded.lock().expect("recorded").stats.bulk_busy,
+        }
+    }
+
+    fn stats(&self) -> bulk_server::Stats {
+        match self {
+            Cluster::Test(s) => s.stats(),
+            Cluster::Real(p) => {
+                let mut g = p.recorded.lock().expect("recorded");
+                for answer in std::mem::take(&mut g.answers) {
+                    count_items(&answer, &mut g.stats.item_status);
+                }
+                g.stats.clone()
+            }
+        }
+    }
+
+    /// A real cluster's run leaves nothing behind: its data streams (by namespace) and the
+    /// blueprint's indices (by prefix), each deleted by name (wildcard index deletes are
+    /// refused by default: `action.destructive_requires_name`).
+    async fn finish(self) {
+        use axum::http::Method;
+        use shipper::service::HttpRequest;
+        let Cluster::Real(p) = self else { return };
+        p.server.abort();
+        let es = &p.real.client;
+        let send = |req: HttpRequest| async {
+            let what = format!("{} {}", req.method, req.path);
+            match es.send(req).await {
+                Ok(r) if r.status < 300 => Some(r),
+                Ok(r) => {
+                    let body = String::from_utf8_lossy(&r.body);
+                    eprintln!("cleaning up after a run, {what}: {} {body}", r.status);
+                    None
+                }
+                Err(e) => {
+                    eprintln!("cleaning up after a run, {what}: {e}");
+                    None
+                }
+            }
+        };
+        let mine = format!("*-{},{}*", p.namespace, p.index_prefix);
+        let Some(r) = send(HttpRequest::new(
+            Method::GET,
+            format!("/_resolve/index/{mine}"),
+        ))
+        .await
+        else {
+            return;
+        };
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        let names = |key: &str| -> Vec<String> {
+            v[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                // A data stream's backing indices go with it.
+                .filter(|i| i.get("data_stream").is_none())
+                .filter_map(|i| i["name"].as_str().map(str::to_owned))
+                .collect()
+        };
+        let (streams, indices) = (names("data_streams"), names("indices"));
+        if !streams.is_empty() {
+            let path = format!("/_data_stream/{}", streams.join(","));
+            send(HttpRequest::new(Method::DELETE, path)).await;
+        }
+        if !indices.is_empty() {
+            send(HttpRequest::new(
+                Method::DELETE,
+                format!("/{}", indices.join(",")),
+            ))
+            .await;
+        }
+    }
+}
+
+/// The functions and the CLI take the cluster from the bench (the proxy's URL): none of the
+/// caller's cluster settings reach them (its credentials are the proxy's to add).
+fn without_cluster_env(cmd: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("ELASTICSEARCH_") {
+            cmd.env_remove(k);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The CPU a Lambda of a given memory size gets
 // ---------------------------------------------------------------------------------------------
 
@@ -409,11 +744,14 @@ fn cpus() -> Option<(String, String)> {
     ok.then(|| ("0".to_owned(), (n - 1).to_string()))
 }
 
-fn spawn(kind: Kind, runtime_api: &str, es: &str, memory: &Memory) -> Child {
+fn spawn(kind: Kind, runtime_api: &str, es: &Cluster, memory: &Memory) -> Child {
     let mut cmd = match kind {
         Kind::Shipper => {
             let mut c = pinned(env!("CARGO_BIN_EXE_shipper"));
-            c.env("ELASTICSEARCH_URL", es).env("RUST_LOG", "warn");
+            without_cluster_env(&mut c);
+            c.env("ELASTICSEARCH_URL", es.url())
+                .env("SHIPPER_NAMESPACE", es.namespace())
+                .env("RUST_LOG", "warn");
             if let Some(t) = std::env::var_os("BENCH_SHIPPER_GLIBC_TUNABLES") {
                 c.env("GLIBC_TUNABLES", t);
             }
@@ -424,7 +762,8 @@ fn spawn(kind: Kind, runtime_api: &str, es: &str, memory: &Memory) -> Child {
             let mut c = pinned("node");
             c.arg(dir.join("runtime.js"))
                 .arg(dir.join("blueprint.js"))
-                .env("ENDPOINT", es)
+                .env("ENDPOINT", es.url())
+                .env("INDEX_PREFIX", es.index_prefix())
                 .env("AWS_ACCESS_KEY_ID", "AKIDBENCHMARK")
                 .env("AWS_SECRET_ACCESS_KEY", "bench/secret")
                 .env("AWS_SESSION_TOKEN", "bench-token");
@@ -460,6 +799,7 @@ fn pinned(program: &str) -> Command {
 
 fn run(
     tokio: &tokio::runtime::Runtime,
+    real: Option<&Arc<Real>>,
     kind: Kind,
     batches: &[Bytes],
     events: usize,
@@ -467,22 +807,18 @@ fn run(
 ) -> Run {
     let k = batches.len();
     let (bulk, (api, rt)) = tokio.block_on(async {
-        let bulk = BulkServer::with_setup(Settings::default()).await;
+        let bulk = Cluster::start(real).await;
         (bulk, start_runtime(batches.to_vec()).await)
     });
     let before = bulk.stats();
     let t0 = Instant::now();
-    let mut child = spawn(kind, &api, &bulk.url, memory);
+    let mut child = spawn(kind, &api, &bulk, memory);
     // After the cold invocation: the warm ones' CPU and server time are counted from here.
     let mut after_cold = None;
     loop {
         let n = rt.lock().expect("runtime state").answers.len();
         if n >= 1 && after_cold.is_none() {
-            after_cold = Some((
-                cpu_secs(child.id()),
-                minor_faults(child.id()),
-                bulk.stats().bulk_busy,
-            ));
+            after_cold = Some((cpu_secs(child.id()), minor_faults(child.id()), bulk.busy()));
         }
         if n >= k {
             break;
@@ -502,7 +838,7 @@ fn run(
     let _ = child.kill();
     let _ = child.wait();
     let stats = bulk.stats();
-    drop(bulk);
+    tokio.block_on(bulk.finish());
     let g = rt.lock().expect("runtime state");
     let cold = g.answers[0].0 - t0;
     let mut warm: Vec<Duration> = g.answers[1..].iter().map(|a| a.1).collect();
@@ -575,48 +911,64 @@ fn batches(events: usize, k: usize) -> Vec<Bytes> {
 /// request's size (it did, by 10-15%, while the server parsed a whole request before writing
 /// any of it and built its answer as one tree: README, "Where the server's cost grew with the
 /// request").
-fn server_alone(tokio: &tokio::runtime::Runtime, b: &[Bytes], reps: usize) {
+fn server_alone(
+    tokio: &tokio::runtime::Runtime,
+    real: Option<&Arc<Real>>,
+    b: &[Bytes],
+    reps: usize,
+) {
     use shipper::decode;
     use shipper::document::Transform;
     use shipper::request_builder::{self, FILTER_PATH, Limits};
 
-    let (naming, tf) = (shipper::target::Naming::default(), Transform::default());
-    let mut docs = Vec::new();
-    for payload in b {
-        if docs.len() >= 10_000 {
-            break;
+    // The documents name their data stream, so they are made for each run's namespace.
+    let docs_for = |namespace: &str| {
+        let naming = shipper::target::Naming {
+            namespace: namespace.to_owned(),
+            ..shipper::target::Naming::default()
+        };
+        let tf = Transform::default();
+        let mut docs = Vec::new();
+        for payload in b {
+            if docs.len() >= 10_000 {
+                break;
+            }
+            let v: serde_json::Value = serde_json::from_slice(payload).expect("a payload");
+            let data = v["awslogs"]["data"].as_str().expect("awslogs.data");
+            let json = decode::inflate_base64(data).expect("inflate");
+            let logs = decode::parse_logs_data(&json).expect("the envelope");
+            tf.batch(&logs, &naming, Some("ap-northeast-2"), 0, |_, d| {
+                docs.push(d)
+            });
         }
-        let v: serde_json::Value = serde_json::from_slice(payload).expect("a payload");
-        let data = v["awslogs"]["data"].as_str().expect("awslogs.data");
-        let json = decode::inflate_base64(data).expect("inflate");
-        let logs = decode::parse_logs_data(&json).expect("the envelope");
-        tf.batch(&logs, &naming, Some("ap-northeast-2"), 0, |_, d| {
-            docs.push(d)
-        });
-    }
-    docs.truncate(10_000);
-    let all: Vec<usize> = (0..docs.len()).collect();
+        docs.truncate(10_000);
+        docs
+    };
     let client = reqwest::Client::new();
     let mut line = Vec::new();
+    let mut count = 0;
     for size in [5_000, 1_000, 500] {
         let limits = Limits {
             max_docs: size,
             first_docs: size,
             ..Limits::default()
         };
-        let bodies: Vec<(usize, Bytes)> = request_builder::split(&docs, &all, limits)
-            .into_iter()
-            .map(|items| {
-                let n = items.len();
-                (n, request_builder::encode(&docs, items, true).body)
-            })
-            .collect();
         let mut per_doc = Vec::new();
         for _ in 0..reps {
             let busy = tokio.block_on(async {
-                let server = BulkServer::with_setup(Settings::default()).await;
+                let server = Cluster::start(real).await;
+                let docs = docs_for(server.namespace());
+                count = docs.len();
+                let all: Vec<usize> = (0..docs.len()).collect();
+                let bodies: Vec<(usize, Bytes)> = request_builder::split(&docs, &all, limits)
+                    .into_iter()
+                    .map(|items| {
+                        let n = items.len();
+                        (n, request_builder::encode(&docs, items, true).body)
+                    })
+                    .collect();
                 let url = format!("{}/_bulk?filter_path={FILTER_PATH}", server.url());
-                let before = server.stats().bulk_busy;
+                let before = server.busy();
                 for (n, body) in &bodies {
                     let answer = client
                         .post(&url)
@@ -629,24 +981,30 @@ fn server_alone(tokio: &tokio::runtime::Runtime, b: &[Bytes], reps: usize) {
                     assert_eq!(answer.status(), 200);
                     let answer = answer.bytes().await.expect("its body");
                     let items = shipper::response::parse(&answer, *n).expect("one item per action");
-                    assert!(items.iter().all(|i| i.status == 201 && !i.failure_store));
+                    assert!(
+                        items.iter().all(|i| i.status == 201 && !i.failure_store),
+                        "every document created: {}",
+                        String::from_utf8_lossy(&answer[..answer.len().min(600)])
+                    );
                 }
-                server.stats().bulk_busy - before
+                let busy = server.busy() - before;
+                server.finish().await;
+                busy
             });
-            per_doc.push(busy.as_secs_f64() * 1e6 / docs.len() as f64);
+            per_doc.push(busy.as_secs_f64() * 1e6 / count as f64);
         }
         line.push(format!("{size}: {:.1}", median(per_doc)));
     }
     println!(
-        "\nthe _bulk server alone, {} of the shipper's documents, µs per document by request size: {}",
-        docs.len(),
+        "\nthe _bulk {} alone, {count} of the shipper's documents, µs per document by request size: {}",
+        if real.is_some() { "cluster" } else { "server" },
         line.join(", ")
     );
 }
 
 /// A CLI run of the shipper: (wall seconds, peak RSS in MB, user + system CPU seconds) by
 /// `/usr/bin/time`.
-fn cli(args: &[&str], es: Option<&str>) -> (f64, f64, f64) {
+fn cli(args: &[&str], es: Option<&Cluster>) -> (f64, f64, f64) {
     let dir = std::env::temp_dir().join(format!("shipper-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let rss_file = dir.join("rss");
@@ -665,6 +1023,7 @@ fn cli(args: &[&str], es: Option<&str>) -> (f64, f64, f64) {
             .arg(data)
             .arg("--");
     }
+    without_cluster_env(&mut cmd);
     cmd.arg(env!("CARGO_BIN_EXE_shipper"))
         .args(args)
         .env("RUST_LOG", "error")
@@ -672,7 +1031,8 @@ fn cli(args: &[&str], es: Option<&str>) -> (f64, f64, f64) {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Some(es) = es {
-        cmd.env("ELASTICSEARCH_URL", es);
+        cmd.env("ELASTICSEARCH_URL", es.url())
+            .env("SHIPPER_NAMESPACE", es.namespace());
     }
     let t0 = Instant::now();
     let status = cmd.status().expect("/usr/bin/time (Debian package `time`)");
@@ -698,7 +1058,13 @@ fn cli(args: &[&str], es: Option<&str>) -> (f64, f64, f64) {
 /// `shipper ship` and `shipper transform` of the same file (goal: ship ≥ 0.5× transform's
 /// events/s), and ship of files several times as long (goal: the same peak RSS; `BENCH_SHIP_SCALES`,
 /// default `4`, e.g. `4,16`).
-fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: usize) {
+fn cli_runs(
+    tokio: &tokio::runtime::Runtime,
+    real: Option<&Arc<Real>>,
+    b: &[Bytes],
+    events: usize,
+    reps: usize,
+) {
     let dir = std::env::temp_dir();
     let write = |n: usize| {
         let p = dir.join(format!(
@@ -741,15 +1107,14 @@ fn cli_runs(tokio: &tokio::runtime::Runtime, b: &[Bytes], events: usize, reps: u
         tf.push(total / secs);
         tf_cpu.push(total / cpu);
         tf_rss.push(rss);
-        // A fresh server each time: every event is new to it, as in a first backfill.
+        // A fresh server (or namespace) each time: every event is new to it, as in a first
+        // backfill.
         let ship = |file: &Path, concurrency: &str| {
-            let bulk = tokio.block_on(BulkServer::with_setup(Settings::default()));
+            let bulk = tokio.block_on(Cluster::start(real));
             let file = file.to_str().expect("path");
-            let (secs, rss, cpu) = cli(
-                &["ship", "--concurrency", concurrency, file],
-                Some(&bulk.url),
-            );
+            let (secs, rss, cpu) = cli(&["ship", "--concurrency", concurrency, file], Some(&bulk));
             let st = bulk.stats();
+            tokio.block_on(bulk.finish());
             assert!(st.items(201) as f64 >= total, "ship: {:?}", st.item_status);
             (secs, rss, cpu)
         };
@@ -954,12 +1319,14 @@ fn main() {
         .expect("tokio runtime");
     assert!(Path::new(env!("CARGO_BIN_EXE_shipper")).exists());
     let memories = memories();
+    let real = real_cluster(&tokio);
+    let real = real.as_ref();
     for (events, k) in [(1_000usize, 41usize), (10_000, 11)] {
         if !filter.is_empty() && !filter.iter().any(|f| *f == events.to_string()) {
             continue;
         }
         let b = batches(events, k);
-        server_alone(&tokio, &b, reps);
+        server_alone(&tokio, real, &b, reps);
         let kinds: &[Kind] = if node {
             &[Kind::Shipper, Kind::Node]
         } else {
@@ -967,20 +1334,20 @@ fn main() {
             &[Kind::Shipper]
         };
         if std::env::var_os("BENCH_NO_LAMBDA").is_some() {
-            cli_runs(&tokio, &b, events, reps);
+            cli_runs(&tokio, real, &b, events, reps);
             continue;
         }
         for memory in &memories {
             let mut runs: Vec<(Kind, Run)> = Vec::new();
             for _ in 0..reps {
                 for &kind in kinds {
-                    runs.push((kind, run(&tokio, kind, &b, events, memory)));
+                    runs.push((kind, run(&tokio, real, kind, &b, events, memory)));
                 }
             }
             print_table(events, k, reps, memory, kinds, &runs);
         }
         if std::env::var_os("BENCH_NO_CLI").is_none() {
-            cli_runs(&tokio, &b, events, reps);
+            cli_runs(&tokio, real, &b, events, reps);
         }
     }
 }

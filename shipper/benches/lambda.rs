@@ -5,7 +5,9 @@
 //! The server is the integration tests' (`tests/integration/bulk_server.rs`): it gunzips each
 //! body, parses every action and document, checks each against the mappings (after `shipper
 //! setup`'s templates), stores it and answers one item per action. A server that answers
-//! `{"errors":false}` measures neither side's real work and hides a lost batch.
+//! `{"errors":false}` measures neither side's real work and hides a lost batch. With
+//! `ELASTICSEARCH_URL` (or `ELASTICSEARCH_CLOUD_ID`) set, a real cluster takes its place,
+//! behind a recording proxy ([`Cluster`]).
 //!
 //! Per batch size: first the server alone (its time per document for the shipper's documents in
 //! requests of 5,000, 1,000 and 500: [`server_alone`]); then `K` invocations of distinct
@@ -180,7 +182,7 @@ async fn start_runtime(events: Vec<Bytes>) -> (String, Rt) {
 
 /// A real cluster, when `ELASTICSEARCH_URL` or `ELASTICSEARCH_CLOUD_ID` is set: the connection
 /// `shipper setup` would make from the same environment (credentials, `ELASTICSEARCH_CA_CERT`,
-/// a secret, SigV4 for Amazon OpenSearch; README, "Configuration"). The test server runs on
+/// a secret, SigV4 for Amazon OpenSearch; README, "Settings"). The test server runs on
 /// the bench's one CPU; a cluster has its own cores, translog and merges, and is what the
 /// goals the test server can't settle (invocation p50, `ship` against `transform`) are about.
 struct Real {

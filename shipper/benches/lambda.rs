@@ -1104,6 +1104,7 @@ fn cli_runs(
     let mut sh_more: Vec<Vec<f64>> = vec![Vec::new(); concurrency.len().saturating_sub(1)];
     // Events per CPU second of the process itself: ship waits on the server, transform doesn't.
     let (mut tf_cpu, mut sh_cpu) = (vec![], vec![]);
+    let mut sh_server: [Vec<f64>; 3] = Default::default();
     for _ in 0..reps {
         let (secs, rss, cpu) = cli(&["transform", one.to_str().expect("path")], None);
         tf.push(total / secs);
@@ -1111,19 +1112,37 @@ fn cli_runs(
         tf_rss.push(rss);
         // A fresh server (or namespace) each time: every event is new to it, as in a first
         // backfill.
+        // Also where the run's wall time went on the server's side: when the first body
+        // reached it (process start, reading and checking the input, the first piece before
+        // it), the share of the run it spent answering, and the time after its last answer.
         let ship = |file: &Path, concurrency: &str| {
             let bulk = tokio.block_on(Cluster::start(real));
             let file = file.to_str().expect("path");
+            let started = Instant::now();
             let (secs, rss, cpu) = cli(&["ship", "--concurrency", concurrency, file], Some(&bulk));
             let st = bulk.stats();
             tokio.block_on(bulk.finish());
             assert!(st.items(201) as f64 >= total, "ship: {:?}", st.item_status);
-            (secs, rss, cpu)
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            let first = st
+                .bulk_spans
+                .first()
+                .map_or(f64::NAN, |(at, _)| ms(*at - started));
+            let last = st
+                .bulk_spans
+                .iter()
+                .map(|(at, d)| ms(*at + *d - started))
+                .fold(f64::NAN, f64::max);
+            let busy = 100.0 * st.bulk_busy.as_secs_f64() / secs;
+            (secs, rss, cpu, [first, busy, secs * 1e3 - last])
         };
-        let (secs, rss, cpu) = ship(&one, &concurrency[0]);
+        let (secs, rss, cpu, server) = ship(&one, &concurrency[0]);
         sh.push(total / secs);
         sh_cpu.push(total / cpu);
         sh_rss.push(rss);
+        for (v, out) in server.into_iter().zip(&mut sh_server) {
+            out.push(v);
+        }
         for (c, out) in concurrency.iter().skip(1).zip(&mut sh_more) {
             out.push(total / ship(&one, c).0);
         }
@@ -1159,6 +1178,11 @@ fn cli_runs(
         sh_cpu / tf_cpu,
         median(sh_rss),
         longer.join(", ")
+    );
+    let [first, busy, after] = sh_server.map(median);
+    println!(
+        "ship --concurrency {}: the first body at the server {first:.0} ms after the process started; the server busy {busy:.0}% of the run; {after:.0} ms from its last answer to the process's exit",
+        concurrency[0]
     );
 }
 

@@ -626,16 +626,42 @@ impl Progress {
         )
     }
     fn tick(&mut self, done: usize, total: usize, s: &Summary) {
+        if self.due() || done >= total {
+            let l = Self::line(done, total, s, self.started.elapsed().as_secs_f64());
+            self.show(&l);
+        }
+    }
+    /// While `ship` checks its input: nothing is sent yet, and a large backfill's check takes
+    /// a while (~1 s per million events on one core).
+    fn checking(&mut self, payloads: usize, events: usize) {
+        if self.due() {
+            let rate = events as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+            self.show(&format!(
+                "checking the input: payloads {payloads}  events {events}  {rate:.0} events/s"
+            ));
+        }
+    }
+    /// The check's outcome: what is about to be sent.
+    fn checked(&mut self, payloads: usize, events: usize, secs: f64) {
+        self.show(&format!(
+            "input checked: {payloads} payloads, {events} events in {secs:.1} s"
+        ));
+        self.finish();
+    }
+    /// Whether a line is due: every 200 ms on a terminal, every 5 s otherwise.
+    fn due(&mut self) -> bool {
         let every = if self.tty {
             Duration::from_millis(200)
         } else {
             Duration::from_secs(5)
         };
-        if self.last.elapsed() < every && done < total {
-            return;
+        if self.last.elapsed() < every {
+            return false;
         }
         self.last = Instant::now();
-        let l = Self::line(done, total, s, self.started.elapsed().as_secs_f64());
+        true
+    }
+    fn show(&self, l: &str) {
         if self.tty {
             eprint!("\r\x1b[2K{l}");
         } else {
@@ -664,16 +690,24 @@ pub async fn ship(
         .into_iter()
         .map(|f| Input::open(f, true))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut total = 0;
+    let (mut total, mut events) = (0, 0);
+    let mut checking = Progress::new();
     for input in &inputs {
         for p in input.payloads()? {
             let p = p?;
             let json = inflate(&p)?;
-            batches(&p, &json)?;
+            events += batches(&p, &json)?
+                .iter()
+                .map(|b| b.log_events.len())
+                .sum::<usize>();
             total += 1;
+            checking.checking(total, events);
         }
     }
+    let check_secs = checking.started.elapsed().as_secs_f64();
     let (mut shipper, _) = cli_shipper(cfg, url).await?;
+    // Said once connected (a start-up error stays the only line): what is about to be sent.
+    checking.checked(total, events, check_secs);
     // One health document for the whole run (with its totals), written at the end.
     let health = std::mem::replace(&mut shipper.health_docs, false);
     let shipper = &shipper;

@@ -156,7 +156,14 @@ fn ship_replays_files_into_the_emulator_with_a_summary() {
     let out = c.output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("payloads 3/3"), "progress line: {err}");
+    // What the check found is said before anything is sent.
+    let checked = err.find("input checked: 3 payloads, 1500 events in ");
+    let progress = err.find("payloads 3/3");
+    assert!(progress.is_some(), "progress line: {err}");
+    assert!(
+        checked.is_some() && checked < progress,
+        "check line first: {err}"
+    );
     assert!(err.contains("done: 1500 events"), "summary: {err}");
     assert!(err.contains("1500 indexed"), "summary: {err}");
     let _ = std::fs::remove_dir_all(dir);
@@ -195,6 +202,7 @@ fn ship_checks_every_input_before_sending_then_sends_files_and_stdin_in_order() 
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("c.jsonl:1:1:"), "{err}");
+    assert!(!err.contains("input checked"), "{err}");
     // noida answers 404 for a pattern matching no index: count nothing as zero.
     let none = rt.block_on(support::es_json(
         &conn,

@@ -8,7 +8,11 @@ use serde_json::Value;
 use crate::support;
 
 pub fn shipper() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_shipper"));
+    run_as(Command::new(env!("CARGO_BIN_EXE_shipper")))
+}
+
+/// `c` (the shipper, or a command that runs it) without the user's settings.
+fn run_as(mut c: Command) -> Command {
     // Keep the user's settings out of the test.
     for (k, _) in std::env::vars() {
         if k.starts_with("SHIPPER_")
@@ -166,6 +170,53 @@ fn ship_replays_files_into_the_emulator_with_a_summary() {
     );
     assert!(err.contains("done: 1500 events"), "summary: {err}");
     assert!(err.contains("1500 indexed"), "summary: {err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The check runs on several threads: the bad payload named is the first in the file, not
+/// the first a thread found. Line 25 fails only at its very end (a 10,000-event payload whose
+/// gzip checksum is wrong), line 35 at once (not base64), and the lines between are small, so
+/// another thread reaches line 35 long before line 25 is inflated.
+#[test]
+fn ship_names_the_first_bad_payload_in_the_input_whichever_thread_finds_one_first_issue_15() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let dir = std::env::temp_dir().join(format!("shipper-check-{}", support::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big: Value = serde_json::from_str(&support::generate(10_000, 1, 41, &[])[0]).unwrap();
+    let mut gz = b64
+        .decode(big["awslogs"]["data"].as_str().unwrap())
+        .unwrap();
+    let crc = gz.len() - 8;
+    gz[crc] ^= 0xff;
+    let late = serde_json::json!({"awslogs": {"data": b64.encode(&gz)}}).to_string();
+    let small = support::generate(20, 38, 42, &[]);
+    let mut lines: Vec<String> = small[..24].to_vec();
+    lines.push(late);
+    lines.extend_from_slice(&small[24..33]);
+    lines.push("{\"awslogs\":{\"data\":\"%%%\"}}".into());
+    lines.extend_from_slice(&small[33..]);
+    assert_eq!(lines.len(), 40);
+    let p = dir.join("batches.jsonl");
+    std::fs::write(&p, lines.join("\n")).unwrap();
+    // Three times on every CPU, once on one (`taskset`: a thread of its own only with two).
+    for one_cpu in [false, false, false, true] {
+        let mut c = shipper();
+        if one_cpu {
+            let mut taskset = Command::new("taskset");
+            taskset.args(["-c", "0", env!("CARGO_BIN_EXE_shipper")]);
+            c = run_as(taskset);
+        }
+        let out = c
+            .args(["ship", "--url", "http://127.0.0.1:9", p.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("batches.jsonl:25:1:"), "{err}");
+        assert!(!err.contains(":35:"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -298,12 +298,10 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     let mut req = shipper::service::HttpRequest::new(method, uri.path());
-    if let Some(q) = uri.query() {
-        for (k, v) in q
-            .split('&')
-            .map(|kv| kv.split_once('=').unwrap_or((kv, "")))
-        {
-            req = req.query(percent_decode(k), percent_decode(v));
+    // The query as the client sent it, decoded (`%XX`, `+`) by the URL parser reqwest uses.
+    if let Ok(url) = reqwest::Url::parse(&format!("http://proxy{uri}")) {
+        for (k, v) in url.query_pairs() {
+            req = req.query(k, v);
         }
     }
     for name in FORWARDED {
@@ -350,27 +348,6 @@ async fn forward(
         reply.body,
     )
         .into_response()
-}
-
-/// `%XX` and `+` of a query string (`filter_path=items.*.status` arrives as sent: the shipper
-/// doesn't escape it, a client may).
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let hex = |c: u8| (c as char).to_digit(16);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let high = b.get(i + 1).copied().and_then(hex);
-        let low = b.get(i + 2).copied().and_then(hex);
-        let (c, step) = match (b[i], high, low) {
-            (b'%', Some(h), Some(l)) => ((h * 16 + l) as u8, 3),
-            (b'+', ..) => (b' ', 1),
-            (c, ..) => (c, 1),
-        };
-        out.push(c);
-        i += step;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Item statuses of one `_bulk` answer (`items[].<op>.status`, whatever `filter_path` kept).

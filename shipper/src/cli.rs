@@ -599,17 +599,32 @@ pub async fn cli_shipper(
 }
 
 /// Progress on stderr: rewritten in place on a terminal, a line every few seconds otherwise.
-struct Progress {
+struct Progress<W = std::io::Stderr> {
+    out: W,
     tty: bool,
+    /// How often a line is due: every 200 ms on a terminal, every 5 s otherwise.
+    every: Duration,
     last: Instant,
     started: Instant,
 }
 
 impl Progress {
     fn new() -> Self {
+        Progress::to(std::io::stderr(), std::io::stderr().is_terminal())
+    }
+}
+
+impl<W: Write> Progress<W> {
+    fn to(out: W, tty: bool) -> Self {
         let now = Instant::now();
         Progress {
-            tty: std::io::stderr().is_terminal(),
+            out,
+            tty,
+            every: if tty {
+                Duration::from_millis(200)
+            } else {
+                Duration::from_secs(5)
+            },
             last: now,
             started: now,
         }
@@ -648,29 +663,24 @@ impl Progress {
         ));
         self.finish();
     }
-    /// Whether a line is due: every 200 ms on a terminal, every 5 s otherwise.
     fn due(&mut self) -> bool {
-        let every = if self.tty {
-            Duration::from_millis(200)
-        } else {
-            Duration::from_secs(5)
-        };
-        if self.last.elapsed() < every {
+        if self.last.elapsed() < self.every {
             return false;
         }
         self.last = Instant::now();
         true
     }
-    fn show(&self, l: &str) {
-        if self.tty {
-            eprint!("\r\x1b[2K{l}");
+    // A progress line that can't be written (stderr closed) is not worth stopping a backfill.
+    fn show(&mut self, l: &str) {
+        let _ = if self.tty {
+            write!(self.out, "\r\x1b[2K{l}")
         } else {
-            eprintln!("{l}");
-        }
+            writeln!(self.out, "{l}")
+        };
     }
-    fn finish(&self) {
+    fn finish(&mut self) {
         if self.tty {
-            eprintln!();
+            let _ = writeln!(self.out);
         }
     }
 }
@@ -691,7 +701,8 @@ pub async fn ship(
         .map(|f| Input::open(f, true))
         .collect::<Result<Vec<_>, _>>()?;
     let mut checking = Progress::new();
-    let (total, events) = check(&inputs, &mut checking)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(CHECK_THREADS));
+    let (total, events) = check(&inputs, threads, &mut checking)?;
     let check_secs = checking.started.elapsed().as_secs_f64();
     let (mut shipper, _) = cli_shipper(cfg, url).await?;
     // Said once connected (a start-up error stays the only line): what is about to be sent.
@@ -770,12 +781,14 @@ pub async fn ship(
 /// holds one inflated payload (up to ~10 MB for 10,000 events) while the input is read.
 const CHECK_THREADS: usize = 4;
 
-/// `ship`'s check of its whole input: every payload inflated and its envelopes read, on up to
-/// [`CHECK_THREADS`] threads while this one reads the input. The bad payload reported is the
-/// first in input order, whichever thread finds a bad one first. (payloads, events) if all
-/// are good.
-fn check(inputs: &[Input], progress: &mut Progress) -> Result<(usize, usize), CliError> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(CHECK_THREADS));
+/// `ship`'s check of its whole input: every payload inflated and its envelopes read, on
+/// `threads` threads while this one reads the input. The bad payload reported is the first in
+/// input order, whichever thread finds a bad one first. (payloads, events) if all are good.
+fn check(
+    inputs: &[Input],
+    threads: usize,
+    progress: &mut Progress<impl Write>,
+) -> Result<(usize, usize), CliError> {
     let one = |p: &Positioned| -> Result<usize, CliError> {
         let json = inflate(p)?;
         Ok(batches(p, &json)?.iter().map(|b| b.log_events.len()).sum())
@@ -1235,6 +1248,78 @@ mod tests {
             }) => assert_eq!(b, &bytes),
             _ => panic!("one payload of the whole file"),
         }
+    }
+
+    /// Three payloads of the example Lambda event (2 events each), as `ship` reads stdin.
+    fn three_payloads() -> Input {
+        let example = include_str!("../tests/data/aws-lambda-events-example.json");
+        Input {
+            path: "-".into(),
+            stdin: Some(example.repeat(3).into_bytes()),
+        }
+    }
+
+    /// What a check wrote, one progress line per entry.
+    fn shown(p: Progress<Vec<u8>>) -> Vec<String> {
+        let out = String::from_utf8(p.out).expect("progress is text");
+        out.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn ship_says_how_far_its_check_has_got_each_time_a_line_is_due_issue_15() {
+        for threads in [1, 2] {
+            let mut progress = Progress::to(Vec::new(), false);
+            progress.every = Duration::ZERO;
+            let checked = check(&[three_payloads()], threads, &mut progress);
+            assert_eq!(checked.ok(), Some((3, 6)), "{threads} threads");
+            let lines = shown(progress);
+            // A line after every payload read; the counts are of payloads checked so far,
+            // which on more than one thread may trail those read.
+            assert_eq!(lines.len(), 3, "{threads} threads: {lines:?}");
+            let mut before = 0;
+            for l in &lines {
+                let counts: Vec<usize> = l
+                    .strip_prefix("checking the input: payloads ")
+                    .and_then(|l| l.split_once("  events "))
+                    .and_then(|(p, e)| Some([p.parse().ok()?, e.split(' ').next()?.parse().ok()?]))
+                    .map(Vec::from)
+                    .unwrap_or_else(|| panic!("not a progress line: {l:?}"));
+                assert!(counts[0] >= before && counts[0] <= 3, "{l}");
+                assert_eq!(counts[1], counts[0] * 2, "{l}");
+                before = counts[0];
+            }
+            if threads == 1 {
+                assert!(lines[2].starts_with("checking the input: payloads 3  events 6  "));
+            }
+        }
+    }
+
+    #[test]
+    fn ship_says_nothing_while_checking_an_input_that_takes_less_than_a_line_interval() {
+        for tty in [false, true] {
+            let mut progress = Progress::to(Vec::new(), tty);
+            let checked = check(&[three_payloads()], 2, &mut progress);
+            assert_eq!(checked.ok(), Some((3, 6)));
+            assert_eq!(shown(progress), Vec::<String>::new(), "tty: {tty}");
+        }
+    }
+
+    #[test]
+    fn on_a_terminal_progress_is_rewritten_in_place_and_ends_with_a_newline() {
+        let mut progress = Progress::to(Vec::new(), true);
+        progress.every = Duration::ZERO;
+        check(&[three_payloads()], 1, &mut progress).expect("a good input");
+        progress.checked(3, 6, 0.5);
+        let out = String::from_utf8(progress.out).expect("progress is text");
+        let shown: Vec<&str> = out.split("\r\x1b[2K").collect();
+        assert_eq!(shown.len(), 5, "{out:?}");
+        assert_eq!(shown[0], "");
+        for (k, l) in shown[1..4].iter().enumerate() {
+            let (n, e) = (k + 1, 2 * (k + 1));
+            let start = format!("checking the input: payloads {n}  events {e}  ");
+            assert!(l.starts_with(&start) && !l.contains('\n'), "{l:?}");
+        }
+        assert_eq!(shown[4], "input checked: 3 payloads, 6 events in 0.5 s\n");
     }
 
     #[test]
